@@ -1,0 +1,3 @@
+from replay._cli import main
+
+raise SystemExit(main())

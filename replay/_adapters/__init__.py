@@ -1,0 +1,28 @@
+"""Runner adapters: one small module per test runner, one interface (`Adapter`)."""
+
+from __future__ import annotations
+
+from replay._adapters._base import Adapter
+from replay._adapters.generic import GenericAdapter
+from replay._errors import ConfigError
+
+_ADAPTERS: dict[str, Adapter] = {
+    "generic": GenericAdapter(),
+}
+
+
+def adapter_names() -> tuple[str, ...]:
+    """The names a config may use for `adapter`, sorted."""
+    return tuple(sorted(_ADAPTERS))
+
+
+def get_adapter(name: str) -> Adapter:
+    """The adapter called `name`, or a `ConfigError` listing the known ones."""
+    try:
+        return _ADAPTERS[name]
+    except KeyError:
+        msg = f"unknown adapter {name!r}; expected one of: {', '.join(adapter_names())}"
+        raise ConfigError(msg) from None
+
+
+__all__ = ["Adapter", "adapter_names", "get_adapter"]

@@ -1,0 +1,260 @@
+"""Reading `replay.toml` / `[tool.replay]` into a `Config`.
+
+The TOML is structured in two steps: first into `_RawConfig` (what the file may
+say, strictly typed, unknown keys refused), then into `Config` with durations
+in seconds and paths made absolute against the config file's directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from replay._adapters import get_adapter
+from replay._convert import structure
+from replay._errors import ConfigError, InputError
+from replay._models import Suite
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAMES = ("replay.toml", "pyproject.toml")
+DEFAULT_OUT = "replay-results"
+DEFAULT_PARALLELISM = max(1, os.cpu_count() or 1)
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
+_UNITS = (3600.0, 60.0, 1.0)
+
+
+def parse_duration(text: str | float, *, what: str = "duration") -> float:
+    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s` or a bare number of seconds."""
+    if isinstance(text, bool):
+        msg = f"{what}: expected a duration like '90s', '15m' or '1h', got a boolean"
+        raise ConfigError(msg)
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+    else:
+        stripped = text.strip()
+        match = _DURATION.fullmatch(stripped)
+        if stripped and re.fullmatch(r"\d+(\.\d+)?", stripped):
+            seconds = float(stripped)
+        elif stripped and match and any(match.groups()):
+            seconds = sum(float(g) * u for g, u in zip(match.groups(), _UNITS) if g)
+        else:
+            msg = f"{what}: {text!r} is not a duration; use e.g. '90s', '15m', '1h' or '1h30m'"
+            raise ConfigError(msg)
+    if seconds <= 0:
+        msg = f"{what}: must be positive, got {text!r}"
+        raise ConfigError(msg)
+    return seconds
+
+
+@attrs.frozen
+class Profile:
+    """A named selection of suites (`[replay.profiles.NAME]`)."""
+
+    kinds: tuple[str, ...] = ()
+    suites: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Discover:
+    """Where to find suites that the config does not list one by one."""
+
+    cargo_tests_dir: str | None = None
+    classification: str | None = None
+
+
+@attrs.frozen
+class _RawSuite:
+    name: str
+    command: tuple[str, ...]
+    kind: str = "suite"
+    adapter: str = "generic"
+    env: dict[str, str] = attrs.field(factory=dict)
+    timeout: str | float | None = None
+    cwd: str | None = None
+    serial: bool = False
+    junit_path: str | None = None
+
+
+@attrs.frozen
+class _RawConfig:
+    parallelism: int | None = None
+    timeout: str | float | None = None
+    out: str | None = None
+    exec_prefix: tuple[str, ...] = ()
+    env: dict[str, str] = attrs.field(factory=dict)
+    debug_env: dict[str, str] = attrs.field(factory=dict)
+    profiles: dict[str, Profile] = attrs.field(factory=dict)
+    suites: tuple[_RawSuite, ...] = ()
+    discover: Discover | None = None
+    flake_rules: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Config:
+    """A loaded config: everything planning needs, with absolute paths and seconds."""
+
+    root: str
+    """The directory relative paths are resolved against (the config file's)."""
+    path: str | None = None
+    parallelism: int = DEFAULT_PARALLELISM
+    timeout: float | None = None
+    out: str = DEFAULT_OUT
+    exec_prefix: tuple[str, ...] = ()
+    env: dict[str, str] = attrs.field(factory=dict)
+    debug_env: dict[str, str] = attrs.field(factory=dict)
+    profiles: dict[str, Profile] = attrs.field(factory=dict)
+    suites: tuple[Suite, ...] = ()
+    discover: Discover | None = None
+    flake_rules: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Extra FLAKE-* rules: category -> regular expressions."""
+
+    def suite(self, name: str) -> Suite | None:
+        """The suite called `name`, if the config has one."""
+        return next((s for s in self.suites if s.name == name), None)
+
+
+def adhoc_config(command: tuple[str, ...], cwd: Path) -> Config:
+    """The config of `replay run -- CMD ARGS...`: one generic suite, no file."""
+    name = Path(command[0]).name or "command"
+    suite = Suite(name=name, command=command, kind="suite", cwd=str(cwd))
+    return Config(root=str(cwd), suites=(suite,), out=str(cwd / DEFAULT_OUT))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest `replay.toml`, or `pyproject.toml` with `[tool.replay]`, at or above `start`."""
+    for directory in (start, *start.parents):
+        candidate = directory / "replay.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.replay" in pyproject.read_bytes():
+            return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        msg = f"{path}: is a directory, expected a TOML config file"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read config ({exc.strerror})"
+        raise ConfigError(msg) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        msg = f"{path}: not UTF-8 text"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: invalid TOML ({exc})"
+        raise ConfigError(msg) from None
+
+
+def _section(path: Path, document: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    if path.name == "pyproject.toml" and "replay" not in document:
+        tool = document.get("tool", {})
+        section = tool.get("replay") if isinstance(tool, dict) else None
+        where = "tool.replay"
+    else:
+        unknown = sorted(set(document) - {"replay"})
+        if unknown:
+            msg = f"{path}: unknown top-level key {unknown[0]!r}; settings go under [replay]"
+            raise ConfigError(msg)
+        section = document.get("replay", {})
+        where = "replay"
+    if not isinstance(section, dict):
+        msg = f"{path}: [{where}] must be a table"
+        raise ConfigError(msg)
+    return section, where
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate a config file; errors name the file and the key."""
+    path = path.absolute()
+    section, where = _section(path, _read_toml(path))
+    try:
+        raw = structure(section, _RawConfig, source=str(path), root=where)
+    except InputError as exc:
+        raise ConfigError(str(exc).replace("extra fields found", "unknown key")) from None
+    return _resolve(raw, path, where)
+
+
+def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
+    root = path.parent
+    src = str(path)
+    timeout = parse_duration(raw.timeout, what=f"{src}: {where}.timeout") if raw.timeout else None
+    if raw.parallelism is not None and raw.parallelism < 1:
+        msg = f"{src}: {where}.parallelism: must be at least 1, got {raw.parallelism}"
+        raise ConfigError(msg)
+    suites = []
+    seen: set[str] = set()
+    for i, rs in enumerate(raw.suites):
+        field = f"{where}.suites[{i}]"
+        if rs.name in seen:
+            msg = f"{src}: {field}.name: duplicate suite name {rs.name!r}"
+            raise ConfigError(msg)
+        seen.add(rs.name)
+        if not rs.command:
+            msg = f"{src}: {field}.command: must not be empty"
+            raise ConfigError(msg)
+        try:
+            get_adapter(rs.adapter)
+        except ConfigError as exc:
+            msg = f"{src}: {field}.adapter: {exc}"
+            raise ConfigError(msg) from None
+        suite_timeout = (
+            parse_duration(rs.timeout, what=f"{src}: {field}.timeout") if rs.timeout else None
+        )
+        suites.append(
+            Suite(
+                name=rs.name,
+                command=rs.command,
+                kind=rs.kind,
+                adapter=rs.adapter,
+                env=rs.env,
+                cwd=str((root / rs.cwd).resolve()) if rs.cwd else str(root),
+                timeout=suite_timeout,
+                serial=rs.serial,
+                junit_path=rs.junit_path,
+            )
+        )
+    for name, profile in raw.profiles.items():
+        unknown = sorted(set(profile.suites) - seen)
+        if unknown:
+            msg = f"{src}: {where}.profiles.{name}.suites: unknown suite {unknown[0]!r}"
+            raise ConfigError(msg)
+    discover = raw.discover
+    if discover is not None:
+        discover = Discover(
+            cargo_tests_dir=str(root / discover.cargo_tests_dir)
+            if discover.cargo_tests_dir
+            else None,
+            classification=str(root / discover.classification)
+            if discover.classification
+            else None,
+        )
+    return Config(
+        root=str(root),
+        path=src,
+        parallelism=raw.parallelism or DEFAULT_PARALLELISM,
+        timeout=timeout,
+        out=str(root / (raw.out or DEFAULT_OUT)),
+        exec_prefix=raw.exec_prefix,
+        env=raw.env,
+        debug_env=raw.debug_env,
+        profiles=raw.profiles,
+        suites=tuple(suites),
+        discover=discover,
+        flake_rules=raw.flake_rules,
+    )

@@ -1,0 +1,188 @@
+"""The project's one cattrs converter, strict on scalars, and JSON in and out.
+
+cattrs by default coerces `"7"` to 7, `"false"` to True and a string to a tuple
+of its characters; a CI tool reading hand-edited or hostile files must not, so
+every scalar and container hook here checks the JSON type first.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import cattrs
+import cattrs.v
+import orjson
+from cattrs.cols import homogenous_tuple_structure_factory
+
+from replay import _models
+from replay._errors import InputError
+
+T = TypeVar("T")
+
+MAX_DEPTH = 256
+"""Nesting deeper than this is refused: no summary needs it, a hostile file does."""
+
+
+class _Mismatch(TypeError):
+    """A JSON value of the wrong type; its message is shown as is."""
+
+
+def _format(exc: BaseException, cl: type | None) -> str:
+    if isinstance(exc, _Mismatch):
+        return str(exc)
+    if isinstance(exc, ValueError) and exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return cattrs.v.format_exception(exc, cl)
+
+
+def _strict_scalar(kind: type, accepts: tuple[type, ...]) -> Callable[[Any, type], Any]:
+    def hook(value: Any, _: type) -> Any:
+        # bool is an int subclass: accept it only where bool is asked for.
+        if isinstance(value, bool) and kind is not bool:
+            msg = f"expected {kind.__name__}, got a boolean"
+            raise _Mismatch(msg)
+        if not isinstance(value, accepts):
+            msg = f"expected {kind.__name__}, got {type(value).__name__}"
+            raise _Mismatch(msg)
+        return kind(value)
+
+    return hook
+
+
+def _is_homogenous_tuple(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _strict_tuple_factory(tp: Any, converter: cattrs.Converter) -> Callable[[Any, type], Any]:
+    inner = homogenous_tuple_structure_factory(tp, converter)
+
+    def hook(value: Any, cl: type) -> Any:
+        if not isinstance(value, (list, tuple)):
+            msg = f"expected a list, got {type(value).__name__}"
+            raise _Mismatch(msg)
+        return inner(value, cl)
+
+    return hook
+
+
+def _is_dict(tp: Any) -> bool:
+    return typing.get_origin(tp) is dict
+
+
+def _strict_dict_factory(tp: Any, converter: cattrs.Converter) -> Callable[[Any, type], Any]:
+    key_type, value_type = typing.get_args(tp)
+    key_hook = converter.get_structure_hook(key_type)
+    value_hook = converter.get_structure_hook(value_type)
+
+    def hook(value: Any, _: type) -> Any:
+        if not isinstance(value, dict):
+            msg = f"expected a table/object, got {type(value).__name__}"
+            raise _Mismatch(msg)
+        return {key_hook(k, key_type): value_hook(v, value_type) for k, v in value.items()}
+
+    return hook
+
+
+def _enum_hook(value: Any, cl: type[enum.Enum]) -> Any:
+    if not isinstance(value, str):
+        msg = f"expected a string, got {type(value).__name__}"
+        raise _Mismatch(msg)
+    try:
+        return cl(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cl)
+        msg = f"{value!r} is not one of: {choices}"
+        raise ValueError(msg) from None
+
+
+def make_converter() -> cattrs.Converter:
+    """Build the strict converter (exposed for tests; use `converter`)."""
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _strict_scalar(str, (str,)))
+    conv.register_structure_hook(int, _strict_scalar(int, (int,)))
+    conv.register_structure_hook(float, _strict_scalar(float, (int, float)))
+    conv.register_structure_hook(bool, _strict_scalar(bool, (bool,)))
+    conv.register_structure_hook_factory(_is_homogenous_tuple, _strict_tuple_factory)
+    conv.register_structure_hook_factory(_is_dict, _strict_dict_factory)
+    # The str hook would also catch `class X(str, Enum)`: name every enum.
+    for value in vars(_models).values():
+        if isinstance(value, type) and issubclass(value, enum.Enum):
+            conv.register_structure_hook(value, _enum_hook)
+    return conv
+
+
+converter = make_converter()
+"""The converter every module uses."""
+
+
+def problems(exc: BaseException, root: str = "$") -> list[str]:
+    """Turn a structuring error into `path: problem` lines."""
+    lines = []
+    for line in cattrs.transform_error(exc, path=root, format_exception=_format):
+        # cattrs says "problem @ path"; the rest of replay says "path: problem".
+        problem, _, path = line.rpartition(" @ ")
+        lines.append(f"{path}: {problem}" if problem else line)
+    return lines
+
+
+def structure(document: Any, cl: type[T], *, source: str, root: str = "$") -> T:
+    """Structure `document` into `cl`, or raise `InputError` naming `source` and the path."""
+    try:
+        return converter.structure(document, cl)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        lines = problems(exc, root)
+        msg = f"{source}: " + "; ".join(lines[:5])
+        if len(lines) > 5:
+            msg += f"; and {len(lines) - 5} more"
+        raise InputError(msg) from None
+
+
+def unstructure(obj: Any) -> Any:
+    """Turn a model into plain JSON-able data."""
+    return converter.unstructure(obj)
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise a model (or plain data) as indented JSON, with a final newline."""
+    return orjson.dumps(
+        unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    )
+
+
+def _depth(value: Any) -> int:
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        depth = max(depth, level)
+        if depth > MAX_DEPTH:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def parse_json(data: bytes | str, *, source: str) -> Any:
+    """Parse JSON text, or raise `InputError` naming `source` and what is wrong."""
+    if isinstance(data, bytes) and not data.strip():
+        msg = f"{source}: empty file, expected JSON"
+        raise InputError(msg)
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        msg = f"{source}: not valid JSON ({exc})"
+        raise InputError(msg) from None
+    if _depth(document) > MAX_DEPTH:
+        msg = f"{source}: JSON nested deeper than {MAX_DEPTH} levels"
+        raise InputError(msg)
+    return document
+
+
+def loads(data: bytes | str, cl: type[T], *, source: str) -> T:
+    """Parse JSON text into a model, with errors that name `source` and the path."""
+    return structure(parse_json(data, source=source), cl, source=source)

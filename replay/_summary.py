@@ -1,0 +1,66 @@
+"""The summary document: `Summary` plus the upstream (pi) fields its tooling reads.
+
+The pi fields are derived from the targets, so the model does not store them:
+`summary_document` adds them on the way out and `DERIVED_KEYS` lists what a
+reader drops on the way in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replay._convert import unstructure
+from replay._models import Summary, TargetResult
+
+DERIVED_KEYS = frozenset(
+    {
+        "total_suites",
+        "passed_suites",
+        "failed_suites",
+        "failed_names",
+        "total_units",
+        "passed_units",
+        "failed_units",
+        "failed_unit_names",
+        "replay_bundle",
+        "outstanding",
+    }
+)
+"""Keys of a `replay.summary.v1` document that are computed from `targets`."""
+
+
+def _counts(targets: tuple[TargetResult, ...]) -> tuple[int, int, int, list[str]]:
+    failed = [t.name for t in targets if t.outstanding]
+    return len(targets), len(targets) - len(failed), len(failed), failed
+
+
+def pi_fields(summary: Summary) -> dict[str, Any]:
+    """The upstream summary fields, computed from the targets.
+
+    Kinds `unit` and `vcr` count as "unit targets", every other kind as a
+    "suite", as the upstream script did; a failed name is an outstanding target.
+    """
+    units = tuple(t for t in summary.targets if t.is_unit)
+    suites = tuple(t for t in summary.targets if not t.is_unit)
+    total_s, passed_s, failed_s, failed_names = _counts(suites)
+    total_u, passed_u, failed_u, failed_unit_names = _counts(units)
+    return {
+        "total_suites": total_s,
+        "passed_suites": passed_s,
+        "failed_suites": failed_s,
+        "failed_names": failed_names,
+        "total_units": total_u,
+        "passed_units": passed_u,
+        "failed_units": failed_u,
+        "failed_unit_names": failed_unit_names,
+        "replay_bundle": {"one_command_replay": summary.one_command_replay},
+        "outstanding": [t.name for t in summary.outstanding],
+    }
+
+
+def summary_document(summary: Summary) -> dict[str, Any]:
+    """The JSON document of `summary`: the model's fields plus the pi fields."""
+    document: dict[str, Any] = {"schema": summary.schema}
+    document.update(unstructure(summary))
+    document.update(pi_fields(summary))
+    return document
