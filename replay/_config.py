@@ -46,7 +46,7 @@ def parse_duration(text: str | float, *, what: str = "duration") -> float:
         if stripped and re.fullmatch(r"\d+(\.\d+)?", stripped):
             seconds = float(stripped)
         elif stripped and match and any(match.groups()):
-            seconds = sum(float(g) * u for g, u in zip(match.groups(), _UNITS) if g)
+            seconds = sum(float(g) * u for g, u in zip(match.groups(), _UNITS, strict=True) if g)
         else:
             msg = f"{what}: {text!r} is not a duration; use e.g. '90s', '15m', '1h' or '1h30m'"
             raise ConfigError(msg)
@@ -152,7 +152,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         msg = f"{path}: cannot read config ({exc.strerror})"
         raise ConfigError(msg) from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        return document
     except UnicodeDecodeError:
         msg = f"{path}: not UTF-8 text"
         raise ConfigError(msg) from None
@@ -240,16 +241,14 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
             cargo_tests_dir=str(root / discover.cargo_tests_dir)
             if discover.cargo_tests_dir
             else None,
-            classification=str(root / discover.classification)
-            if discover.classification
-            else None,
+            classification=str(root / discover.classification) if discover.classification else None,
         )
     return Config(
         root=str(root),
         path=src,
         parallelism=raw.parallelism or DEFAULT_PARALLELISM,
         timeout=timeout,
-        out=str(root / (raw.out or DEFAULT_OUT)),
+        out=os.path.normpath(root / (raw.out or DEFAULT_OUT)),
         exec_prefix=raw.exec_prefix,
         env=raw.env,
         debug_env=raw.debug_env,

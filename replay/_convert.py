@@ -8,6 +8,7 @@ every scalar and container hook here checks the JSON type first.
 from __future__ import annotations
 
 import enum
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -87,6 +88,34 @@ def _strict_dict_factory(tp: Any, converter: cattrs.Converter) -> Callable[[Any,
     return hook
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_scalar_union(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return (
+        typing.get_origin(tp) in (typing.Union, types.UnionType)
+        and len([a for a in args if a is not type(None)]) > 1
+        and all(a in _SCALARS for a in args)
+    )
+
+
+def _scalar_union_factory(tp: Any) -> Callable[[Any, type], Any]:
+    allowed = typing.get_args(tp)
+    names = " or ".join("null" if a is type(None) else a.__name__ for a in allowed)
+
+    def hook(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and bool not in allowed:
+            msg = f"expected {names}, got a boolean"
+            raise _Mismatch(msg)
+        if not isinstance(value, allowed):
+            msg = f"expected {names}, got {type(value).__name__}"
+            raise _Mismatch(msg)
+        return value
+
+    return hook
+
+
 def _enum_hook(value: Any, cl: type[enum.Enum]) -> Any:
     if not isinstance(value, str):
         msg = f"expected a string, got {type(value).__name__}"
@@ -108,6 +137,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict_scalar(bool, (bool,)))
     conv.register_structure_hook_factory(_is_homogenous_tuple, _strict_tuple_factory)
     conv.register_structure_hook_factory(_is_dict, _strict_dict_factory)
+    conv.register_structure_hook_factory(_is_scalar_union, _scalar_union_factory)
     # The str hook would also catch `class X(str, Enum)`: name every enum.
     for value in vars(_models).values():
         if isinstance(value, type) and issubclass(value, enum.Enum):
@@ -117,6 +147,17 @@ def make_converter() -> cattrs.Converter:
 
 converter = make_converter()
 """The converter every module uses."""
+
+EnumT = TypeVar("EnumT", bound=enum.Enum)
+
+
+def register_enum(cl: type[EnumT]) -> type[EnumT]:
+    """Structure `cl` strictly by value, like the enums of `_models`; usable as a decorator.
+
+    Without it the `str` hook catches `class X(str, Enum)` and returns a plain string.
+    """
+    converter.register_structure_hook(cl, _enum_hook)
+    return cl
 
 
 def problems(exc: BaseException, root: str = "$") -> list[str]:
@@ -148,9 +189,7 @@ def unstructure(obj: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """Serialise a model (or plain data) as indented JSON, with a final newline."""
-    return orjson.dumps(
-        unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-    )
+    return orjson.dumps(unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def _depth(value: Any) -> int:

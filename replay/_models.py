@@ -113,6 +113,8 @@ class Job:
     """The tests this job targets; empty means the whole suite."""
     junit_path: str | None = None
     quarantined: bool = False
+    suite_command: tuple[str, ...] = ()
+    """The suite's whole command, without exec prefix or test targeting: what a summary records."""
 
 
 @attrs.frozen
@@ -188,6 +190,8 @@ class TargetResult:
     root_cause: str | None = None
     quarantined: bool = False
     junit_path: str | None = None
+    retry_refused: str | None = None
+    """Why retries were refused, when they were."""
 
     @property
     def outstanding(self) -> bool:
@@ -245,7 +249,7 @@ class Plan:
     parallelism: int = 1
     fail_fast: bool = False
     max_failures: int | None = None
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     profile: str | None = None
     shard: Shard | None = None
     rerun_from: str | None = None

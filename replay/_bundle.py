@@ -1,0 +1,103 @@
+"""`replay_bundle.json`: the replay commands of a run, one per failed target and one for all.
+
+A superset of upstream's `pi.e2e.replay_bundle.v1`: upstream tooling finds
+`one_command_replay`, `failed_suites[]`, `failed_unit_targets[]` and `summary`
+where it expects them.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from replay._adapters import get_adapter
+from replay._errors import ConfigError
+from replay._models import Summary, TargetResult
+from replay._planning import failed_tests
+
+BUNDLE_SCHEMA = "replay.replay_bundle.v1"
+
+
+def targeted_command(target: TargetResult) -> str | None:
+    """The shell-quoted command that runs only the target's failed tests, if the adapter can."""
+    tests = failed_tests(target)
+    if not tests:
+        return None
+    try:
+        argv = get_adapter(target.adapter).targeted(target.argv, tests)
+    except ConfigError:
+        return None
+    return shlex.join(argv) if argv is not None else None
+
+
+def bundle_entry(target: TargetResult) -> dict[str, Any]:
+    """One failed target's replay commands (`suite`/`target` key as upstream named them)."""
+    command = shlex.join(target.argv)
+    key = "target" if target.is_unit else "suite"
+    return {
+        key: target.name,
+        "name": target.name,
+        "kind": target.kind,
+        "status": target.status.value,
+        "exit_code": target.exit_code,
+        "argv": list(target.argv),
+        "command": command,
+        "env": target.env,
+        "runner_replay": shlex.join(("python", "-m", "replay", "run", "--suite", target.name)),
+        "cargo_replay": command,
+        "targeted_replay": targeted_command(target),
+        "failed_tests": list(failed_tests(target)),
+        "root_cause_class": target.root_cause,
+        "digest_path": target.digest,
+        "log": target.log,
+        "quarantined": target.quarantined,
+    }
+
+
+def bundle_document(
+    summary: Summary,
+    *,
+    summary_path: str,
+    generated_at: str,
+    environment: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The `replay_bundle.json` document of `summary` (pure)."""
+    outstanding = summary.outstanding
+    suites = [bundle_entry(t) for t in outstanding if not t.is_unit]
+    units = [bundle_entry(t) for t in outstanding if t.is_unit]
+    shard = summary.shard
+    return {
+        "schema": BUNDLE_SCHEMA,
+        "compatible_with": "pi.e2e.replay_bundle.v1",
+        "generated_at": generated_at,
+        "run_id": summary.run_id,
+        "correlation_id": summary.correlation_id,
+        "source_summary_path": summary_path,
+        "one_command_replay": summary.one_command_replay,
+        "environment": {
+            "profile": summary.profile,
+            "shard_kind": shard.kind if shard else "none",
+            "shard_index": shard.index if shard else None,
+            "shard_total": shard.total if shard else None,
+            "git_sha": environment.get("git_sha"),
+            "git_branch": environment.get("git_branch"),
+            "os": environment.get("os"),
+            "env": environment.get("env", {}),
+        },
+        "failed_suites": suites,
+        "failed_unit_targets": units,
+        "failed_gates": [
+            {"gate_id": t.name, "gate_name": t.name, "reproduce_command": shlex.join(t.argv)}
+            for t in outstanding
+            if t.kind == "gate"
+        ],
+        "summary": {
+            "total_targets": len(summary.targets),
+            "total_outstanding": len(outstanding),
+            "total_failed_suites": len(suites),
+            "total_failed_units": len(units),
+            "total_failed_gates": sum(1 for t in outstanding if t.kind == "gate"),
+            "all_commands_reference_valid_targets": all(t.argv for t in outstanding),
+        },
+    }

@@ -1,0 +1,108 @@
+"""The command line: parse, dispatch to a subcommand, turn errors into exit codes.
+
+This package is the only place that prints or exits. Each subcommand lives in
+its own module with a `register(subparsers)` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from replay._errors import ReplayError
+from replay._redact import redact_text
+
+SUBCOMMANDS = (
+    "run",
+    "show",
+    "flake",
+    "diff",
+    "merge",
+    "matrix",
+    "gates",
+    "audit",
+    "verify",
+)
+"""Subcommand names, each implemented by `replay._cli._<name>`."""
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+Run CI test suites as executable plans, capture every attempt, and chain reruns.
+
+  replay                          run the suites of ./replay.toml (same as `replay run`)
+  replay --rerun-from S.json      rerun what summary S left outstanding
+  replay run -- pytest -x tests   ad-hoc: one suite from the command line
+  replay show S.json              what failed, why, and how to replay it
+
+Exit codes: 0 nothing outstanding, 1 failures, 2 bad usage or input,
+4 nothing selected, 130 interrupted.
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("replay-ci")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="replay",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"replay {_version()}")
+    subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"replay._cli._{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"replay._cli._{name}":
+                raise
+            continue  # a subcommand still being built is simply absent
+        module.register(subparsers)
+    return parser
+
+
+def _with_default_subcommand(argv: list[str]) -> list[str]:
+    """`replay --rerun-from S` means `replay run --rerun-from S`."""
+    if not argv:
+        return ["run"]
+    first = argv[0]
+    if first in SUBCOMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    return ["run", *argv]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args_list = _with_default_subcommand(list(sys.argv[1:] if argv is None else argv))
+    # Fast path: `--version` should not import the whole program.
+    if args_list == ["--version"]:
+        print(f"replay {_version()}")
+        return 0
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        code: int = args.handler(args)
+    except ReplayError as exc:
+        print(f"replay: error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("replay: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `replay show S | head`: the reader went away; not an error worth a traceback.
+        return 0
+    return code

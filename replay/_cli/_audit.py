@@ -1,0 +1,88 @@
+"""`replay audit CLASSIFICATION`: suite classification guard, waiver and quarantine lifecycle."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import orjson
+
+from replay._artifacts import write_json_atomic
+from replay._audit import AuditReport, audit_classification
+from replay._convert import unstructure
+
+WAIVER_AUDIT_NAME = "waiver_audit.json"
+QUARANTINE_REPORT_NAME = "quarantine_report.json"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date; use YYYY-MM-DD"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `audit` subcommand."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="audit a suite_classification.toml (suites, waivers, quarantine)",
+        description=(
+            "Check that every test file is in exactly one suite, and the lifecycle of "
+            "[waiver.*] and [quarantine.*] entries. Writes waiver_audit.json and "
+            "quarantine_report.json; exit 1 on a blocking finding."
+        ),
+    )
+    parser.add_argument(
+        "classification", type=Path, metavar="CLASSIFICATION", help="suite_classification.toml"
+    )
+    parser.add_argument(
+        "--tests-dir", type=Path, help="directory of the *.rs test files to check against"
+    )
+    parser.add_argument(
+        "--today", type=_date, help="audit as of this date (YYYY-MM-DD; default: today, UTC)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(), help="directory for the two reports (default: .)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.set_defaults(handler=handle)
+
+
+def _table(report: AuditReport) -> list[str]:
+    rows = [("SEVERITY", "KIND", "SUBJECT", "MESSAGE")]
+    rows += [(f.severity.value, f.kind.value, f.subject, f.message) for f in report.findings]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]) for row in rows
+    ]
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Audit, write the two upstream reports, print the findings; 1 on a blocking finding."""
+    now = dt.datetime.now(dt.timezone.utc)
+    report = audit_classification(
+        args.classification,
+        tests_dir=args.tests_dir,
+        today=args.today or now.date(),
+        generated_at=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+    write_json_atomic(args.out / WAIVER_AUDIT_NAME, report.waiver_audit)
+    write_json_atomic(args.out / QUARANTINE_REPORT_NAME, report.quarantine_report)
+
+    if args.json:
+        print(orjson.dumps(unstructure(report), option=orjson.OPT_INDENT_2).decode())
+    else:
+        if report.findings:
+            print("\n".join(_table(report)))
+        suites = ", ".join(f"{name} {count}" for name, count in report.suites.items())
+        print(
+            f"{report.source}: suites: {suites or 'none'}; "
+            f"waivers: {report.waiver_audit.total_waivers}; "
+            f"quarantined: {len(report.quarantine_report.entries)}; "
+            f"{len(report.blocking)} blocking, {len(report.warnings)} warning(s)"
+        )
+        print(f"wrote {args.out / WAIVER_AUDIT_NAME} and {args.out / QUARANTINE_REPORT_NAME}")
+    return 1 if report.blocking else 0

@@ -1,0 +1,151 @@
+"""What a run shows while it runs: a live line on a terminal, a line per job otherwise."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+import orjson
+
+from replay._executor import JobOutcome, attempt_status
+from replay._models import Attempt, Job, TargetStatus
+from replay._redact import redact_text
+
+_COLORS = {
+    TargetStatus.PASSED: "32",
+    TargetStatus.FLAKY: "33",
+    TargetStatus.SKIPPED: "36",
+    TargetStatus.NOT_RUN: "36",
+}
+_FAILED_COLOR = "31"
+
+LIVE_REFRESH = 0.1
+"""Seconds between redraws of the live line: smooth enough, cheap with 1,000s of jobs."""
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+class Progress:
+    """A `Listener` that reports jobs as they start and finish, on stderr."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        verbosity: int = 0,
+        live: bool | None = None,
+        run_dir: str = "",
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.verbosity = verbosity
+        self.live = self.stream.isatty() if live is None else live
+        self.color = use_color(self.stream)
+        self.run_dir = run_dir
+        self.running: dict[str, float] = {}
+        self.done = 0
+        self.counts: dict[TargetStatus, int] = {}
+        self._last_draw = 0.0
+
+    def _paint(self, text: str, status: TargetStatus) -> str:
+        if not self.color:
+            return text
+        code = _COLORS.get(status, _FAILED_COLOR)
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+    def _clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[2K")
+
+    def _draw(self, *, force: bool = False) -> None:
+        if not self.live or self.verbosity < 0:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < LIVE_REFRESH:
+            return
+        self._last_draw = now
+        failed = sum(n for s, n in self.counts.items() if not s.ok)
+        names = ", ".join(list(self.running)[:3])
+        more = f" +{len(self.running) - 3}" if len(self.running) > 3 else ""
+        line = f"[{self.done}/{self.total}] {failed} failed · running: {names}{more}"
+        width = os.get_terminal_size(self.stream.fileno()).columns if self.live else 120
+        self.stream.write("\r\x1b[2K" + line[: max(20, width - 1)])
+        self.stream.flush()
+
+    def job_started(self, job: Job, number: int) -> None:
+        """Note a starting attempt."""
+        self.running[job.id] = time.monotonic()
+        if self.verbosity > 0 and not self.live:
+            again = f" (attempt {number})" if number > 1 else ""
+            self.stream.write(f"START {job.id}{again}\n")
+        self._draw()
+
+    def attempt_finished(self, job: Job, attempt: Attempt) -> None:
+        """Note a retry when an attempt failed and another may follow."""
+        self.running.pop(job.id, None)
+        if self.verbosity > 0 and not attempt_status(attempt).ok:
+            self._clear()
+            self.stream.write(
+                f"      {job.id} attempt {attempt.number}: {attempt_status(attempt).value}\n"
+            )
+        self._draw()
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        """Print one line for the finished job."""
+        self.running.pop(outcome.job.id, None)
+        self.done += 1
+        status = outcome.status
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if self.verbosity >= 0 and (self.verbosity > 0 or not status.ok or not self.live):
+            last = outcome.attempts[-1]
+            label = self._paint(f"{status.value.upper():9}", status)
+            where = f"  {self.run_dir}/{last.log}" if not status.ok and last.log else ""
+            self._clear()
+            self.stream.write(f"{label} {outcome.job.id}  {last.duration:.2f}s{where}\n")
+        self._draw(force=True)
+
+    def close(self) -> None:
+        """Erase the live line."""
+        if self.live:
+            self._clear()
+            self.stream.flush()
+
+
+class JsonLines:
+    """A `Listener` for `--json`: one JSON object a line on stdout, for other tools."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def _emit(self, **fields: object) -> None:
+        self.stream.write(orjson.dumps(fields).decode() + "\n")
+        self.stream.flush()
+
+    def job_started(self, job: Job, number: int) -> None:
+        """Emit `attempt_started`."""
+        self._emit(event="attempt_started", job=job.id, attempt=number)
+
+    def attempt_finished(self, job: Job, attempt: Attempt) -> None:
+        """Emit `attempt_finished`."""
+        self._emit(
+            event="attempt_finished",
+            job=job.id,
+            attempt=attempt.number,
+            status=attempt_status(attempt).value,
+            exit_code=attempt.exit_code,
+            log=attempt.log,
+            error=redact_text(attempt.error) if attempt.error else None,
+        )
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        """Emit `job_finished`."""
+        self._emit(event="job_finished", job=outcome.job.id, status=outcome.status.value)
+
+    def close(self) -> None:
+        """Nothing to clean up."""

@@ -1,0 +1,230 @@
+"""`replay show SUMMARY`: what is outstanding, why, and the command that replays it.
+
+The report is computed by pure functions (`show_rows`, `show_report`,
+`format_report`) so that tests and other tools get the same rows the operator
+reads; only `_handle` touches the file system and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+import attrs
+
+from replay._convert import dumps
+from replay._models import RunStatus, Summary, TargetResult, TargetStatus, TestStatus
+from replay._readers import load_summary
+from replay._redact import redact_argv, redact_text
+
+MAX_TEXT_TESTS = 20
+"""Failed tests listed per target in the text report; `--json` lists them all."""
+
+
+@attrs.frozen
+class ShowRow:
+    """One outstanding target as the report shows it."""
+
+    name: str
+    kind: str
+    status: TargetStatus
+    why: str
+    """Exit code, signal, timeout or start error, in words."""
+    command: str
+    """`shlex.join(argv)`: safe to paste into a shell (secret-looking arguments redacted)."""
+    argv: tuple[str, ...]
+    decided_by: str
+    failed_tests: tuple[str, ...] = ()
+    log: str | None = None
+    """Absolute path of the output log, only when it lies inside the summary's directory."""
+    root_cause: str | None = None
+    digest: str | None = None
+    """Absolute path of the failure digest, with the same rule as `log`."""
+
+
+@attrs.frozen
+class ShowTotals:
+    """How many targets the summary holds and where they stand in the chain."""
+
+    total: int
+    passing: int
+    outstanding: int
+
+
+@attrs.frozen
+class ShowReport:
+    """Everything `replay show` prints, as one document."""
+
+    path: str
+    run_id: str
+    status: RunStatus
+    outstanding: tuple[ShowRow, ...]
+    totals: ShowTotals
+    one_command_replay: str
+
+
+def why(target: TargetResult) -> str:
+    """Why the target is not passing, in the words an operator searches a log for."""
+    last = target.attempts[-1] if target.attempts else None
+    stopped = _stopped(target)
+    if stopped is not None:
+        return stopped
+    exit_code = last.exit_code if last is not None else None
+    exit_code = exit_code if exit_code is not None else target.exit_code
+    error = last.error if last is not None else None
+    if exit_code is not None:
+        return f"exit code {exit_code}" + (f": {error}" if error else "")
+    if target.status is TargetStatus.NOT_RUN:
+        return f"not run: {error}" if error else "not run (scheduled but never finished)"
+    return f"could not start: {error}" if error else target.status.value
+
+
+def _stopped(target: TargetResult) -> str | None:
+    """Why the target was stopped from outside (timeout, interrupt, signal), if it was."""
+    last = target.attempts[-1] if target.attempts else None
+    if target.status is TargetStatus.TIMED_OUT or (last is not None and last.timed_out):
+        seconds = last.duration if last is not None and last.duration else target.duration
+        return f"timed out after {_seconds(seconds)}" if seconds else "timed out"
+    if last is not None and last.interrupted:
+        return "interrupted before it finished"
+    sig = last.signal if last is not None and last.signal is not None else target.signal
+    return f"killed by signal {_signal_name(sig)}" if sig is not None else None
+
+
+def failed_tests(target: TargetResult) -> tuple[str, ...]:
+    """Tests whose latest recorded attempt failed, in the order the adapter saw them."""
+    tests = target.tests or (target.attempts[-1].tests if target.attempts else ())
+    latest: dict[str, tuple[int, TestStatus]] = {}
+    for test in tests:
+        seen = latest.get(test.name)
+        if seen is None or test.attempt >= seen[0]:
+            latest[test.name] = (test.attempt, test.status)
+    return tuple(name for name, (_, status) in latest.items() if status is TestStatus.FAILED)
+
+
+def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
+    """One row per outstanding target of `summary`.
+
+    `summary` comes from `load_summary`, which already dropped every artifact
+    path that leads out of the summary's directory; `base_dir` (that
+    directory, absolute) turns the remaining relative paths into absolute ones.
+    Secret-looking arguments (`--token=...`) are redacted: this is for display.
+    """
+    return tuple(
+        ShowRow(
+            name=target.name,
+            kind=target.kind,
+            status=target.status,
+            why=redact_text(why(target)),
+            command=shlex.join(redact_argv(target.argv)),
+            argv=redact_argv(target.argv),
+            decided_by=target.decided_by,
+            failed_tests=failed_tests(target),
+            log=_inside(base_dir, target.log),
+            root_cause=target.root_cause,
+            digest=_inside(base_dir, target.digest),
+        )
+        for target in summary.outstanding
+    )
+
+
+def show_report(summary: Summary, *, summary_path: str, base_dir: Path) -> ShowReport:
+    """The whole report: the outstanding rows, totals and the one command that reruns them."""
+    outstanding = show_rows(summary, base_dir)
+    replay = summary.one_command_replay or shlex.join(
+        ["python", "-m", "replay", "--rerun-from", summary_path]
+    )
+    return ShowReport(
+        path=summary_path,
+        run_id=summary.run_id,
+        status=summary.status,
+        outstanding=outstanding,
+        totals=ShowTotals(
+            total=len(summary.targets),
+            passing=len(summary.targets) - len(outstanding),
+            outstanding=len(outstanding),
+        ),
+        one_command_replay=redact_text(replay),
+    )
+
+
+def format_report(report: ShowReport) -> str:
+    """The human form of the report; every text from the summary is made printable."""
+    totals = report.totals
+    lines = [
+        f"{_printable(report.path)}: run {_printable(report.run_id)} {report.status.value}, "
+        f"{totals.outstanding} of {totals.total} targets outstanding",
+    ]
+    for row in report.outstanding:
+        lines += ["", f"{_printable(row.name)} ({_printable(row.kind)}): {row.status.value}"]
+        fields = [("why", row.why)]
+        if row.decided_by != report.run_id:
+            fields.append(("run", row.decided_by))
+        if row.failed_tests:
+            shown = ", ".join(row.failed_tests[:MAX_TEXT_TESTS])
+            more = len(row.failed_tests) - MAX_TEXT_TESTS
+            fields.append(("failed", shown + (f", and {more} more" if more > 0 else "")))
+        if row.root_cause is not None:
+            fields.append(("cause", row.root_cause))
+        if row.digest is not None:
+            fields.append(("digest", row.digest))
+        fields.append(("log", row.log if row.log is not None else "(none inside the run)"))
+        fields.append(("replay", row.command))
+        lines += [f"  {label + ':':<8}{_printable(value)}" for label, value in fields]
+    lines += [
+        "",
+        f"totals: {totals.total} targets, {totals.passing} passing, "
+        f"{totals.outstanding} outstanding",
+    ]
+    if report.outstanding:
+        lines.append(f"replay all: {_printable(report.one_command_replay)}")
+    return "\n".join(lines) + "\n"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `replay show` to the CLI."""
+    parser = subparsers.add_parser(
+        "show",
+        help="what failed in a summary, why, and the command to replay each",
+        description=(
+            "Report the outstanding targets of a summary (replay's, pi.e2e.summary.v1 or pi's "
+            "legacy ones): why each failed, its failed tests, its log and its replay command. "
+            "Exits 0 if nothing is outstanding, 1 otherwise."
+        ),
+    )
+    parser.add_argument("summary", type=Path, metavar="SUMMARY", help="a summary.json")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    path: Path = args.summary
+    summary = load_summary(path)
+    base_dir = Path(os.path.abspath(path)).parent
+    report = show_report(summary, summary_path=str(path), base_dir=base_dir)
+    sys.stdout.write(dumps(report).decode() if args.json else format_report(report))
+    return 1 if report.outstanding else 0
+
+
+def _inside(base_dir: Path, rel: str | None) -> str | None:
+    return None if rel is None else str(base_dir / rel)
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}".removesuffix(".0") + "s"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a hostile name must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

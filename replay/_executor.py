@@ -1,0 +1,391 @@
+"""The one module that spawns processes: runs a plan's jobs with anyio.
+
+- bounded parallelism (a capacity limiter), `serial` jobs of one target never overlap;
+- every job in its own session, so a timeout or an interrupt stops the whole
+  process group (SIGTERM, a grace period, SIGKILL), grandchildren included;
+- output goes straight from the child to `output.log` (the child's stdout and
+  stderr *are* the file): memory stays flat however much a job prints, and a
+  daemon holding the pipe open cannot block the run;
+- a missing executable or a bad cwd is a failed attempt, not a crash;
+- retries with a delay and backoff, refused with a reason when they cannot help.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+import attrs
+
+from replay._adapters import get_adapter
+from replay._artifacts import safe_component
+from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
+from replay._procs import group_members, stop_group
+
+KILL_GRACE = 3.0
+"""Seconds between SIGTERM and SIGKILL: long enough to flush logs, short enough for CI."""
+
+QUARANTINE_RETRY_DELAY = 5.0
+"""A quarantined target gets one retry after 5 s (the upstream policy)."""
+
+MAX_BACKOFF = 60.0
+"""Exponential backoff never waits longer than this between attempts."""
+
+
+def could_not_start(attempt: Attempt) -> bool:
+    """Whether the attempt failed before its process existed (missing executable, bad cwd)."""
+    return (
+        attempt.error is not None
+        and attempt.exit_code is None
+        and attempt.signal is None
+        and not attempt.timed_out
+        and not attempt.interrupted
+    )
+
+
+def attempt_status(attempt: Attempt) -> TargetStatus:
+    """How one attempt ended."""
+    if attempt.interrupted:
+        return TargetStatus.NOT_RUN
+    if attempt.timed_out:
+        return TargetStatus.TIMED_OUT
+    if could_not_start(attempt):
+        return TargetStatus.FAILED
+    if attempt.signal is not None:
+        return TargetStatus.CRASHED
+    return TargetStatus.PASSED if attempt.exit_code == 0 else TargetStatus.FAILED
+
+
+def attempt_dir(run_dir: Path, job: Job, number: int) -> Path:
+    """Where attempt `number` of `job` keeps its log and runner files."""
+    base = run_dir / safe_component(job.id)
+    return base if number == 1 else base / f"attempt-{number}"
+
+
+@attrs.frozen
+class JobOutcome:
+    """What happened to one job: its attempts, and whether it ever finished."""
+
+    job: Job
+    attempts: tuple[Attempt, ...] = ()
+    retry_refused: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the last attempt ran to an end (not interrupted, not never started)."""
+        return bool(self.attempts) and not self.attempts[-1].interrupted
+
+    @property
+    def status(self) -> TargetStatus:
+        """The target status: the last attempt's, `flaky` for a pass after a failure."""
+        if not self.attempts:
+            return TargetStatus.NOT_RUN
+        last = attempt_status(self.attempts[-1])
+        if last is TargetStatus.PASSED and any(
+            not attempt_status(a).ok for a in self.attempts[:-1]
+        ):
+            return TargetStatus.FLAKY
+        return last
+
+
+class Listener(Protocol):
+    """Hears about the run as it happens (progress display, events.jsonl)."""
+
+    def job_started(self, job: Job, number: int) -> None:
+        """Attempt `number` of `job` is starting."""
+
+    def attempt_finished(self, job: Job, attempt: Attempt) -> None:
+        """An attempt ended (any way)."""
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        """A job has no more attempts to make."""
+
+
+class _Silent:
+    def job_started(self, job: Job, number: int) -> None:
+        pass
+
+    def attempt_finished(self, job: Job, attempt: Attempt) -> None:
+        pass
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        pass
+
+
+def retry_delay(policy_delay: float, backoff: Backoff, retry: int, rng: random.Random) -> float:
+    """Seconds to wait before retry number `retry` (1-based), with up to 10% jitter."""
+    base = policy_delay if backoff is Backoff.FIXED else policy_delay * 2 ** (retry - 1)
+    base = min(base, MAX_BACKOFF)
+    # Jitter spreads retries of many jobs that failed together (a shared outage).
+    return base * (1 + 0.1 * rng.random()) if base else 0.0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@attrs.define
+class _RunState:
+    failures: int = 0
+    stop_starting: bool = False
+    interrupted: bool = False
+
+
+class Executor:
+    """Runs the jobs of one plan in one run directory."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        run_dir: Path,
+        *,
+        listener: Listener | None = None,
+        base_env: Mapping[str, str] | None = None,
+        kill_grace: float = KILL_GRACE,
+        quarantine_delay: float = QUARANTINE_RETRY_DELAY,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.listener: Listener = listener or _Silent()
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.kill_grace = kill_grace
+        self.quarantine_delay = quarantine_delay
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._state = _RunState()
+        self._serial_locks: dict[str, anyio.Lock] = {}
+        self._outcomes: dict[str, JobOutcome] = {}
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the run was cancelled before every job had finished."""
+        return self._state.interrupted
+
+    async def run(self) -> tuple[JobOutcome, ...]:
+        """Run every job; on cancellation, stop running jobs and return what is known."""
+        limiter = anyio.CapacityLimiter(max(1, self.plan.parallelism))
+        try:
+            async with anyio.create_task_group() as tg:
+                for job in self.plan.jobs:
+                    tg.start_soon(self._run_job, job, limiter)
+        except anyio.get_cancelled_exc_class():
+            self._state.interrupted = True
+            raise
+        finally:
+            for job in self.plan.jobs:
+                self._outcomes.setdefault(job.id, JobOutcome(job=job))
+        return self.outcomes()
+
+    def outcomes(self) -> tuple[JobOutcome, ...]:
+        """The outcome of every job, in plan order (jobs never started have no attempts)."""
+        return tuple(self._outcomes.get(j.id, JobOutcome(job=j)) for j in self.plan.jobs)
+
+    def mark_interrupted(self) -> None:
+        """Record that the run is being interrupted (called by the signal watcher)."""
+        self._state.interrupted = True
+        self._state.stop_starting = True
+
+    def _lock_for(self, job: Job) -> anyio.Lock | None:
+        if not job.serial:
+            return None
+        return self._serial_locks.setdefault(job.target, anyio.Lock())
+
+    async def _run_job(self, job: Job, limiter: anyio.CapacityLimiter) -> None:
+        lock = self._lock_for(job)
+        async with limiter:
+            if lock is not None:
+                await lock.acquire()
+            try:
+                await self._attempts(job)
+            finally:
+                if lock is not None:
+                    lock.release()
+
+    def _max_attempts(self, job: Job) -> int:
+        retries = self.plan.retry.retries
+        if job.quarantined:
+            retries = max(retries, 1)
+        return 1 + retries
+
+    def _refuse_retry(self, job: Job, attempt: Attempt) -> str | None:
+        policy = self.plan.retry
+        if could_not_start(attempt):
+            return f"could not start ({attempt.error}); retrying cannot help"
+        if job.adapter != "generic" and not attempt.tests and not attempt.timed_out:
+            return "the runner failed before reporting any test (build or collection error?)"
+        if policy.max_failures is not None and self._state.failures > policy.max_failures:
+            return (
+                f"{self._state.failures} targets failed, more than --retry-max-failures "
+                f"{policy.max_failures}: this looks like a broken build, not flakes"
+            )
+        return None
+
+    async def _attempts(self, job: Job) -> None:
+        attempts: list[Attempt] = []
+        refused: str | None = None
+        max_attempts = self._max_attempts(job)
+        for number in range(1, max_attempts + 1):
+            if self._state.stop_starting:
+                break
+            if number > 1:
+                await anyio.sleep(self._delay(job, number))
+            self.listener.job_started(job, number)
+            attempt = await self._attempt(job, number, attempts)
+            attempts.append(attempt)
+            self._outcomes[job.id] = JobOutcome(job=job, attempts=tuple(attempts))
+            self.listener.attempt_finished(job, attempt)
+            if attempt_status(attempt).ok:
+                break
+            if number == 1:
+                self._state.failures += 1
+                self._check_failure_limits()
+            if number < max_attempts:
+                refused = self._refuse_retry(job, attempt)
+                if refused is not None:
+                    break
+        outcome = JobOutcome(job=job, attempts=tuple(attempts), retry_refused=refused)
+        self._outcomes[job.id] = outcome
+        if attempts:
+            self.listener.job_finished(outcome)
+
+    def _delay(self, job: Job, number: int) -> float:
+        policy = self.plan.retry
+        if job.quarantined:
+            return max(self.quarantine_delay, policy.delay)
+        return retry_delay(policy.delay, policy.backoff, number - 1, self.rng)
+
+    def _check_failure_limits(self) -> None:
+        plan = self.plan
+        limit = 1 if plan.fail_fast else plan.max_failures
+        if limit is not None and self._state.failures >= limit:
+            self._state.stop_starting = True
+
+    async def _attempt(self, job: Job, number: int, earlier: list[Attempt]) -> Attempt:
+        directory = attempt_dir(self.run_dir, job, number)
+        directory.mkdir(parents=True, exist_ok=True)
+        log = directory / "output.log"
+        relative_log = log.relative_to(self.run_dir).as_posix()
+        started_at = _now()
+        start = time.monotonic()
+        adapter = get_adapter(job.adapter)
+        argv = adapter.command(job, directory)
+        env = {**self.base_env, **job.env}
+        ended: dict[str, object] = {}
+        with open(log, "wb") as handle:
+            try:
+                process = await anyio.open_process(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    cwd=job.cwd,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+                if job.cwd and not os.path.isdir(job.cwd):
+                    message = f"cannot start: working directory {job.cwd!r} does not exist"
+                handle.write(f"replay: {message}\n".encode())
+                return Attempt(
+                    number=number,
+                    error=message,
+                    started_at=started_at,
+                    duration=time.monotonic() - start,
+                    log=relative_log,
+                )
+            try:
+                await self._supervise(process, job, ended)
+            except anyio.get_cancelled_exc_class():
+                # Keep the interrupted attempt on record, then let cancellation go on.
+                interrupted = Attempt(
+                    number=number,
+                    started_at=started_at,
+                    duration=time.monotonic() - start,
+                    log=relative_log,
+                    **ended,  # type: ignore[arg-type]
+                )
+                self._outcomes[job.id] = JobOutcome(job=job, attempts=(*earlier, interrupted))
+                raise
+        duration = time.monotonic() - start
+        tests = await anyio.to_thread.run_sync(adapter.parse, log, directory, job)
+        return Attempt(
+            number=number,
+            started_at=started_at,
+            duration=duration,
+            log=relative_log,
+            tests=tuple(attrs.evolve(t, attempt=number) for t in tests),
+            **ended,  # type: ignore[arg-type]
+        )
+
+    async def _supervise(
+        self, process: anyio.abc.Process, job: Job, ended: dict[str, object]
+    ) -> None:
+        """Wait for the job; stop its whole group on timeout or cancellation.
+
+        `ended` receives the attempt's end fields, also when cancelled.
+        """
+        pgid = process.pid  # the session leader's pid is the group id
+        timeout = job.timeout
+        try:
+            with anyio.fail_after(timeout) if timeout else _nullscope():
+                await process.wait()
+        except TimeoutError:
+            ended["timed_out"] = True
+            ended["error"] = f"timed out after {_seconds(timeout)}"
+            with anyio.CancelScope(shield=True):
+                await stop_group(pgid, self.kill_grace)
+                await process.wait()
+        except anyio.get_cancelled_exc_class():
+            ended["interrupted"] = True
+            ended["error"] = "interrupted"
+            with anyio.CancelScope(shield=True):
+                await stop_group(pgid, self.kill_grace)
+                await process.wait()
+                ended.update(_exit_fields(process.returncode))
+            raise
+        else:
+            if group_members(pgid):
+                # The job exited but left descendants behind: no orphans survive a run.
+                ended["error"] = "left processes running after it exited; they were stopped"
+                with anyio.CancelScope(shield=True):
+                    await stop_group(pgid, self.kill_grace)
+        ended.update(_exit_fields(process.returncode))
+
+
+def _exit_fields(code: int | None) -> dict[str, object]:
+    return {
+        "exit_code": code if code is not None and code >= 0 else None,
+        "signal": -code if code is not None and code < 0 else None,
+    }
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:g}s" if value is not None else "?"
+
+
+class _nullscope:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def signal_name(number: int) -> str:
+    """`SIGKILL` for 9, or the number as text when it has no name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+ListenerFactory = Callable[[], Listener]
