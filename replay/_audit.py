@@ -36,7 +36,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 WAIVER_AUDIT_SCHEMA = "pi.ci.waiver_audit.v1"
 QUARANTINE_REPORT_SCHEMA = "pi.test.quarantine_report.v2"
-"""The tag upstream's quarantine guard writes (its evidence bundle matches `pi.test.quarantine_report`)."""
+"""The tag upstream's quarantine guard writes; its evidence bundle matches the prefix."""
 
 WAIVER_FIELDS = ("owner", "created", "expires", "bead", "reason", "scope", "remove_when")
 WAIVER_SCOPES = ("full", "preflight", "both")
@@ -647,13 +647,14 @@ def read_classification(path: Path) -> dict[str, Any]:
         msg = f"{path}: cannot read classification ({exc.strerror or exc})"
         raise InputError(msg) from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         msg = f"{path}: not UTF-8 text"
         raise InputError(msg) from None
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: invalid TOML ({exc})"
         raise InputError(msg) from None
+    return document
 
 
 def stems_in(tests_dir: Path) -> tuple[str, ...]:

@@ -174,8 +174,15 @@ class Executor:
         limiter = anyio.CapacityLimiter(max(1, self.plan.parallelism))
         try:
             async with anyio.create_task_group() as tg:
+                # Take a slot before starting each job, so jobs start in plan order on
+                # every backend (trio does not run tasks in the order they were started).
                 for job in self.plan.jobs:
-                    tg.start_soon(self._run_job, job, limiter)
+                    slot = object()
+                    await limiter.acquire_on_behalf_of(slot)
+                    if self._state.stop_starting:
+                        limiter.release_on_behalf_of(slot)
+                        break
+                    tg.start_soon(self._run_job, job, limiter, slot)
         except anyio.get_cancelled_exc_class():
             self._state.interrupted = True
             raise
@@ -198,9 +205,9 @@ class Executor:
             return None
         return self._serial_locks.setdefault(job.target, anyio.Lock())
 
-    async def _run_job(self, job: Job, limiter: anyio.CapacityLimiter) -> None:
+    async def _run_job(self, job: Job, limiter: anyio.CapacityLimiter, slot: object) -> None:
         lock = self._lock_for(job)
-        async with limiter:
+        try:
             if lock is not None:
                 await lock.acquire()
             try:
@@ -208,6 +215,8 @@ class Executor:
             finally:
                 if lock is not None:
                     lock.release()
+        finally:
+            limiter.release_on_behalf_of(slot)
 
     def _max_attempts(self, job: Job) -> int:
         retries = self.plan.retry.retries

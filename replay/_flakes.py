@@ -58,7 +58,7 @@ MAX_FINGERPRINT = 300
 class FlakeVerdictKind(str, enum.Enum):
     """What a flake loop concluded about a target."""
 
-    STABLE_PASS = "stable_pass"
+    STABLE_PASS = "stable_pass"  # noqa: S105 - a verdict, not a password
     DETERMINISTIC_FAILURE = "deterministic_failure"
     FLAKY = "flaky"
     INCONCLUSIVE = "inconclusive"

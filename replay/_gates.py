@@ -39,7 +39,7 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 class GateStatus(str, enum.Enum):
     """A sub-gate's status as upstream writes it."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a gate status, not a password
     FAIL = "fail"
     WARN = "warn"
     SKIP = "skip"
@@ -105,7 +105,7 @@ class GateFinding:
 
     @property
     def blocks(self) -> bool:
-        """Whether this gate fails the verdict: upstream passes only when every blocking gate is `pass`."""
+        """Whether this gate fails the verdict (every blocking gate must be at `pass`)."""
         return self.blocking and self.status is not GateStatus.PASS
 
     @property

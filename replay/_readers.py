@@ -15,7 +15,6 @@ problem is an `InputError` that names the file and the field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -43,8 +42,6 @@ PI_SCHEMA = "pi.e2e.summary.v1"
 
 ACCEPTED = f"{SUMMARY_SCHEMA}, {PI_SCHEMA}, or pi's legacy summary without a `schema` key"
 """What an error about an unknown schema says replay reads."""
-
-_REPLAY_SCHEMA = re.compile(r"replay\.summary\.v(\d+)")
 
 # Which list of a pi summary holds which kind, the key that names a record there,
 # and the list of failed names that marks its outstanding targets.
@@ -90,6 +87,9 @@ def load_summary(path: Path) -> Summary:
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot read ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    except ValueError as exc:  # a NUL byte in the path
+        msg = f"{path!r}: cannot read ({exc})"
         raise InputError(msg) from None
     return parse_summary(data, source=str(path), base_dir=path.parent)
 

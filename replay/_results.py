@@ -146,7 +146,7 @@ def describe_end(target: TargetResult) -> str:
     if last.timed_out:
         return last.error or "timed out"
     if could_not_start(last):
-        return last.error
+        return last.error or "could not start"
     if last.signal is not None:
         return f"killed by {signal_name(last.signal)}"
     text = f"exit code {last.exit_code}"

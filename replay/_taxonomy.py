@@ -14,11 +14,11 @@ How a category wins, and the confidence:
 - `share` = the category's hits / the hits of every category (a line that
   matches two categories counts for both);
 - `coverage` = the failing attempts with at least one hit / all failing attempts;
-- the winner has the highest share × coverage; ties go to the earlier category
+- the winner has the highest share * coverage; ties go to the earlier category
   in `RULES`, which lists the specific causes before the generic ones (a
   timeout is often the *symptom* of a saturated pool or an unreachable host,
   so FLAKE-TIMING comes last);
-- `confidence` = share × coverage of the winner, rounded to 3 places: 1.0
+- `confidence` = share * coverage of the winner, rounded to 3 places: 1.0
   when every failing attempt pointed to it and nothing else matched.
 """
 
@@ -65,7 +65,7 @@ class FlakeClassification:
     category: str
     """A FLAKE-* category, or `unclassified`."""
     confidence: float
-    """In [0, 1]: share of the evidence × share of failing attempts (see the module docstring)."""
+    """In [0, 1]: share of the evidence * share of failing attempts (see the module docstring)."""
     evidence: tuple[str, ...] = ()
     """The matching lines of the winning category, deduplicated, in order, at most 10."""
     reasons: tuple[str, ...] = ()
@@ -163,9 +163,9 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
             "timezone",
         ),
         _rule(
-            r"command not found|not found in PATH|executable file not found|No such file or directory"
-            r"|ENOENT|os error 2\b|ModuleNotFoundError|No module named|program not found"
-            r"|is not installed",
+            r"command not found|not found in PATH|executable file not found"
+            r"|No such file or directory|ENOENT|os error 2\b|ModuleNotFoundError"
+            r"|No module named|program not found|is not installed",
             "missing file, tool or dependency",
         ),
         _rule(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay._errors import InputError, ReplayError
+from replay._errors import InputError
 from replay._models import (
     Attempt,
     ChainState,
@@ -107,8 +108,8 @@ def test_only_unit_failures_are_outstanding() -> None:
         ("sdk_unit", "unit", TargetStatus.FAILED),
         ("config_edge_cases", "unit", TargetStatus.NOT_RUN),
     )
-    assert expected == tuple((t.name, t.kind, t.status) for t in summary.outstanding)
-    assert RunStatus.FAILED == summary.status
+    actual = tuple((t.name, t.kind, t.status) for t in summary.outstanding), summary.status
+    assert (expected, RunStatus.FAILED) == actual
 
 
 def test_pi_v1_fixture_passing_targets_and_run_fields() -> None:
@@ -239,7 +240,7 @@ _REPLAY_CASES = [
     (("targets", 0, "argv"), [], "$.targets[0].argv: empty command, nothing to replay"),
     (("targets", 2, "name"), "e2e_tui", "$.targets[2].name: duplicate target 'e2e_tui'"),
     (("targets", 0, "name"), "", "$.targets[0].name: empty name"),
-    (("targets", 0, "surprise"), 1, "$.targets[0].surprise: extra fields found"),
+    (("targets", 0, "surprise"), 1, "$.targets[0]: extra fields found (surprise)"),
     (("run_id",), None, "$.run_id: expected str, got NoneType"),
     (("targets",), {}, "$.targets: expected a list, got dict"),
 ]
@@ -326,7 +327,7 @@ def test_bad_documents_name_file_and_path(document: object, expected: str, tmp_p
         (b'{"schema": "replay.summary.v1", "run_', "not valid JSON"),
         (b"\xff\xfe\x00binary\x00", "not UTF-8 text (byte 0xff at offset 0)"),
         (b'{"timestamp": "x\xe9"}', "not UTF-8 text (byte 0xe9 at offset 16)"),
-        (b"[" * 10_000 + b"]" * 10_000, "JSON nested deeper than 256 levels"),
+        (b"[" * 500 + b"]" * 500, "JSON nested deeper than 256 levels"),
     ],
 )
 def test_unreadable_files_name_the_path(content: bytes, problem: str, tmp_path: Path) -> None:
@@ -442,7 +443,7 @@ def test_replay_paths_outside_the_run_are_dropped(tmp_path: Path) -> None:
         ("/ci/results/T", "/ci/results/T/../../../etc/passwd", None),
         ("/ci/results/T", "/elsewhere/output.log", None),
         (None, "/ci/results/T/e2e_tui/output.log", None),
-        ("relative/T", "relative/T/e2e_tui/output.log", None),
+        ("relative/T", "relative/T/e2e_tui/output.log", "relative/T/e2e_tui/output.log"),
         (None, "e2e_tui/output.log", "e2e_tui/output.log"),
         (None, "../e2e_tui/output.log", None),
         (None, "{base}/e2e_tui/output.log", "e2e_tui/output.log"),
@@ -466,6 +467,8 @@ def test_pi_logs_are_used_only_inside_the_summary_directory(
 
 # --- upstream semantics -----------------------------------------------------------------------
 
+_NO_RECORD = "without a result record"
+
 
 @pytest.mark.parametrize(
     ("document", "expected"),
@@ -482,8 +485,8 @@ def test_pi_logs_are_used_only_inside_the_summary_directory(
         (
             _pi_doc(failed_names=["gone", "gone"], failed_unit_names=["gone", "u"]),
             (
-                ("gone", "e2e", TargetStatus.NOT_RUN, "listed in failed_names without a result record"),
-                ("u", "unit", TargetStatus.NOT_RUN, "listed in failed_unit_names without a result record"),
+                ("gone", "e2e", TargetStatus.NOT_RUN, f"listed in failed_names {_NO_RECORD}"),
+                ("u", "unit", TargetStatus.NOT_RUN, f"listed in failed_unit_names {_NO_RECORD}"),
             ),
         ),
         (
@@ -491,7 +494,7 @@ def test_pi_logs_are_used_only_inside_the_summary_directory(
             (("x", "e2e", TargetStatus.FAILED, "no result.json"),),
         ),
     ],
-)  # fmt: skip
+)
 def test_pi_outstanding_targets(document: dict[str, Any], expected: tuple[Any, ...]) -> None:
     """Non-zero exits, failed_names and failed_unit_names all make a target outstanding."""
     summary = read_summary(document, source="s.json", base_dir=Path("/nonexistent"))
@@ -513,8 +516,8 @@ def test_pi_outstanding_targets(document: dict[str, Any], expected: tuple[Any, .
 def test_pi_shard(shard: object, expected: tuple[str, int, int] | None) -> None:
     """A real upstream shard is kept; unsharded runs and unusable shapes are no shard."""
     summary = read_summary(_pi_doc(shard=shard), source="s.json", base_dir=Path("/nonexistent"))
-    actual = None if summary.shard is None else (summary.shard.kind, summary.shard.index,
-                                                summary.shard.total)  # fmt: skip
+    shard_ = summary.shard
+    actual = None if shard_ is None else (shard_.kind, shard_.index, shard_.total)
     assert expected == actual
 
 
@@ -558,7 +561,7 @@ def test_hostile_names_are_data(tmp_path: Path) -> None:
 _JSON = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what JSON parsers return
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda children: (
@@ -604,24 +607,21 @@ _SHAPED = st.builds(
 @given(st.one_of(_JSON, _SHAPED))
 def test_arbitrary_json_raises_only_input_error(document: object) -> None:
     """Any JSON value, free or summary-shaped, reads or fails with an InputError."""
-    try:
+    with contextlib.suppress(InputError):
         read_summary(document, source="s.json", base_dir=Path("/nonexistent/run"))
-    except ReplayError as exc:
-        assert isinstance(exc, InputError)
 
 
 @settings(max_examples=300)
 @given(st.binary(max_size=200) | _SHAPED.map(orjson.dumps).map(lambda b: b[: len(b) // 2]))
 def test_arbitrary_bytes_raise_only_input_error(data: bytes) -> None:
     """Any bytes, including truncated summaries, parse or fail with an InputError."""
-    try:
+    with contextlib.suppress(InputError):
         parse_summary(data, source="s.json", base_dir=Path("/nonexistent/run"))
-    except ReplayError as exc:
-        assert isinstance(exc, InputError)
 
 
 def test_relative_summary_path_keeps_paths_relative_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reading through a relative path keeps artifact paths relative to the summary."""
     monkeypatch.chdir(FIXTURES.parent)
     summary = load_summary(Path("summaries") / REPLAY_V1.name)
-    assert "e2e_rpc/output.log" == summary.targets[1].log
+    expected = "e2e_rpc/output.log"
+    assert expected == summary.targets[1].log

@@ -56,7 +56,8 @@ def _table(report: AuditReport) -> list[str]:
     rows += [(f.severity.value, f.kind.value, f.subject, f.message) for f in report.findings]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return [
-        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]) for row in rows
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]])
+        for row in rows
     ]
 
 

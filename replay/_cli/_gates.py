@@ -1,38 +1,40 @@
-"""`replay gates VERDICT`: failing gates of a full-suite verdict and the commands that replay them."""
+"""`replay gates VERDICT`: the failing gates of a full-suite verdict and how to replay them."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import orjson
 
+from replay._artifacts import to_json_bytes
 from replay._convert import unstructure
 from replay._gates import GateFinding, failing_gates, gate_jobs, load_verdict
-
-_JSON = orjson.OPT_INDENT_2
+from replay._redact import redact_text
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `gates` subcommand."""
+    """Add the `gates` subcommand (with the execution options `--run` uses)."""
+    from replay._cli._run import add_execution_options
+
     parser = subparsers.add_parser(
         "gates",
         help="list (and replay) the failing gates of a full_suite_verdict.json",
         description=(
             "List the gates of an upstream full_suite_verdict.json that fail the verdict "
             "(status fail, or a blocking gate not at pass), with the command that "
-            "reproduces each. Exit 1 when a blocking gate fails."
+            "reproduces each. Exit 1 when a blocking gate fails. Commands are split "
+            "with shlex and never given to a shell."
         ),
     )
     parser.add_argument("verdict", type=Path, metavar="VERDICT", help="full_suite_verdict.json")
     parser.add_argument(
         "--include-warn", action="store_true", help="also list non-blocking gates at warn"
     )
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("--run", action="store_true", help="replay the replayable gates as a plan")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the jobs as JSON and run nothing"
-    )
+    # --json (findings as JSON) and --dry-run (jobs as JSON, nothing run) come from here.
+    add_execution_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -43,7 +45,7 @@ def _table(findings: tuple[GateFinding, ...]) -> list[str]:
         rows.append((f.id, f.name, "yes" if f.blocking else "no", f.status.value, command))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return [
-        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[4]]).rstrip()
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]])
         for row in rows
     ]
 
@@ -56,7 +58,8 @@ def handle(args: argparse.Namespace) -> int:
     jobs = gate_jobs(findings)
 
     if args.dry_run:
-        print(orjson.dumps(unstructure(jobs), option=_JSON).decode())
+        # The jobs exactly as they would run (like `replay run --dry-run`, not redacted).
+        sys.stdout.write(to_json_bytes(jobs).decode())
         return 0
     if args.json:
         document = {
@@ -64,23 +67,25 @@ def handle(args: argparse.Namespace) -> int:
             "blocking_failed": blocked,
             "findings": unstructure(findings),
         }
-        print(orjson.dumps(document, option=_JSON).decode())
+        print(redact_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()))
     elif findings:
-        print("\n".join(_table(findings)))
+        print(redact_text("\n".join(_table(findings))))
     else:
         print(f"{args.verdict}: no failing gates ({len(verdict.gates)} gates)")
     if not args.run:
         return 1 if blocked else 0
 
     if not jobs:
-        print("nothing to replay: no failing gate has a replayable command")
+        print("nothing to replay: no failing gate has a replayable command", file=sys.stderr)
         return 1 if blocked else 0
-    print(f"replaying {len(jobs)} gate(s):")
+    print(f"replaying {len(jobs)} gate(s):", file=sys.stderr)
     for finding in findings:
         if finding.command is not None:
-            print(f"  {finding.id}: {finding.command}")
-    # The executor is the lead's module; imported here so listing gates never loads it.
-    from replay._cli._run import run_gate_jobs  # type: ignore[import-not-found,unused-ignore]
+            print(f"  {finding.id}: {redact_text(finding.command)}", file=sys.stderr)
+    # The lead's executor glue; imported here so that listing gates never loads it.
+    from replay._cli._run import (  # type: ignore[attr-defined,unused-ignore]
+        run_gate_jobs,
+    )
 
     code: int = run_gate_jobs(jobs, args)
     return code

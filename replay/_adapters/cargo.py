@@ -1,0 +1,447 @@
+"""The cargo adapter: libtest's human output, read line by line, and `--exact` reruns.
+
+What libtest prints, and what each line means here:
+
+- `running N tests` starts a test binary's block (`cargo test` without
+  `--test` runs several binaries, doc tests included, one block each);
+- `test NAME ... ok|FAILED|ignored[, reason]` is a result; NAME may carry a
+  mode suffix (` - should panic`, ` - compile fail`, ` - compile`), and with
+  `--test-threads=1` the status may come lines later, after the test's output;
+- `thread 'NAME' (TID) panicked at FILE:LINE:COL:` and the message lines
+  after it (or, before Rust 1.73, `panicked at 'MESSAGE', FILE:LINE:COL`) give a
+  failed test its message and location;
+- `---- NAME stdout ----` opens a failed test's captured output, where a
+  `thread 'main'` panic (doc tests) still belongs to NAME;
+- `failures:` lists the failed names, which catches a status lost in output;
+- `test result: ...` closes the block; a block that never closes was killed,
+  so the test it was running failed (`process didn't exit successfully`).
+
+Names are libtest names (`a::b::nested_fails`, `src/lib.rs - add (line 7)`),
+unqualified by binary: `cargo test -- --exact NAME` finds a name in whichever
+binary holds it. When two binaries report the same name, a failure wins.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from replay._adapters._lines import (
+    MAX_MESSAGE_LINES,
+    ResultBook,
+    cap_message,
+    iter_lines,
+    strip_ansi,
+)
+from replay._models import Job, TestResult, TestStatus
+
+MAX_PANICS_PER_BLOCK = 100_000
+"""Panics remembered per binary until their test's result arrives; a flood beyond is dropped."""
+
+_RUNNING = re.compile(r"running \d+ tests?\b")
+_BINARY = re.compile(r" +(?:Running|Doc-tests) ")
+_TEST_LINE = re.compile(
+    r"test (?P<name>.+?)(?: - (?:should panic|compile fail|compile))? \.\.\.(?: (?P<rest>.*))?"
+)
+_STATUS = re.compile(
+    r"(?P<word>ok|FAILED(?: \(time limit exceeded\))?|ignored(?:, .*?)?|bench:.*?)"
+    r"(?: <(?P<secs>\d+(?:\.\d+)?)s>)?\s*"
+)
+_PANIC = re.compile(r"\s*thread '(?P<thread>.*?)'(?: \(\d+\))? panicked at (?P<rest>.*)")
+_LOCATION = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<col>\d+):?")
+_OLD_PANIC_END = re.compile(r"(?P<message>.*)', (?P<file>[^\s'][^']*?):(?P<line>\d+):(?P<col>\d+)")
+_SECTION = re.compile(r"---- (?P<name>.+) (?:stdout|stderr) ----")
+_LISTED = re.compile(r"    (?P<name>\S.*)")
+_TOTALS = re.compile(
+    r"test result: (?P<verdict>\w+)\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; "
+    r"(?P<ignored>\d+) ignored; (?P<measured>\d+) measured; (?P<filtered>\d+) filtered out"
+)
+_RERUN_HINT = re.compile(r"error: (?:test|doctest) failed, to rerun pass `(?P<args>[^`]*)`")
+_CRASH = re.compile(r"\s*process didn't exit successfully: .*\((?P<why>[^()]*)\)\s*")
+_MESSAGE_END = re.compile(r"\s*$|note: |stack backtrace:|failures:\s*$|test result: ")
+_RETURNED_ERROR = re.compile(r"Error: (?P<message>.+)")
+
+# Threads that are not named after a test: a panic there belongs to the section or test at hand.
+_ANONYMOUS_THREADS = frozenset({"main", "<unnamed>"})
+
+_CARGO_VALUE_OPTIONS = frozenset(
+    {
+        "-p", "--package", "--test", "--bench", "--bin", "--example", "-F", "--features",
+        "--target", "--target-dir", "--manifest-path", "-j", "--jobs", "--profile",
+        "--message-format", "--color", "--config", "-Z", "--exclude", "--lockfile-path",
+        "--artifact-dir",
+    }
+)  # fmt: skip
+_LIBTEST_VALUE_OPTIONS = frozenset(
+    {"--test-threads", "--skip", "--logfile", "--color", "--format", "-Z", "--shuffle-seed"}
+)
+
+
+@attrs.frozen
+class LibtestTotals:
+    """One binary's `test result:` line."""
+
+    passed: int
+    failed: int
+    ignored: int
+    measured: int
+    filtered_out: int
+
+
+@attrs.frozen
+class LibtestReport:
+    """What one cargo log said: the tests, each binary's totals, cargo's rerun hints."""
+
+    tests: tuple[TestResult, ...] = ()
+    totals: tuple[LibtestTotals, ...] = ()
+    rerun_hints: tuple[str, ...] = ()
+    """What cargo's `error: test failed, to rerun pass `--test it`` named, in order."""
+
+
+@attrs.frozen
+class _Panic:
+    message: str | None
+    file: str | None
+    line: int | None
+
+
+class _Mode(enum.Enum):
+    RESULTS = "results"
+    SECTION = "section"
+    LIST = "list"
+    OTHER_LIST = "other list"
+
+
+class _Collecting:
+    """The panic whose message lines are being read."""
+
+    def __init__(self, key: str | None, file: str | None, line: int | None, *, old: bool) -> None:
+        self.key = key
+        self.file = file
+        self.line = line
+        self.old = old
+        self.lines: list[str] = []
+        self.seen = 0
+
+
+class _Block:
+    """One test binary's output, from `running N tests` to its end."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, tuple[TestStatus, float | None]] = {}
+        self.unresolved: list[str] = []
+        self.listed: list[str] = []
+        self.panics: dict[str, _Panic] = {}
+        self.closed = False
+        self.ended = False
+        """cargo said the binary failed: no more output of it follows."""
+        self.crash: str | None = None
+        self.mode = _Mode.RESULTS
+        self.section: str | None = None
+        self.collecting: _Collecting | None = None
+
+
+class _LibtestParser:
+    def __init__(self) -> None:
+        self.book = ResultBook()
+        self.totals: list[LibtestTotals] = []
+        self.hints: list[str] = []
+        self.block: _Block | None = None
+
+    def feed(self, raw: str) -> None:
+        line = strip_ansi(raw)
+        block = self.block
+        hint = _RERUN_HINT.search(line)
+        if hint:
+            self.hints.append(hint["args"])
+            if block is not None:
+                block.ended = True
+        # A test's own output may say "running 3 tests": only a finished block gives way.
+        at_boundary = block is None or block.closed or block.ended
+        if at_boundary and _RUNNING.match(line):
+            self._flush()
+            self.block = _Block()
+            return
+        if at_boundary and _BINARY.match(line):
+            self._flush()
+            return
+        if block is None:
+            return
+        if block.collecting is not None and self._collect(block, line):
+            return
+        crash = _CRASH.fullmatch(line)
+        if crash:
+            block.crash = crash["why"]
+            return
+        panic = _PANIC.match(line)
+        if panic:
+            self._start_panic(block, panic["thread"], panic["rest"])
+            return
+        self._structure(block, line)
+
+    def _structure(self, block: _Block, line: str) -> None:
+        """Everything that is not a panic: results, sections, lists, totals."""
+        totals = _TOTALS.match(line)
+        if totals:
+            block.closed = True
+            block.mode = _Mode.RESULTS
+            self.totals.append(
+                LibtestTotals(
+                    passed=int(totals["passed"]),
+                    failed=int(totals["failed"]),
+                    ignored=int(totals["ignored"]),
+                    measured=int(totals["measured"]),
+                    filtered_out=int(totals["filtered"]),
+                )
+            )
+            return
+        section = _SECTION.fullmatch(line)
+        if section:
+            block.mode = _Mode.SECTION
+            block.section = section["name"]
+            return
+        stripped = line.strip()
+        if stripped in ("failures:", "failures (time limit exceeded):"):
+            block.mode = _Mode.LIST
+            return
+        if stripped == "successes:":
+            block.mode = _Mode.OTHER_LIST
+            return
+        if block.mode is _Mode.LIST:
+            listed = _LISTED.fullmatch(line)
+            if listed:
+                block.listed.append(listed["name"].rstrip())
+            return
+        if block.mode is _Mode.SECTION:
+            returned = _RETURNED_ERROR.fullmatch(line)
+            if returned and block.section is not None and block.section not in block.panics:
+                # A test returning `Err(e)` fails without a panic; libtest prints `Error: e`.
+                block.panics[block.section] = _Panic(cap_message([returned["message"]]), None, None)
+            return
+        if block.mode is not _Mode.RESULTS:
+            return
+        test = _TEST_LINE.fullmatch(line)
+        if test:
+            self._result(block, test["name"].rstrip(), test["rest"] or "")
+            return
+        if block.unresolved:
+            # --test-threads=1 prints `test NAME ... `, the test's output, then the status.
+            status = _STATUS.fullmatch(line)
+            if status:
+                name = block.unresolved.pop()
+                block.statuses[name] = _status(status)
+
+    def _result(self, block: _Block, name: str, rest: str) -> None:
+        status = _STATUS.fullmatch(rest)
+        if status:
+            block.statuses[name] = _status(status)
+        else:
+            block.unresolved.append(name)
+
+    def _start_panic(self, block: _Block, thread: str, rest: str) -> None:
+        if block.mode is _Mode.SECTION and block.section is not None:
+            key: str | None = block.section
+        elif thread not in _ANONYMOUS_THREADS:
+            key = thread
+        else:
+            key = block.unresolved[-1] if block.unresolved else None
+        if rest.startswith("'"):
+            # Before Rust 1.73: `panicked at 'MESSAGE', FILE:LINE:COL`, MESSAGE maybe multi-line.
+            collecting = _Collecting(key, None, None, old=True)
+            block.collecting = collecting
+            self._collect(block, rest[1:])
+            return
+        location = _LOCATION.fullmatch(rest)
+        file, number = (location["file"], int(location["line"])) if location else (None, None)
+        block.collecting = _Collecting(key, file, number, old=False)
+
+    def _collect(self, block: _Block, line: str) -> bool:
+        """Add `line` to the panic being read; False when the line ends it (and is not used)."""
+        collecting = block.collecting
+        assert collecting is not None
+        collecting.seen += 1
+        if collecting.old:
+            end = _OLD_PANIC_END.fullmatch(line)
+            if end:
+                collecting.lines.append(end["message"])
+                collecting.file, collecting.line = end["file"], int(end["line"])
+                self._end_panic(block)
+                return True
+        if _ends_message(block, line) or collecting.seen > MAX_MESSAGE_LINES * 4:
+            self._end_panic(block)
+            return False
+        collecting.lines.append(line)
+        return True
+
+    def _end_panic(self, block: _Block) -> None:
+        collecting = block.collecting
+        block.collecting = None
+        if collecting is None or collecting.key is None:
+            return
+        if collecting.key in block.panics or len(block.panics) >= MAX_PANICS_PER_BLOCK:
+            return  # the first panic of a test is its failure; later ones are fallout
+        message = cap_message(collecting.lines)
+        block.panics[collecting.key] = _Panic(message, collecting.file, collecting.line)
+
+    def _flush(self) -> None:
+        """Turn the finished block into results."""
+        block = self.block
+        self.block = None
+        if block is None:
+            return
+        if block.collecting is not None:
+            self._end_panic(block)
+        listed = set(block.listed)
+        unresolved = set(block.unresolved)
+        for name, (status, seconds) in block.statuses.items():
+            self._add(block, name, status, seconds)
+        for name in block.unresolved:
+            if name in block.statuses:
+                continue
+            if name in listed:
+                self._add(block, name, TestStatus.FAILED, None)
+            elif block.closed:
+                # Every failure is in the `failures:` list, so an unlisted test passed.
+                self._add(block, name, TestStatus.PASSED, None)
+            else:
+                why = f" ({block.crash})" if block.crash else ""
+                message = f"the test binary stopped while this test ran{why}"
+                self.book.add(TestResult(name=name, status=TestStatus.FAILED, message=message))
+        for name in block.listed:
+            if name not in block.statuses and name not in unresolved:
+                self._add(block, name, TestStatus.FAILED, None)
+
+    def _add(self, block: _Block, name: str, status: TestStatus, seconds: float | None) -> None:
+        panic = block.panics.get(name) if status is TestStatus.FAILED else None
+        if panic is None:
+            self.book.add(TestResult(name=name, status=status, duration=seconds))
+            return
+        self.book.add(
+            TestResult(
+                name=name,
+                status=status,
+                duration=seconds,
+                message=panic.message,
+                file=panic.file,
+                line=panic.line,
+            )
+        )
+
+    def report(self) -> LibtestReport:
+        self._flush()
+        return LibtestReport(self.book.results(), tuple(self.totals), tuple(self.hints))
+
+
+def _ends_message(block: _Block, line: str) -> bool:
+    """Whether `line` is libtest's own, not a panic message's: a message ends before it."""
+    return bool(
+        _MESSAGE_END.match(line)
+        or _TEST_LINE.fullmatch(line)
+        or _SECTION.fullmatch(line)
+        or _PANIC.match(line)
+        or (block.unresolved and _STATUS.fullmatch(line))
+    )
+
+
+def _status(match: re.Match[str]) -> tuple[TestStatus, float | None]:
+    word = match["word"]
+    seconds = float(match["secs"]) if match["secs"] else None
+    if word.startswith("FAILED"):
+        return TestStatus.FAILED, seconds
+    if word.startswith("ignored"):
+        return TestStatus.SKIPPED, seconds
+    return TestStatus.PASSED, seconds
+
+
+def parse_libtest(lines: Iterable[str]) -> LibtestReport:
+    """Read libtest's human output (as `cargo test` prints it) into per-test results.
+
+    Never raises on any text; memory grows with the number of tests, not lines.
+    """
+    parser = _LibtestParser()
+    for line in lines:
+        parser.feed(line)
+    return parser.report()
+
+
+def _cargo_test_index(argv: tuple[str, ...]) -> int | None:
+    """The index of `test` in `[wrapper...] cargo [+toolchain] test ...`, if argv is that."""
+    for index, arg in enumerate(argv):
+        if Path(arg).name not in ("cargo", "cargo.exe"):
+            continue
+        following = index + 1
+        while following < len(argv) and argv[following].startswith("+"):
+            following += 1
+        if following < len(argv) and argv[following] in ("test", "t"):
+            return following
+        return None
+    return None
+
+
+def _without_filters(args: list[str], value_options: frozenset[str]) -> list[str]:
+    """`args` with positional filters dropped and options (with their values) kept.
+
+    After an option this adapter does not know, a bare word is kept as that
+    option's value: at worst a rerun filters on one more name, never on fewer.
+    """
+    kept: list[str] = []
+    takes_value = False
+    unknown_before = False
+    for arg in args:
+        if takes_value:
+            kept.append(arg)
+            takes_value = False
+            continue
+        if arg.startswith("-") and arg != "-":
+            kept.append(arg)
+            known = arg in value_options
+            takes_value = known
+            unknown_before = not known and "=" not in arg and arg.startswith("--")
+            continue
+        if unknown_before:
+            kept.append(arg)
+        unknown_before = False
+    return kept
+
+
+class CargoAdapter:
+    """`cargo test`: libtest's human output; reruns with `-- --exact NAME...`."""
+
+    name = "cargo"
+
+    def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
+        """The job's argv, unchanged: libtest's default output is what `parse` reads."""
+        return job.argv
+
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+        """Per-test results from the attempt's log, streamed."""
+        return parse_libtest(iter_lines(log)).tests
+
+    def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
+        """`cargo test ... -- --exact T1 T2` keeping every option, dropping earlier filters.
+
+        Each name stays one argv element, whatever it holds (spaces, quotes, `;`).
+        None when argv is not a `cargo test` command or there is nothing to target.
+        """
+        test_index = _cargo_test_index(argv)
+        if test_index is None or not tests:
+            return None
+        head = list(argv[: test_index + 1])
+        rest = list(argv[test_index + 1 :])
+        if "--" in rest:
+            split = rest.index("--")
+            cargo_args, libtest_args = rest[:split], rest[split + 1 :]
+        else:
+            cargo_args, libtest_args = rest, []
+        cargo_args = _without_filters(cargo_args, _CARGO_VALUE_OPTIONS)
+        libtest_args = [
+            arg
+            for arg in _without_filters(libtest_args, _LIBTEST_VALUE_OPTIONS)
+            if arg != "--exact"
+        ]
+        unique = tuple(dict.fromkeys(tests))
+        return (*head, *cargo_args, "--", *libtest_args, "--exact", *unique)

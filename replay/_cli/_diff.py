@@ -1,0 +1,124 @@
+"""`replay diff BASELINE CURRENT`: the triage diff of two summaries, nothing executed.
+
+Writes `triage_diff.json` into `--out` (default: the current directory) and
+prints the ranked changes. Exit 1 when the status is `regression` (a new
+problem to look at), 0 for `stable` and `known_failures_only`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from replay._artifacts import write_json_atomic
+from replay._convert import dumps
+from replay._diff import DiffStatus, TriageClass, TriageDiff, triage_diff
+from replay._readers import load_summary
+from replay._redact import redact_text
+
+DIFF_FILE = "triage_diff.json"
+
+DEFAULT_TOP = 20
+"""Ranked entries the text report lists; the file holds them all."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `replay diff` to the CLI."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="triage diff of two summaries: regressions, new failures, fixed, ranked",
+        description=(
+            "Compare CURRENT with BASELINE (replay's summaries, pi.e2e.summary.v1 or pi's legacy "
+            "ones) per target and per test, rank the changes as upstream's triage did, and write "
+            f"{DIFF_FILE}. Exits 1 if anything regressed or newly fails, 0 otherwise."
+        ),
+    )
+    parser.add_argument("baseline", type=Path, metavar="BASELINE", help="the reference summary")
+    parser.add_argument("current", type=Path, metavar="CURRENT", help="the summary to triage")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help=f"directory to write {DIFF_FILE} into (default: the current directory)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the whole diff as JSON")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=DEFAULT_TOP,
+        metavar="N",
+        help=f"ranked entries to print (default: {DEFAULT_TOP})",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    baseline = load_summary(args.baseline)
+    current = load_summary(args.current)
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    diff = triage_diff(
+        baseline,
+        current,
+        baseline_path=str(args.baseline),
+        current_path=str(args.current),
+        generated_at=now,
+    )
+    path = args.out / DIFF_FILE
+    write_json_atomic(path, diff)
+    if args.json:
+        sys.stdout.write(redact_text(dumps(diff).decode()))
+    else:
+        sys.stdout.write(format_diff(diff, top=args.top, written=str(path)))
+    return 1 if diff.status is DiffStatus.REGRESSION else 0
+
+
+def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
+    """The text report: status, counts, the top ranked changes, what to run next."""
+    s = diff.summary
+    lines = [
+        f"triage: {diff.status.value} ({_printable(diff.baseline_run_id)} -> "
+        f"{_printable(diff.current_run_id)})",
+        f"  regressions {s.regression_count}, new failures {s.new_failure_count}, "
+        f"unresolved {s.unresolved_failure_count}, fixed {s.fixed_count}, "
+        f"removed {s.removed_count}, added {s.added_pass_count}, stable {s.stable_pass_count}",
+    ]
+    listed = [d for d in diff.ranked_diagnostics if d.severity is not TriageClass.STABLE_PASS]
+    if listed:
+        width = min(max(len(d.name) for d in listed[:top]), 60)
+        lines.append("")
+        lines.append(f"{'rank':>4}  {'severity':<18}  {'surface':<7}  {'name':<{width}}  command")
+        for d in listed[:top]:
+            lines.append(
+                f"{d.rank:>4}  {d.severity.value:<18}  {d.surface.value:<7}  "
+                f"{_printable(d.name):<{width}}  {_printable(redact_text(d.recommended_command))}"
+            )
+        if len(listed) > top:
+            lines.append(f"  ... and {len(listed) - top} more in {written}")
+    changed = [d for d in diff.semantic_diffs if d.changed]
+    if changed:
+        lines.append("")
+        for sem in changed:
+            what = [
+                label
+                for label, flag in (
+                    ("root cause", sem.root_cause_changed),
+                    ("impacted tests", sem.impacted_tests_changed),
+                    ("first failing assertion", sem.first_failing_assertion_changed),
+                )
+                if flag
+            ]
+            lines.append(f"still failing, differently: {_printable(sem.name)}: {', '.join(what)}")
+    runner = diff.recommended_commands.runner_repro_command
+    lines.append("")
+    if runner:
+        lines.append(f"rerun what fails: {_printable(redact_text(runner))}")
+    lines.append(f"wrote {written}")
+    return "\n".join(lines) + "\n"
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a hostile name must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

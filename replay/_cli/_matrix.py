@@ -1,0 +1,82 @@
+"""`replay matrix --shards N [--from SUMMARY...]`: a GitHub Actions matrix, balanced.
+
+Prints one line of JSON, ready for `echo "matrix=$(replay matrix ...)" >>
+"$GITHUB_OUTPUT"` and `strategy.matrix: ${{ fromJSON(...) }}`. Target names
+and durations come from earlier summaries; reading them from a config is not
+supported yet (without `--from` the entries carry no estimate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import orjson
+
+from replay._errors import ReplayError
+from replay._matrix import github_matrix
+from replay._models import Summary
+from replay._readers import load_summary
+from replay._shards import DEFAULT_PERCENTILE, durations_from
+
+KINDS = ("suite", "unit", "both")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `replay matrix` to the CLI."""
+    parser = subparsers.add_parser(
+        "matrix",
+        help="CI matrix JSON (GitHub Actions `include` form) with balanced shards",
+        description=(
+            'Print {"include": [{"shard": i, "total": N, "strategy": S, '
+            '"estimated_seconds": E}, ...]}. With --from, shards are balanced by the '
+            "durations in those summaries (strategy duration); pass the same summaries to "
+            "`replay run --durations-from` so every job computes the same split."
+        ),
+    )
+    parser.add_argument("--shards", type=int, required=True, metavar="N", help="shard count")
+    parser.add_argument(
+        "--from",
+        dest="sources",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SUMMARY",
+        help="earlier summaries: target names and durations (repeatable)",
+    )
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=DEFAULT_PERCENTILE,
+        metavar="P",
+        help=f"percentile of a target's durations to use, 0-1 (default: {DEFAULT_PERCENTILE})",
+    )
+    parser.add_argument(
+        "--shard-kind",
+        choices=KINDS,
+        default="both",
+        help="which targets are spread over the shards, as for `replay run` (default: both)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _wanted(kind: str, is_unit: bool) -> bool:
+    return kind == "both" or (kind == "unit") == is_unit
+
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.shards < 1:
+        msg = f"--shards must be at least 1, got {args.shards}"
+        raise ReplayError(msg)
+    summaries: list[Summary] = [load_summary(p) for p in args.sources]
+    names = sorted(
+        {t.name for s in summaries for t in s.targets if _wanted(args.shard_kind, t.is_unit)}
+    )
+    wanted = set(names)
+    known = durations_from(summaries, args.percentile) if summaries else {}
+    durations = {n: d for n, d in known.items() if n in wanted}
+    matrix = github_matrix(names, args.shards, durations or None)
+    sys.stdout.write(orjson.dumps(matrix).decode() + "\n")
+    return 0

@@ -1,0 +1,123 @@
+"""`replay merge SUMMARY... --out DIR`: one summary from the summaries of N shards.
+
+Writes `DIR/summary.json` whatever it finds, then says what is wrong with the
+inputs. Exit 2 when they are not the shards of one plan, each once
+(overlapping, duplicate or missing shards, different totals or strategies):
+the merged summary would not describe the whole plan. Otherwise exit 1 if
+anything is outstanding, 0 if not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from replay._artifacts import make_run_id, write_json_atomic
+from replay._convert import dumps
+from replay._merge import MergeResult, merge_summaries, rebase_paths
+from replay._readers import load_summary
+from replay._redact import redact_text
+from replay._summary import summary_document
+
+SUMMARY_FILE = "summary.json"
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `replay merge` to the CLI."""
+    parser = subparsers.add_parser(
+        "merge",
+        help="merge shard summaries into one summary",
+        description=(
+            f"Merge the summaries of a plan's shards into DIR/{SUMMARY_FILE}, with one replay "
+            "command for every shard's failures. Overlapping, duplicate or missing shards are "
+            "reported (exit 2); otherwise exits 1 if anything is outstanding, 0 if not. Put DIR "
+            "above the shard run directories so the merged summary can point at their logs."
+        ),
+    )
+    parser.add_argument("summaries", nargs="+", type=Path, metavar="SUMMARY")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--json", action="store_true", help="print the merge report as JSON")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    out_dir: Path = args.out
+    target_dir = os.path.abspath(out_dir)
+    loaded = []
+    for path in args.summaries:
+        summary = load_summary(path)
+        from_dir = os.path.dirname(os.path.abspath(path))
+        loaded.append((str(path), rebase_paths(summary, from_dir, target_dir)))
+    now = datetime.now(timezone.utc)
+    summary_path = out_dir / SUMMARY_FILE
+    result = merge_summaries(
+        loaded,
+        run_id=make_run_id(now),
+        now=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        summary_path=str(summary_path),
+    )
+    write_json_atomic(summary_path, summary_document(result.summary))
+    if args.json:
+        sys.stdout.write(redact_text(dumps(_report(result, str(summary_path))).decode()))
+    else:
+        sys.stdout.write(format_merge(result, str(summary_path)))
+    if not result.consistent:
+        return EXIT_BAD_INPUT
+    return EXIT_FAILURES if result.summary.outstanding else EXIT_OK
+
+
+def _report(result: MergeResult, summary_path: str) -> dict[str, object]:
+    return {
+        "summary_path": summary_path,
+        "run_id": result.summary.run_id,
+        "status": result.summary.status.value,
+        "consistent": result.consistent,
+        "sources": result.sources,
+        "targets": len(result.summary.targets),
+        "outstanding": [t.name for t in result.summary.outstanding],
+        "overlaps": result.overlaps,
+        "missing_shards": result.missing_shards,
+        "duplicate_shards": result.duplicate_shards,
+        "mismatches": result.mismatches,
+        "unsharded": result.unsharded,
+        "one_command_replay": result.summary.one_command_replay,
+    }
+
+
+def format_merge(result: MergeResult, summary_path: str) -> str:
+    """The text report of a merge: totals, problems with the inputs, the replay command."""
+    merged = result.summary
+    outstanding = len(merged.outstanding)
+    lines = [
+        f"merged {len(result.sources)} summaries into {_printable(summary_path)}: "
+        f"{len(merged.targets)} targets, {outstanding} outstanding ({merged.status.value})"
+    ]
+    for overlap in result.overlaps:
+        lines.append(
+            f"overlap: {_printable(overlap.name)} is in "
+            + ", ".join(_printable(s) for s in overlap.sources)
+        )
+    lines += [f"missing shard: {name}" for name in result.missing_shards]
+    lines += [f"duplicate shard: {name}" for name in result.duplicate_shards]
+    lines += [f"mismatch: {_printable(m)}" for m in result.mismatches]
+    lines += [
+        f"note: {_printable(s)} has no shard block; merged without completeness check"
+        for s in result.unsharded
+    ]
+    if not result.consistent:
+        lines.append("the inputs are not the shards of one plan, each once: exit 2")
+    if merged.one_command_replay:
+        lines.append(f"replay all: {_printable(redact_text(merged.one_command_replay))}")
+    return "\n".join(lines) + "\n"
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a hostile name must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

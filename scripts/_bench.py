@@ -1,0 +1,246 @@
+"""Shared helpers of the `bench_*.py` scripts: scratch space, configs, timing, peak RSS.
+
+Every benchmark runs `replay` the way a user does (`python -m replay ...` in a
+fresh process, start-up included) and compares it with a baseline measured in
+the same run, so the figures are ratios that survive a slower or faster machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import attrs
+
+REPO = Path(__file__).resolve().parent.parent
+"""The repository root: put on PYTHONPATH so `python -m replay` works from a source tree."""
+
+RSS_POLL_INTERVAL = 0.005
+"""Seconds between reads of /proc/<pid>/status: VmHWM is a high-water mark, so a
+sample only misses growth in the last interval before exit (a few KiB at most)."""
+
+
+class BenchError(RuntimeError):
+    """A benchmarked command failed in a way that makes its figure meaningless."""
+
+
+@attrs.frozen
+class Row:
+    """One line of the results table."""
+
+    name: str
+    figure: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None
+    """None when the issue sets no target (the figure is informative)."""
+
+
+@attrs.frozen
+class Measured:
+    """How one process ran: wall time, exit code and memory."""
+
+    wall: float
+    returncode: int
+    peak_rss_kib: int | None
+    """VmHWM of the process itself (not its children), last value polled before it exited."""
+    tree_maxrss_kib: int
+    """`ru_maxrss` from wait4: the largest of the process and its reaped descendants."""
+
+
+def replay_argv(*args: str) -> list[str]:
+    """`python -m replay ARGS`, with the interpreter running this script."""
+    return [sys.executable, "-m", "replay", *args]
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of benchmarked commands: ours, with the source tree importable."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def scratch(label: str) -> Iterator[Path]:
+    """A temporary directory removed afterwards, however the benchmark ends."""
+    with tempfile.TemporaryDirectory(prefix=f"replay-bench-{label}-") as name:
+        yield Path(name)
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string (JSON's escapes are a subset TOML accepts)."""
+    return json.dumps(text, ensure_ascii=True)
+
+
+def write_config(
+    path: Path,
+    commands: Sequence[Sequence[str]],
+    *,
+    parallelism: int | None = None,
+    timeout: str | None = None,
+) -> Path:
+    """Write a `replay.toml` with one suite per command (named `s00000`, `s00001`, ...)."""
+    lines = ["[replay]"]
+    if parallelism is not None:
+        lines.append(f"parallelism = {parallelism}")
+    if timeout is not None:
+        lines.append(f"timeout = {toml_string(timeout)}")
+    lines.append(f"out = {toml_string(str(path.parent / 'replay-results'))}")
+    width = max(5, len(str(len(commands))))
+    for index, command in enumerate(commands):
+        argv = ", ".join(toml_string(part) for part in command)
+        lines += ["", "[[replay.suites]]", f'name = "s{index:0{width}d}"', f"command = [{argv}]"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_timed(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+) -> float:
+    """Wall seconds of `argv` (stdout discarded); `BenchError` on an unexpected exit code."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else child_env(),
+        input=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    _check(argv, completed.returncode, completed.stderr, ok_codes)
+    return wall
+
+
+def run_measured(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+) -> Measured:
+    """Run `argv`, polling its own VmHWM until it exits; wall time and both RSS figures.
+
+    The process is reaped with `wait4`, not `Popen.wait`, to also get its
+    `ru_maxrss` (which includes reaped descendants, so it is only a cross-check:
+    the VmHWM samples are the process's own peak).
+    """
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        status_file = Path(f"/proc/{process.pid}/status")
+        peak: int | None = None
+        while True:
+            sampled = _vm_hwm_kib(status_file)
+            if sampled is not None:
+                peak = sampled if peak is None else max(peak, sampled)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(RSS_POLL_INTERVAL)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        _check(argv, process.returncode, errors.read(), ok_codes)
+    return Measured(
+        wall=wall,
+        returncode=process.returncode,
+        peak_rss_kib=peak,
+        tree_maxrss_kib=usage.ru_maxrss,
+    )
+
+
+def _vm_hwm_kib(status_file: Path) -> int | None:
+    """VmHWM in KiB; None once the process is a zombie (no memory left to report) or gone."""
+    try:
+        text = status_file.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
+def _check(argv: Sequence[str], code: int, stderr: bytes, ok_codes: tuple[int, ...]) -> None:
+    if code in ok_codes:
+        return
+    tail = stderr.decode("utf-8", "replace").strip().splitlines()[-15:]
+    shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
+    msg = f"`{shown}` exited {code} (expected {ok_codes}):\n" + "\n".join(tail)
+    raise BenchError(msg)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the figure every repeated measurement reports)."""
+    return statistics.median(values)
+
+
+def ms(seconds: float) -> str:
+    """Seconds shown as milliseconds."""
+    return f"{seconds * 1000:.1f} ms"
+
+
+def secs(seconds: float) -> str:
+    """Seconds shown with millisecond precision."""
+    return f"{seconds:.3f} s"
+
+
+def verdict(met: bool | None) -> str:
+    """`yes`, `NO` (loud: a missed target must stand out) or `-` for no target."""
+    if met is None:
+        return "-"
+    return "yes" if met else "NO"
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The rows as an aligned text table with a header."""
+    header = ("benchmark", "figure", "baseline", "ratio", "target", "met?")
+    cells = [header] + [
+        (r.name, r.figure, r.baseline, r.ratio, r.target, verdict(r.met)) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def report(rows: Sequence[Row]) -> int:
+    """Print the table; exit code 1 when a target was missed (so CI can notice)."""
+    print(format_table(rows))
+    missed = [r.name for r in rows if r.met is False]
+    if missed:
+        print(f"\ntargets missed: {', '.join(missed)}")
+        return 1
+    print("\nevery target met")
+    return 0
+
+
+def progress(message: str) -> None:
+    """A line about what is being measured now (on stderr, so stdout stays the figures)."""
+    sys.stdout.flush()
+    print(f"... {message}", file=sys.stderr, flush=True)

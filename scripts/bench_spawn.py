@@ -1,0 +1,116 @@
+"""Spawning overhead: N jobs through `replay` vs the same N jobs through `xargs -P`.
+
+Both sides spawn every job as its own process (`seq N | xargs -P J -I{} CMD`
+runs CMD once per line), so the difference is what replay adds per job: its
+start-up (amortised), the run directory, one output.log per job, events,
+result.json files and the summary.
+
+Targets (issue 2): at most 3 ms per trivial job (`true`, `-j 2`), and a wall
+ratio of at most 1.10 on sleeping jobs (`sleep 0.2`, `-j 8`).
+
+    python scripts/bench_spawn.py            # 1000 true, 200 sleep 0.2, 3 repeats
+    python scripts/bench_spawn.py --quick    # 200 true, 48 sleep 0.2, 1 repeat
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from _bench import (
+    Row,
+    median,
+    ms,
+    progress,
+    replay_argv,
+    report,
+    run_timed,
+    scratch,
+    secs,
+    write_config,
+)
+
+TRIVIAL_TARGET_MS = 3.0
+"""Issue 2: replay may add at most 3 ms to a job that does nothing."""
+SLEEP_TARGET_RATIO = 1.10
+"""Issue 2: on jobs that do real (here: sleeping) work, replay's wall time is within 10%."""
+
+
+def compare(
+    label: str, command: Sequence[str], jobs: int, parallelism: int, repeats: int
+) -> tuple[float, float]:
+    """Median wall seconds of (replay, xargs) running `command` `jobs` times."""
+    replay_walls: list[float] = []
+    xargs_walls: list[float] = []
+    with scratch(label) as tmp:
+        config = write_config(tmp / "replay.toml", [command] * jobs)
+        lines = "".join(f"{i}\n" for i in range(jobs)).encode()
+        xargs = ["xargs", "-P", str(parallelism), "-I{}", *command]
+        for repeat in range(repeats):
+            progress(f"{label}: xargs, {jobs} jobs at -P {parallelism} (repeat {repeat + 1})")
+            xargs_walls.append(run_timed(xargs, stdin=lines))
+            progress(f"{label}: replay, {jobs} jobs at -j {parallelism} (repeat {repeat + 1})")
+            out = tmp / f"run-{repeat}"
+            argv = replay_argv(
+                "run", "--config", str(config), "-j", str(parallelism), "-q", "--out", str(out)
+            )
+            replay_walls.append(run_timed(argv))
+    return median(replay_walls), median(xargs_walls)
+
+
+def run(*, trivial: int, sleeping: int, repeats: int) -> list[Row]:
+    """Measure both cases; print the figures; return the table rows."""
+    replay_wall, xargs_wall = compare("spawn-true", ["true"], trivial, 2, repeats)
+    per_job = (replay_wall - xargs_wall) / trivial
+    trivial_ok = per_job * 1000 <= TRIVIAL_TARGET_MS
+    print(
+        f"spawn, {trivial} x `true` at -j 2: replay {secs(replay_wall)}, xargs {secs(xargs_wall)}"
+        f", ratio {replay_wall / xargs_wall:.2f}, overhead {ms(per_job)} per job"
+        f" (target <= {TRIVIAL_TARGET_MS:g} ms: {'met' if trivial_ok else 'MISSED'})"
+    )
+    sleep_replay, sleep_xargs = compare("spawn-sleep", ["sleep", "0.2"], sleeping, 8, repeats)
+    ratio = sleep_replay / sleep_xargs
+    sleep_ok = ratio <= SLEEP_TARGET_RATIO
+    print(
+        f"spawn, {sleeping} x `sleep 0.2` at -j 8: replay {secs(sleep_replay)}, "
+        f"xargs {secs(sleep_xargs)}, ratio {ratio:.3f}, overhead "
+        f"{ms((sleep_replay - sleep_xargs) / sleeping)} per job "
+        f"(target ratio <= {SLEEP_TARGET_RATIO:.2f}: {'met' if sleep_ok else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"spawn: {trivial} x true, -j 2",
+            figure=f"{ms(per_job)}/job ({secs(replay_wall)})",
+            baseline=f"xargs {secs(xargs_wall)}",
+            ratio=f"{replay_wall / xargs_wall:.2f}",
+            target=f"<= {TRIVIAL_TARGET_MS:g} ms/job",
+            met=trivial_ok,
+        ),
+        Row(
+            name=f"spawn: {sleeping} x sleep 0.2, -j 8",
+            figure=secs(sleep_replay),
+            baseline=f"xargs {secs(sleep_xargs)}",
+            ratio=f"{ratio:.3f}",
+            target=f"ratio <= {SLEEP_TARGET_RATIO:.2f}",
+            met=sleep_ok,
+        ),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--trivial", type=int, default=1000, help="`true` jobs (default 1000)")
+    parser.add_argument("--sleeping", type=int, default=200, help="`sleep 0.2` jobs (default 200)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side; medians reported")
+    parser.add_argument("--quick", action="store_true", help="200 / 48 jobs, one repeat")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trivial, args.sleeping, args.repeats = 200, 48, 1
+    rows = run(trivial=args.trivial, sleeping=args.sleeping, repeats=args.repeats)
+    print()
+    return report(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,671 @@
+"""Tests for `replay._diff` and `replay diff`: classes, status, ranking, commands, semantics."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from replay._adapters import get_adapter
+from replay._convert import unstructure
+from replay._diff import (
+    DiffStatus,
+    FailingAssertion,
+    Surface,
+    TriageClass,
+    TriageDiff,
+    classify,
+    diff_status,
+    triage_diff,
+    triage_status,
+)
+from replay._errors import ConfigError
+from replay._models import (
+    ChainState,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
+    TestResult,
+    TestStatus,
+    TriageStatus,
+)
+from replay._summary import summary_document
+
+P = TestStatus.PASSED
+F = TestStatus.FAILED
+
+
+def target(
+    name: str,
+    status: str = "passed",
+    *,
+    kind: str = "e2e",
+    tests: tuple[TestResult, ...] = (),
+    root_cause: str | None = None,
+    adapter: str = "generic",
+    decided_by: str = "cur",
+    chain_state: ChainState | None = None,
+) -> TargetResult:
+    """A target as a summary records it; outstanding unless it passed."""
+    st_ = TargetStatus(status)
+    state = chain_state or (ChainState.PASSING if st_.ok else ChainState.OUTSTANDING)
+    return TargetResult(
+        name=name,
+        kind=kind,
+        adapter=adapter,
+        argv=("cargo", "test", "--test", name, "--", "--nocapture"),
+        status=st_,
+        chain_state=state,
+        decided_by=decided_by,
+        exit_code=0 if st_.ok else 101,
+        tests=tests,
+        root_cause=root_cause,
+        log=f"{name}/output.log",
+    )
+
+
+def summary(*targets: TargetResult, run_id: str = "cur", **fields: object) -> Summary:
+    """A summary holding `targets`, failed if any is outstanding."""
+    status = RunStatus.FAILED if any(t.outstanding for t in targets) else RunStatus.PASSED
+    return Summary(
+        run_id=run_id,
+        status=status,
+        started_at="2026-02-06T21:23:20Z",
+        finished_at="2026-02-06T21:30:00Z",
+        targets=targets,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def diff(baseline: Summary, current: Summary, current_path: str = "cur/summary.json") -> TriageDiff:
+    """The triage diff with fixed paths and time."""
+    return triage_diff(
+        baseline,
+        current,
+        baseline_path="base/summary.json",
+        current_path=current_path,
+        generated_at="2026-02-07T00:00:00Z",
+    )
+
+
+def tr(name: str, status: TestStatus, attempt: int = 1, **fields: object) -> TestResult:
+    """One test result."""
+    return TestResult(name=name, status=status, attempt=attempt, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("baseline_ok", "current_ok", "expected"),
+    [
+        (None, True, TriageClass.ADDED_PASS),
+        (None, False, TriageClass.NEW_FAILURE),
+        (True, None, TriageClass.REMOVED),
+        (False, None, TriageClass.REMOVED),
+        (True, False, TriageClass.REGRESSION),
+        (False, True, TriageClass.FIXED),
+        (False, False, TriageClass.UNRESOLVED_FAILURE),
+        (True, True, TriageClass.STABLE_PASS),
+    ],
+)
+def test_classify_is_upstreams_table(
+    baseline_ok: bool | None, current_ok: bool | None, expected: TriageClass
+) -> None:
+    """Each (baseline, current) pair of pass/fail/absent maps to upstream's class."""
+    assert expected == classify(baseline_ok, current_ok)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "expected"),
+    [
+        (None, "passed", TriageClass.ADDED_PASS),
+        (None, "failed", TriageClass.NEW_FAILURE),
+        ("passed", None, TriageClass.REMOVED),
+        ("passed", "failed", TriageClass.REGRESSION),
+        ("passed", "timed_out", TriageClass.REGRESSION),
+        ("passed", "crashed", TriageClass.REGRESSION),
+        ("passed", "not_run", TriageClass.REGRESSION),
+        ("failed", "passed", TriageClass.FIXED),
+        ("failed", "flaky", TriageClass.FIXED),
+        ("timed_out", "failed", TriageClass.UNRESOLVED_FAILURE),
+        ("passed", "passed", TriageClass.STABLE_PASS),
+        ("skipped", "flaky", TriageClass.STABLE_PASS),
+    ],
+)
+def test_target_classes(baseline: str | None, current: str | None, expected: TriageClass) -> None:
+    """A target's class follows its status on each side (flaky and skipped count as passing)."""
+    base = summary(*([target("s", baseline)] if baseline else []), run_id="base")
+    cur = summary(*([target("s", current)] if current else []))
+    [entry] = diff(base, cur).ranked_diagnostics
+    assert (expected, expected.priority) == (entry.severity, entry.priority_score)
+
+
+@pytest.mark.parametrize(
+    ("classes", "expected"),
+    [
+        ([], DiffStatus.STABLE),
+        ([TriageClass.STABLE_PASS, TriageClass.FIXED, TriageClass.REMOVED], DiffStatus.STABLE),
+        ([TriageClass.ADDED_PASS], DiffStatus.STABLE),
+        ([TriageClass.UNRESOLVED_FAILURE, TriageClass.FIXED], DiffStatus.KNOWN_FAILURES_ONLY),
+        ([TriageClass.UNRESOLVED_FAILURE, TriageClass.REGRESSION], DiffStatus.REGRESSION),
+        ([TriageClass.NEW_FAILURE], DiffStatus.REGRESSION),
+        ([TriageClass.REGRESSION], DiffStatus.REGRESSION),
+    ],
+)
+def test_status_rules(classes: list[TriageClass], expected: DiffStatus) -> None:
+    """Regression if anything regressed or newly fails; else known failures; else stable."""
+    assert expected == diff_status(classes)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "expected"),
+    [
+        ({"a": "passed"}, {"a": "passed"}, DiffStatus.STABLE),
+        ({"a": "failed"}, {"a": "passed"}, DiffStatus.STABLE),
+        ({"a": "failed"}, {}, DiffStatus.STABLE),
+        ({"a": "failed"}, {"a": "failed"}, DiffStatus.KNOWN_FAILURES_ONLY),
+        ({"a": "failed", "b": "passed"}, {"a": "failed", "b": "failed"}, DiffStatus.REGRESSION),
+        ({"a": "failed"}, {"a": "failed", "b": "failed"}, DiffStatus.REGRESSION),
+    ],
+)
+def test_status_of_whole_diffs(
+    baseline: dict[str, str], current: dict[str, str], expected: DiffStatus
+) -> None:
+    """The diff's status applies the rules to every target."""
+    base = summary(*(target(n, s) for n, s in baseline.items()), run_id="base")
+    cur = summary(*(target(n, s) for n, s in current.items()))
+    assert expected == diff(base, cur).status
+
+
+def test_ranking_order() -> None:
+    """Entries rank by priority, then surface (suite < test < unit), then name, from 1."""
+    base = summary(
+        target("z_reg", "passed"),
+        target("a_reg", "passed"),
+        target("u_reg", "passed", kind="unit"),
+        target("fixed", "failed"),
+        target("gone", "passed"),
+        target("same", "passed"),
+        target("still", "failed", tests=(tr("t1", F), tr("t2", P))),
+        run_id="base",
+    )
+    cur = summary(
+        target("z_reg", "failed"),
+        target("a_reg", "failed"),
+        target("u_reg", "failed", kind="unit"),
+        target("fixed", "passed"),
+        target("same", "passed"),
+        target("new", "failed"),
+        target("added", "passed"),
+        target("still", "failed", tests=(tr("t1", F), tr("t2", F))),
+    )
+    expected = [
+        (1, "regression", "suite", "a_reg"),
+        (2, "regression", "suite", "z_reg"),
+        (3, "regression", "test", "still::t2"),
+        (4, "regression", "unit", "u_reg"),
+        (5, "new_failure", "suite", "new"),
+        (6, "unresolved_failure", "suite", "still"),
+        (7, "unresolved_failure", "test", "still::t1"),
+        (8, "fixed", "suite", "fixed"),
+        (9, "removed", "suite", "gone"),
+        (10, "added_pass", "suite", "added"),
+        (11, "stable_pass", "suite", "same"),
+    ]
+    actual = [
+        (d.rank, d.severity.value, d.surface.value, d.name)
+        for d in diff(base, cur).ranked_diagnostics
+    ]
+    assert expected == actual
+
+
+@pytest.mark.parametrize(
+    ("baseline_tests", "current_tests", "expected"),
+    [
+        ((tr("a", P),), (tr("a", F),), {"s::a": "regression"}),
+        ((tr("a", F),), (tr("a", P),), {"s::a": "fixed"}),
+        ((tr("a", F),), (tr("a", F),), {"s::a": "unresolved_failure"}),
+        ((tr("a", P),), (tr("a", P), tr("b", F)), {"s::b": "new_failure"}),
+        ((tr("a", P),), (tr("a", P), tr("b", P)), {"s::b": "added_pass"}),
+        ((tr("a", P), tr("b", P)), (tr("a", P),), {"s::b": "removed"}),
+        # The last attempt decides: failed then passed is a pass.
+        ((tr("a", P),), (tr("a", F, 1), tr("a", P, 2)), {}),
+        ((tr("a", P),), (tr("a", P, 1), tr("a", F, 2)), {"s::a": "regression"}),
+        # A skipped test is not a failure.
+        ((tr("a", F),), (tr("a", TestStatus.SKIPPED),), {"s::a": "fixed"}),
+    ],
+)
+def test_test_level_classes(
+    baseline_tests: tuple[TestResult, ...],
+    current_tests: tuple[TestResult, ...],
+    expected: dict[str, str],
+) -> None:
+    """Tests are compared by `suite::test` with the same classes; stable passes are not listed."""
+    base = summary(target("s", "failed", tests=baseline_tests), run_id="base")
+    cur = summary(target("s", "failed", tests=current_tests))
+    entries = [d for d in diff(base, cur).ranked_diagnostics if d.surface is Surface.TEST]
+    assert expected == {d.name: d.severity.value for d in entries}
+
+
+def test_test_level_counts_include_stable_passes() -> None:
+    """Stable passing tests are counted though not listed."""
+    tests = tuple(tr(f"t{i}", P) for i in range(5))
+    base = summary(target("s", "passed", tests=tests), run_id="base")
+    cur = summary(target("s", "passed", tests=(*tests[:4], tr("t4", F))))
+    counts = diff(base, cur).tests
+    expected = (5, 5, 4, 1)
+    assert expected == (
+        counts.baseline_total,
+        counts.current_total,
+        counts.counts.stable_pass,
+        counts.counts.regression,
+    )
+
+
+def test_new_suite_lists_its_tests() -> None:
+    """A suite absent from the baseline brings its tests as new failures and added passes."""
+    base = summary(run_id="base")
+    cur = summary(target("s", "failed", tests=(tr("a", P), tr("b", F))))
+    expected = {"s": "new_failure", "s::a": "added_pass", "s::b": "new_failure"}
+    assert expected == {d.name: d.severity.value for d in diff(base, cur).ranked_diagnostics}
+
+
+def test_upstream_baseline_without_tests() -> None:
+    """An upstream summary (no per-test results) on one side: targets compared, tests not."""
+    upstream = summary(
+        target("e2e_rpc", "failed", adapter="cargo", decided_by="20260206T212320Z"),
+        target("e2e_tui", "passed", adapter="cargo", decided_by="20260206T212320Z"),
+        target("lib", "passed", kind="unit", adapter="cargo", decided_by="20260206T212320Z"),
+        run_id="20260206T212320Z",
+    )
+    cur = summary(
+        target("e2e_rpc", "failed", tests=(tr("rpc_a", F), tr("rpc_b", P))),
+        target("e2e_tui", "failed", tests=(tr("tui_a", F),)),
+        target("lib", "passed", kind="unit"),
+    )
+    result = diff(upstream, cur)
+    expected = [
+        ("regression", "suite", "e2e_tui"),
+        ("unresolved_failure", "suite", "e2e_rpc"),
+        ("stable_pass", "unit", "lib"),
+    ]
+    actual = [(d.severity.value, d.surface.value, d.name) for d in result.ranked_diagnostics]
+    assert (expected, DiffStatus.REGRESSION) == (actual, result.status)
+
+
+def test_upstream_current_without_tests() -> None:
+    """An upstream summary as current: a baseline's tests are not "removed"."""
+    base = summary(target("s", "failed", tests=(tr("a", F),)), run_id="base")
+    cur = summary(target("s", "failed", adapter="cargo"))
+    expected = [("unresolved_failure", "s")]
+    assert expected == [(d.severity.value, d.name) for d in diff(base, cur).ranked_diagnostics]
+
+
+def test_rerun_summary_as_current() -> None:
+    """A rerun summary (carried targets, parent run) diffs against the run it was rerun from."""
+    base = summary(
+        target("a", "failed", decided_by="run1"),
+        target("b", "failed", decided_by="run1"),
+        target("c", "passed", decided_by="run1"),
+        run_id="run1",
+    )
+    rerun = summary(
+        target("a", "passed", decided_by="run2"),
+        target("b", "failed", decided_by="run2"),
+        target("c", "passed", decided_by="run1"),
+        run_id="run2",
+        parent_run_id="run1",
+        rerun_from="run1/summary.json",
+    )
+    result = diff(base, rerun, current_path="run2/summary.json")
+    expected = (
+        DiffStatus.KNOWN_FAILURES_ONLY,
+        {"a": "fixed", "b": "unresolved_failure", "c": "stable_pass"},
+        "python -m replay --rerun-from run2/summary.json",
+    )
+    actual = (
+        result.status,
+        {d.name: d.severity.value for d in result.ranked_diagnostics},
+        result.recommended_commands.runner_repro_command,
+    )
+    assert expected == actual
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        # Outstanding == failing: the chain command, no config needed.
+        (
+            summary(target("a", "failed"), target("b", "passed")),
+            "python -m replay --rerun-from 'cur dir/summary.json'",
+        ),
+        # Nothing fails: nothing to rerun (upstream's empty string).
+        (summary(target("a", "passed")), ""),
+        # More outstanding than failing: the rerun, filtered to the failing targets.
+        (
+            summary(
+                target("a", "failed"),
+                target("q", "passed", chain_state=ChainState.OUTSTANDING),
+            ),
+            "python -m replay run --rerun-from 'cur dir/summary.json' --suite a",
+        ),
+        # A failing target the chain does not owe: run it from the config.
+        (
+            summary(target("a", "failed", chain_state=ChainState.PASSING), target("b", "failed")),
+            "python -m replay run --suite a --suite b",
+        ),
+    ],
+)
+def test_runner_repro_command(current: Summary, expected: str) -> None:
+    """One replay command reruns every failing target, by the chain when it can."""
+    base = summary(target("a", "passed"), target("b", "passed"), run_id="base")
+    result = diff(base, current, current_path="cur dir/summary.json")
+    assert expected == result.recommended_commands.runner_repro_command
+
+
+def test_ranked_repro_commands_are_failing_and_deduplicated() -> None:
+    """Commands of failing entries, in rank order, each once; hostile names stay quoted."""
+    base = summary(target("a; rm -rf /", "passed"), target("b", "failed"), run_id="base")
+    cur = summary(
+        target("a; rm -rf /", "failed"),
+        target("b", "failed", tests=(tr("x", F),)),
+        target("c", "passed"),
+    )
+    result = diff(base, cur)
+    expected = (
+        "cargo test --test 'a; rm -rf /' -- --nocapture",
+        "cargo test --test b -- --nocapture",
+    )
+    assert expected == result.recommended_commands.ranked_repro_commands
+
+
+def test_target_commands_name_surface_and_target() -> None:
+    """`target_commands` maps `surface:name` of each failing entry to its command."""
+    base = summary(target("lib", "passed", kind="unit"), run_id="base")
+    cur = summary(target("lib", "failed", kind="unit"))
+    expected = {"unit:lib": "cargo test --test lib -- --nocapture"}
+    assert expected == diff(base, cur).recommended_commands.target_commands
+
+
+def test_test_entry_command_falls_back_to_the_suite() -> None:
+    """Without an adapter that targets single tests, a test's command is its suite's."""
+    base = summary(target("s", "passed", adapter="no-such-adapter"), run_id="base")
+    cur = summary(target("s", "failed", adapter="no-such-adapter", tests=(tr("x", F),)))
+    entries = diff(base, cur).ranked_diagnostics
+    assert {shlex.join(cur.targets[0].argv)} == {d.recommended_command for d in entries}
+
+
+def test_test_entry_command_is_targeted_when_the_adapter_can() -> None:
+    """With an adapter that targets single tests, a test's command runs just that test."""
+    try:
+        adapter = get_adapter("cargo")
+    except ConfigError:
+        pytest.skip("the cargo adapter is not registered in this tree yet")
+    cur = summary(target("s", "failed", adapter="cargo", tests=(tr("x", F),)))
+    [entry] = [d for d in diff(summary(run_id="base"), cur).ranked_diagnostics if d.test]
+    targeted = adapter.targeted(cur.targets[0].argv, ("x",))
+    assert shlex.join(targeted or cur.targets[0].argv) == entry.recommended_command
+
+
+def _both_failing(base_target: TargetResult, cur_target: TargetResult) -> tuple[object, ...]:
+    [sem] = diff(summary(base_target, run_id="base"), summary(cur_target)).semantic_diffs
+    return (
+        sem.changed,
+        sem.root_cause_changed,
+        sem.impacted_tests_changed,
+        sem.first_failing_assertion_changed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_target", "cur_target", "expected"),
+    [
+        (
+            target("s", "failed", root_cause="panic", tests=(tr("a", F, message="x"),)),
+            target("s", "failed", root_cause="panic", tests=(tr("a", F, message="x"),)),
+            (False, False, False, False),
+        ),
+        (
+            target("s", "failed", root_cause="panic"),
+            target("s", "failed", root_cause="timeout"),
+            (True, True, None, None),
+        ),
+        (
+            target("s", "failed"),
+            target("s", "failed", root_cause="timeout"),
+            (False, None, None, None),
+        ),
+        (
+            target("s", "failed", tests=(tr("a", F), tr("b", P))),
+            target("s", "failed", tests=(tr("a", F), tr("b", F))),
+            (True, None, True, False),
+        ),
+        (
+            target("s", "failed", tests=(tr("a", F, file="x.rs", line=3),)),
+            target("s", "failed", tests=(tr("a", F, file="x.rs", line=9),)),
+            (True, None, False, True),
+        ),
+        (
+            target("s", "failed", tests=(tr("a", F, message="left == right"),)),
+            target("s", "failed", tests=(tr("a", F, message="index out of bounds"),)),
+            (True, None, False, True),
+        ),
+    ],
+)
+def test_semantic_diffs(
+    base_target: TargetResult, cur_target: TargetResult, expected: tuple[object, ...]
+) -> None:
+    """For a target failing in both runs: root cause, impacted tests, first assertion changed?"""
+    assert expected == _both_failing(base_target, cur_target)
+
+
+def test_semantic_diff_records_both_sides() -> None:
+    """A semantic diff carries what each side saw, for the operator to compare."""
+    base = target("s", "failed", tests=(tr("b", P), tr("a", F, message="m", file="f", line=1)))
+    cur = target("s", "failed", tests=(tr("c", F), tr("a", F, message="m", file="f", line=1)))
+    [sem] = diff(summary(base, run_id="base"), summary(cur)).semantic_diffs
+    expected = (
+        ("a",),
+        ("a", "c"),
+        FailingAssertion(test="a", message="m", file="f", line=1),
+        FailingAssertion(test="c"),
+    )
+    actual = (
+        sem.baseline_impacted_tests,
+        sem.current_impacted_tests,
+        sem.baseline_first_failing_assertion,
+        sem.current_first_failing_assertion,
+    )
+    assert expected == actual
+
+
+def test_summary_counts_and_triage_status() -> None:
+    """Counts add up over surfaces; the summary's short form carries them."""
+    base = summary(
+        target("a", "passed"),
+        target("b", "failed"),
+        target("c", "failed", tests=(tr("x", P),)),
+        target("u", "passed", kind="unit"),
+        run_id="base",
+    )
+    cur = summary(
+        target("a", "failed"),
+        target("b", "passed"),
+        target("c", "failed", tests=(tr("x", F),)),
+        target("u", "failed", kind="unit"),
+        target("n", "failed"),
+    )
+    result = diff(base, cur)
+    s = result.summary
+    expected_counts = (3, 1, 1, 1, 1, 1, 1)
+    actual_counts = (
+        s.regression_count,
+        s.new_failure_count,
+        s.unresolved_failure_count,
+        s.fixed_count,
+        s.unit_regression_count,
+        s.suite_regression_count,
+        s.test_regression_count,
+    )
+    expected_status = TriageStatus(
+        status="regression",
+        regression_count=3,
+        new_failure_count=1,
+        fixed_count=1,
+        unresolved_count=1,
+        path="out/triage_diff.json",
+    )
+    assert (expected_counts, expected_status) == (
+        actual_counts,
+        triage_status(result, "out/triage_diff.json"),
+    )
+
+
+def test_document_has_upstreams_fields() -> None:
+    """The JSON document carries upstream's schema, status, summary, ranking and commands."""
+    base = summary(target("a", "passed"), run_id="base")
+    doc = unstructure(diff(base, summary(target("a", "failed"))))
+    expected = {
+        "schema": "pi.e2e.triage_diff.v1",
+        "status": "regression",
+        "regression_count": 1,
+        "severity": "regression",
+        "priority_score": 100,
+        "rank": 1,
+        "runner_repro_command": "python -m replay --rerun-from cur/summary.json",
+        "ranked_repro_commands": ("cargo test --test a -- --nocapture",),
+    }
+    entry = doc["ranked_diagnostics"][0]
+    commands = doc["recommended_commands"]
+    actual = {
+        "schema": doc["schema"],
+        "status": doc["status"],
+        "regression_count": doc["summary"]["regression_count"],
+        "severity": entry["severity"],
+        "priority_score": entry["priority_score"],
+        "rank": entry["rank"],
+        "runner_repro_command": commands["runner_repro_command"],
+        "ranked_repro_commands": tuple(commands["ranked_repro_commands"]),
+    }
+    assert expected == actual
+
+
+statuses = st.sampled_from(list(TargetStatus))
+test_lists = st.lists(
+    st.builds(
+        TestResult,
+        name=st.sampled_from(["t1", "t2", "t3"]),
+        status=st.sampled_from(list(TestStatus)),
+        attempt=st.integers(1, 3),
+    ),
+    max_size=5,
+).map(tuple)
+sides = st.dictionaries(
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.tuples(statuses, st.sampled_from(["e2e", "unit"]), test_lists),
+    max_size=4,
+)
+
+
+def _side(spec: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]]) -> Summary:
+    return summary(*(target(n, s.value, kind=k, tests=t) for n, (s, k, t) in spec.items()))
+
+
+@given(baseline=sides, current=sides)
+def test_diff_invariants(
+    baseline: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]],
+    current: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]],
+) -> None:
+    """Any pair of summaries: every target ranked once, ranks 1..n, status matches the counts."""
+    result = diff(_side(baseline), _side(current))
+    targets = [d.name for d in result.ranked_diagnostics if d.surface is not Surface.TEST]
+    s = result.summary
+    if s.regression_count or s.new_failure_count:
+        expected_status = DiffStatus.REGRESSION
+    elif s.unresolved_failure_count:
+        expected_status = DiffStatus.KNOWN_FAILURES_ONLY
+    else:
+        expected_status = DiffStatus.STABLE
+    expected = (
+        sorted(baseline.keys() | current.keys()),
+        list(range(1, len(result.ranked_diagnostics) + 1)),
+        expected_status,
+    )
+    actual = (sorted(targets), [d.rank for d in result.ranked_diagnostics], result.status)
+    assert expected == actual
+
+
+# --- the CLI ------------------------------------------------------------------------
+
+
+def _write(path: Path, value: Summary) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(summary_document(value)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("current_status", "expected_code", "expected_status"),
+    [
+        ("failed", 1, "regression"),
+        ("passed", 0, "stable"),
+    ],
+)
+def test_cli_writes_triage_diff_and_exits_on_regression(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    current_status: str,
+    expected_code: int,
+    expected_status: str,
+) -> None:
+    """`replay diff` writes triage_diff.json into --out and exits 1 only on a regression."""
+    pytest.importorskip("replay._readers")
+    from replay._cli import main
+
+    base = _write(tmp_path / "base" / "summary.json", summary(target("a"), run_id="base"))
+    cur = _write(tmp_path / "cur" / "summary.json", summary(target("a", current_status)))
+    out = tmp_path / "out"
+    code = main(["diff", str(base), str(cur), "--out", str(out)])
+    written = orjson.loads((out / "triage_diff.json").read_bytes())
+    printed = capsys.readouterr().out
+    assert (expected_code, expected_status, True) == (
+        code,
+        written["status"],
+        f"triage: {expected_status}" in printed,
+    )
+
+
+def test_cli_json_prints_the_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`replay diff --json` prints the document it writes; --out defaults to the cwd."""
+    pytest.importorskip("replay._readers")
+    from replay._cli import main
+
+    base = _write(tmp_path / "base.json", summary(target("a", "failed"), run_id="base"))
+    cur = _write(tmp_path / "cur.json", summary(target("a", "failed")))
+    monkeypatch.chdir(tmp_path)
+    code = main(["diff", str(base), str(cur), "--json"])
+    printed = orjson.loads(capsys.readouterr().out)
+    written = orjson.loads((tmp_path / "triage_diff.json").read_bytes())
+    assert (0, "known_failures_only", written) == (code, printed["status"], printed)
+
+
+def test_cli_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed summary is exit 2 with the file named, and nothing written."""
+    pytest.importorskip("replay._readers")
+    from replay._cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    good = _write(tmp_path / "good.json", summary(target("a")))
+    code = main(["diff", str(bad), str(good), "--out", str(tmp_path / "out")])
+    expected = (2, True, False)
+    assert expected == (
+        code,
+        str(bad) in capsys.readouterr().err,
+        (tmp_path / "out" / "triage_diff.json").exists(),
+    )

@@ -1,0 +1,296 @@
+"""The executor, with real child processes, on both anyio backends."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from replay._models import Backoff, Job, Plan, RetryPolicy, TargetStatus
+from replay._procs import group_members
+from replay._run import RunResult, run
+
+BACKENDS = ["asyncio", "trio"]
+PY = sys.executable
+
+
+def job(name: str, *argv: str, **fields: object) -> Job:
+    """A generic job running `argv`."""
+    return Job(id=name, target=name, kind="unit", adapter="generic", argv=argv, **fields)  # type: ignore[arg-type]
+
+
+def execute(tmp_path: Path, backend: str, *jobs: Job, **plan_fields: object) -> RunResult:
+    """Run `jobs` as a plan in `tmp_path/run`, without signal handling or tool probing."""
+    plan = Plan(jobs=jobs, **plan_fields)  # type: ignore[arg-type]
+    return run(
+        plan,
+        tmp_path / "run",
+        backend=backend,
+        handle_signals=False,
+        collect_environment=False,
+        kill_grace=0.5,
+    )
+
+
+def statuses(result: RunResult) -> dict[str, str]:
+    """Target name -> status value."""
+    return {t.name: t.status.value for t in result.summary.targets}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test runs on asyncio and on trio."""
+    return str(request.param)
+
+
+def test_exit_codes_become_statuses(tmp_path: Path, backend: str) -> None:
+    """Exit 0 passes, non-zero fails, a signal is a crash; the run fails."""
+    result = execute(
+        tmp_path,
+        backend,
+        job("ok", "true"),
+        job("bad", "sh", "-c", "exit 3"),
+        job("crash", "sh", "-c", "kill -SEGV $$"),
+        parallelism=3,
+    )
+    expected = {"ok": "passed", "bad": "failed", "crash": "crashed"}
+    assert expected == statuses(result)
+    by_name = {t.name: t for t in result.summary.targets}
+    assert 3 == by_name["bad"].exit_code
+    assert 11 == by_name["crash"].signal
+    assert 1 == result.exit_code
+
+
+def test_output_goes_to_the_log(tmp_path: Path, backend: str) -> None:
+    """stdout and stderr both land in `<job>/output.log`, relative paths in the summary."""
+    result = execute(tmp_path, backend, job("talk", "sh", "-c", "echo out; echo err >&2"))
+    target = result.summary.targets[0]
+    assert "talk/output.log" == target.log
+    assert {"out", "err"} == set((result.run_dir / "talk/output.log").read_text().split())
+
+
+@pytest.mark.parametrize("jobs_at_once", [1, 2, 3])
+def test_parallelism_is_bounded(tmp_path: Path, backend: str, jobs_at_once: int) -> None:
+    """Never more than `parallelism` jobs run at the same time."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = (
+        "import os, sys, time; d = sys.argv[1]; n = sys.argv[2]\n"
+        "open(os.path.join(d, n + '.start'), 'w').write(repr(time.monotonic()))\n"
+        "time.sleep(0.15)\n"
+        "open(os.path.join(d, n + '.end'), 'w').write(repr(time.monotonic()))\n"
+    )
+    jobs = [job(f"j{i}", PY, "-c", script, str(marks), f"j{i}") for i in range(7)]
+    execute(tmp_path, backend, *jobs, parallelism=jobs_at_once)
+    spans = [
+        (float((marks / f"j{i}.start").read_text()), float((marks / f"j{i}.end").read_text()))
+        for i in range(7)
+    ]
+    most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert most <= jobs_at_once
+    assert most >= 1
+
+
+def _alive(pid_file: Path) -> tuple[int, ...]:
+    pgid = int(pid_file.read_text().split()[0])
+    return group_members(pgid)
+
+
+def test_timeout_kills_the_whole_group(tmp_path: Path, backend: str) -> None:
+    """A timed-out `sh -c 'sleep 100 & sleep 100'` leaves no process alive."""
+    pid_file = tmp_path / "pid"
+    result = execute(
+        tmp_path,
+        backend,
+        job("slow", "sh", "-c", f"echo $$ > {pid_file}; sleep 100 & sleep 100", timeout=0.5),
+    )
+    target = result.summary.targets[0]
+    assert TargetStatus.TIMED_OUT == target.status
+    assert target.attempts[-1].timed_out
+    assert () == _alive(pid_file)
+
+
+def test_timeout_escalates_to_sigkill(tmp_path: Path, backend: str) -> None:
+    """A group that ignores SIGTERM is killed after the grace period."""
+    pid_file = tmp_path / "pid"
+    script = f"trap '' TERM; echo $$ > {pid_file}; sleep 100 & sleep 100; sleep 100"
+    result = execute(tmp_path, backend, job("stubborn", "sh", "-c", script, timeout=0.3))
+    assert TargetStatus.TIMED_OUT == result.summary.targets[0].status
+    assert () == _alive(pid_file)
+
+
+def test_leftover_background_processes_are_stopped(tmp_path: Path, backend: str) -> None:
+    """A job that exits leaving a daemon behind passes, and the daemon does not survive."""
+    pid_file = tmp_path / "pid"
+    result = execute(
+        tmp_path, backend, job("leaky", "sh", "-c", f"echo $$ > {pid_file}; sleep 60 &")
+    )
+    target = result.summary.targets[0]
+    assert TargetStatus.PASSED == target.status
+    assert "left processes running" in (target.attempts[-1].error or "")
+    assert () == _alive(pid_file)
+
+
+def test_missing_executable_is_a_failed_attempt(tmp_path: Path, backend: str) -> None:
+    """A command that does not exist fails its target with a clear error; the run goes on."""
+    result = execute(
+        tmp_path, backend, job("ghost", "definitely-not-a-command-xyz"), job("ok", "true")
+    )
+    assert {"ghost": "failed", "ok": "passed"} == statuses(result)
+    ghost = result.summary.targets[0]
+    assert "definitely-not-a-command-xyz" in (ghost.attempts[0].error or "")
+    assert "cannot start" in (result.run_dir / "ghost/output.log").read_text()
+
+
+def test_bad_cwd_is_a_failed_attempt(tmp_path: Path, backend: str) -> None:
+    """A working directory that does not exist is named in the error."""
+    result = execute(tmp_path, backend, job("lost", "true", cwd=str(tmp_path / "nowhere")))
+    attempt = result.summary.targets[0].attempts[0]
+    assert TargetStatus.FAILED == result.summary.targets[0].status
+    assert "nowhere" in (attempt.error or "")
+
+
+def test_non_utf8_output_is_recorded(tmp_path: Path, backend: str) -> None:
+    """Binary output is kept byte for byte and does not upset the run."""
+    script = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 4)"
+    result = execute(tmp_path, backend, job("binary", PY, "-c", script))
+    assert TargetStatus.PASSED == result.summary.targets[0].status
+    assert bytes(range(256)) * 4 == (result.run_dir / "binary/output.log").read_bytes()
+
+
+def test_environment_overrides_extend_the_environment(tmp_path: Path, backend: str) -> None:
+    """Job env overrides are added to, not substituted for, the orchestrator's environment."""
+    script = "import os; print(os.environ['EXTRA'], 'PATH' in os.environ)"
+    result = execute(tmp_path, backend, job("env", PY, "-c", script, env={"EXTRA": "yes"}))
+    assert "yes True" == (result.run_dir / "env/output.log").read_text().strip()
+
+
+def test_fail_fast_starts_nothing_after_a_failure(tmp_path: Path, backend: str) -> None:
+    """With fail-fast at -j 1, the jobs after the first failure are not run."""
+    result = execute(
+        tmp_path,
+        backend,
+        job("a", "true"),
+        job("b", "false"),
+        job("c", "true"),
+        job("d", "true"),
+        parallelism=1,
+        fail_fast=True,
+    )
+    assert {"a": "passed", "b": "failed", "c": "not_run", "d": "not_run"} == statuses(result)
+    outstanding = [t.name for t in result.summary.outstanding]
+    assert ["b", "c", "d"] == outstanding
+
+
+def test_max_failures_stops_after_n(tmp_path: Path, backend: str) -> None:
+    """`max_failures=2` lets two failures happen, then starts nothing new."""
+    jobs = [job(f"f{i}", "false") for i in range(4)]
+    result = execute(tmp_path, backend, *jobs, parallelism=1, max_failures=2)
+    assert ["failed", "failed", "not_run", "not_run"] == [
+        t.status.value for t in result.summary.targets
+    ]
+
+
+def test_retry_turns_pass_after_fail_into_flaky(tmp_path: Path, backend: str) -> None:
+    """A job failing once then passing is flaky; every attempt is recorded with its number."""
+    counter = tmp_path / "count"
+    script = (
+        "import pathlib, sys; p = pathlib.Path(sys.argv[1]);"
+        "n = int(p.read_text()) if p.exists() else 0; p.write_text(str(n + 1));"
+        "sys.exit(1 if n == 0 else 0)"
+    )
+    result = execute(
+        tmp_path,
+        backend,
+        job("flaky", PY, "-c", script, str(counter)),
+        retry=RetryPolicy(retries=2, delay=0.01, backoff=Backoff.EXPONENTIAL),
+    )
+    target = result.summary.targets[0]
+    assert TargetStatus.FLAKY == target.status
+    assert [1, 2] == [a.number for a in target.attempts]
+    assert "flaky/attempt-2/output.log" == target.attempts[1].log
+    assert 0 == result.exit_code
+
+
+def test_retry_is_refused_when_the_command_cannot_start(tmp_path: Path, backend: str) -> None:
+    """Retrying a missing executable cannot help: one attempt, and the reason is recorded."""
+    result = execute(
+        tmp_path, backend, job("ghost", "no-such-command-abc"), retry=RetryPolicy(retries=3)
+    )
+    target = result.summary.targets[0]
+    assert 1 == len(target.attempts)
+    assert "retrying cannot help" in (target.retry_refused or "")
+
+
+def test_retry_is_refused_after_too_many_failures(tmp_path: Path, backend: str) -> None:
+    """Beyond `--retry-max-failures` failed targets, the build is broken: no retries."""
+    jobs = [job(f"f{i}", "false") for i in range(3)]
+    result = execute(
+        tmp_path, backend, *jobs, parallelism=1, retry=RetryPolicy(retries=2, max_failures=1)
+    )
+    attempts = [len(t.attempts) for t in result.summary.targets]
+    assert [3, 1, 1] == attempts
+    assert "broken build" in (result.summary.targets[2].retry_refused or "")
+
+
+def test_serial_jobs_of_one_target_never_overlap(tmp_path: Path, backend: str) -> None:
+    """Two jobs of one `serial` target run one after the other even with room for both."""
+    lock = tmp_path / "lock"
+    script = (
+        "import os, sys, time; p = sys.argv[1]\n"
+        "fd = os.open(p, os.O_CREAT | os.O_EXCL)\n"  # fails if the other job holds it
+        "time.sleep(0.2); os.close(fd); os.unlink(p)\n"
+    )
+    jobs = [
+        Job(
+            id=f"s{i}",
+            target="s",
+            kind="unit",
+            adapter="generic",
+            argv=(PY, "-c", script, str(lock)),
+            serial=True,
+        )
+        for i in range(2)
+    ]
+    plan = Plan(jobs=tuple(jobs), parallelism=2)
+    result = run(
+        plan, tmp_path / "run", backend=backend, handle_signals=False, collect_environment=False
+    )
+    assert [0, 0] == [o.attempts[-1].exit_code for o in result.outcomes]
+
+
+@pytest.mark.slow
+def test_large_output_keeps_memory_flat(tmp_path: Path) -> None:
+    """A job writing 200 MB leaves replay's own peak RSS far below the output size."""
+    import subprocess
+
+    wrapper = (
+        "import resource, sys\n"
+        "from replay._cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(code)\n"
+    )
+    writer = "import sys; b = b'x' * (1 << 20)\nfor _ in range(200): sys.stdout.buffer.write(b)"
+    completed = subprocess.run(
+        [PY, "-c", wrapper, "run", "-q", "--out", str(tmp_path / "run"), "--", PY, "-c", writer],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert 0 == completed.returncode, completed.stderr
+    peak_mb = int(completed.stdout.strip().splitlines()[-1]) / 1024
+    log = next((tmp_path / "run").glob("*/output.log"))
+    assert 200 << 20 == log.stat().st_size
+    assert peak_mb < 100
+
+
+def test_no_process_of_the_test_leaked(tmp_path: Path) -> None:
+    """Sanity check of the helper: a fresh group id has no members."""
+    before = time.monotonic()
+    assert () == group_members(os.getpid() + 10_000_000)
+    assert time.monotonic() >= before

@@ -1,0 +1,455 @@
+"""Tests for `replay show`: the report rows, the text and JSON forms, the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from replay._cli._show import (
+    ShowReport,
+    ShowRow,
+    ShowTotals,
+    failed_tests,
+    format_report,
+    register,
+    show_report,
+    show_rows,
+    why,
+)
+from replay._convert import unstructure
+from replay._errors import InputError
+from replay._models import (
+    Attempt,
+    ChainState,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
+    TestResult,
+    TestStatus,
+)
+from replay._readers import load_summary
+from replay._summary import summary_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
+BASE = Path("/runs/r1")
+
+
+def _target(name: str = "t", **changes: Any) -> TargetResult:
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": "e2e",
+        "adapter": "generic",
+        "argv": ("sh", "-c", "exit 1"),
+        "status": TargetStatus.FAILED,
+        "chain_state": ChainState.OUTSTANDING,
+        "decided_by": "r1",
+    }
+    fields.update(changes)
+    return TargetResult(**fields)
+
+
+def _summary(*targets: TargetResult, **changes: Any) -> Summary:
+    fields: dict[str, Any] = {
+        "run_id": "r1",
+        "status": RunStatus.FAILED,
+        "started_at": "2026-03-01T12:00:00Z",
+        "finished_at": "2026-03-01T12:01:00Z",
+        "targets": targets,
+    }
+    fields.update(changes)
+    return Summary(**fields)
+
+
+def _run(argv: list[str]) -> int:
+    """Parse `argv` with only `show` registered and call its handler."""
+    parser = argparse.ArgumentParser(prog="replay")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+# --- why ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (_target(exit_code=101), "exit code 101"),
+        (_target(attempts=(Attempt(number=1, exit_code=3),)), "exit code 3"),
+        (
+            _target(attempts=(Attempt(number=1, exit_code=1, error="result file missing"),)),
+            "exit code 1: result file missing",
+        ),
+        (
+            _target(status=TargetStatus.TIMED_OUT, attempts=(Attempt(1, signal=9, duration=600),)),
+            "timed out after 600s",
+        ),
+        (
+            _target(attempts=(Attempt(number=1, timed_out=True, duration=12.25),)),
+            "timed out after 12.2s",
+        ),
+        (_target(status=TargetStatus.TIMED_OUT), "timed out"),
+        (_target(status=TargetStatus.CRASHED, signal=11), "killed by signal SIGSEGV"),
+        (_target(attempts=(Attempt(number=1, signal=15),)), "killed by signal SIGTERM"),
+        (_target(attempts=(Attempt(number=1, signal=250),)), "killed by signal 250"),
+        (
+            _target(attempts=(Attempt(number=1, interrupted=True, signal=2),)),
+            "interrupted before it finished",
+        ),
+        (
+            _target(attempts=(Attempt(number=1, error="executable not found: cargo"),)),
+            "could not start: executable not found: cargo",
+        ),
+        (_target(status=TargetStatus.NOT_RUN), "not run (scheduled but never finished)"),
+        (
+            _target(status=TargetStatus.NOT_RUN, attempts=(Attempt(1, error="listed"),)),
+            "not run: listed",
+        ),
+        (_target(status=TargetStatus.FAILED), "failed"),
+        (
+            _target(exit_code=1, attempts=(Attempt(1, exit_code=101), Attempt(2, exit_code=1))),
+            "exit code 1",
+        ),
+    ],
+)
+def test_why(target: TargetResult, expected: str) -> None:
+    """Timeouts, interrupts, signals, exit codes and start errors are said in words."""
+    assert expected == why(target)
+
+
+# --- failed tests -------------------------------------------------------------------------
+
+
+def _test(name: str, status: TestStatus, attempt: int = 1) -> TestResult:
+    return TestResult(name=name, status=status, attempt=attempt)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (_target(), ()),
+        (
+            _target(
+                tests=(
+                    _test("a", TestStatus.PASSED),
+                    _test("b", TestStatus.FAILED),
+                    _test("c", TestStatus.SKIPPED),
+                    _test("d", TestStatus.FAILED),
+                )
+            ),
+            ("b", "d"),
+        ),
+        (
+            _target(
+                tests=(
+                    _test("flaky", TestStatus.FAILED, 1),
+                    _test("broken", TestStatus.FAILED, 1),
+                    _test("flaky", TestStatus.PASSED, 2),
+                    _test("broken", TestStatus.FAILED, 2),
+                )
+            ),
+            ("broken",),
+        ),
+        (
+            _target(attempts=(Attempt(1, tests=(_test("from_attempt", TestStatus.FAILED),)),)),
+            ("from_attempt",),
+        ),
+    ],
+)
+def test_failed_tests(target: TargetResult, expected: tuple[str, ...]) -> None:
+    """A test counts as failed when its latest attempt failed; attempt tests are a fallback."""
+    assert expected == failed_tests(target)
+
+
+# --- rows and report -----------------------------------------------------------------------
+
+
+def test_show_rows_only_outstanding_with_absolute_paths() -> None:
+    """Rows cover outstanding targets only; inside paths become absolute under base_dir."""
+    summary = _summary(
+        _target("ok", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        _target(
+            "bad",
+            kind="unit",
+            argv=("cargo", "test", "--test", "bad"),
+            exit_code=101,
+            log="bad/output.log",
+            digest="bad/failure_digest.json",
+            root_cause="panic",
+            decided_by="r0",
+            tests=(_test("bad::one", TestStatus.FAILED),),
+        ),
+    )
+    expected = (
+        ShowRow(
+            name="bad",
+            kind="unit",
+            status=TargetStatus.FAILED,
+            why="exit code 101",
+            command="cargo test --test bad",
+            argv=("cargo", "test", "--test", "bad"),
+            decided_by="r0",
+            failed_tests=("bad::one",),
+            log="/runs/r1/bad/output.log",
+            root_cause="panic",
+            digest="/runs/r1/bad/failure_digest.json",
+        ),
+    )
+    assert expected == show_rows(summary, BASE)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("cargo", "test", "--test", "a b"), "cargo test --test 'a b'"),
+        (("sh", "run.sh", "x; rm -rf ~"), "sh run.sh 'x; rm -rf ~'"),
+        (("sh", "run.sh", "$(id)`id`"), "sh run.sh '$(id)`id`'"),
+        (("sh", "run.sh", "it's"), "sh run.sh 'it'\"'\"'s'"),
+        (("curl", "--token=abc123secret"), "curl '--token=[REDACTED]'"),
+    ],
+)
+def test_commands_are_shell_quoted(argv: tuple[str, ...], expected: str) -> None:
+    """Names with shell metacharacters are quoted as one word; secrets are redacted."""
+    (row,) = show_rows(_summary(_target(argv=argv)), BASE)
+    assert expected == row.command
+
+
+@pytest.mark.parametrize(
+    ("one_command_replay", "summary_path", "expected"),
+    [
+        (None, "out/summary.json", "python -m replay --rerun-from out/summary.json"),
+        (None, "my runs/summary.json", "python -m replay --rerun-from 'my runs/summary.json'"),
+        ("python -m replay --rerun-from x.json", "y.json", "python -m replay --rerun-from x.json"),
+    ],
+)
+def test_one_command_replay(
+    one_command_replay: str | None, summary_path: str, expected: str
+) -> None:
+    """The summary's own one command is shown; without one, a rerun of the shown file."""
+    summary = _summary(_target(), one_command_replay=one_command_replay)
+    report = show_report(summary, summary_path=summary_path, base_dir=BASE)
+    assert expected == report.one_command_replay
+
+
+def test_show_report_totals() -> None:
+    """Totals count every target, the passing ones and the outstanding ones."""
+    summary = _summary(
+        _target("a", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        _target("b", status=TargetStatus.FLAKY, chain_state=ChainState.PASSING),
+        _target("c"),
+    )
+    report = show_report(summary, summary_path="s.json", base_dir=BASE)
+    assert ShowTotals(total=3, passing=2, outstanding=1) == report.totals
+
+
+# --- text form ------------------------------------------------------------------------------
+
+
+def test_format_report_text() -> None:
+    """The text form lists each outstanding target with why, tests, cause, log and command."""
+    report = ShowReport(
+        path="out/summary.json",
+        run_id="r1",
+        status=RunStatus.FAILED,
+        outstanding=(
+            ShowRow(
+                name="e2e_rpc",
+                kind="e2e",
+                status=TargetStatus.FAILED,
+                why="exit code 101",
+                command="cargo test --test e2e_rpc",
+                argv=("cargo", "test", "--test", "e2e_rpc"),
+                decided_by="r0",
+                failed_tests=("rpc::a", "rpc::b"),
+                log="/runs/r1/e2e_rpc/output.log",
+                root_cause="assertion_failure",
+                digest="/runs/r1/e2e_rpc/failure_digest.json",
+            ),
+            ShowRow(
+                name="lint",
+                kind="lint",
+                status=TargetStatus.FAILED,
+                why="could not start: executable not found: ruff",
+                command="ruff check",
+                argv=("ruff", "check"),
+                decided_by="r1",
+            ),
+        ),
+        totals=ShowTotals(total=3, passing=1, outstanding=2),
+        one_command_replay="python -m replay --rerun-from out/summary.json",
+    )
+    expected = """\
+out/summary.json: run r1 failed, 2 of 3 targets outstanding
+
+e2e_rpc (e2e): failed
+  why:    exit code 101
+  run:    r0
+  failed: rpc::a, rpc::b
+  cause:  assertion_failure
+  digest: /runs/r1/e2e_rpc/failure_digest.json
+  log:    /runs/r1/e2e_rpc/output.log
+  replay: cargo test --test e2e_rpc
+
+lint (lint): failed
+  why:    could not start: executable not found: ruff
+  log:    (none inside the run)
+  replay: ruff check
+
+totals: 3 targets, 1 passing, 2 outstanding
+replay all: python -m replay --rerun-from out/summary.json
+"""
+    assert expected == format_report(report)
+
+
+def test_format_report_green() -> None:
+    """A green summary says so and prints no replay line."""
+    summary = _summary(
+        _target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        status=RunStatus.PASSED,
+    )
+    report = show_report(summary, summary_path="s.json", base_dir=BASE)
+    expected = (
+        "s.json: run r1 passed, 0 of 1 targets outstanding\n"
+        "\n"
+        "totals: 1 targets, 1 passing, 0 outstanding\n"
+    )
+    assert expected == format_report(report)
+
+
+def test_format_report_caps_failed_tests() -> None:
+    """Long lists of failed tests are cut in the text form and counted."""
+    tests = tuple(_test(f"t{i}", TestStatus.FAILED) for i in range(25))
+    report = show_report(_summary(_target(tests=tests)), summary_path="s", base_dir=BASE)
+    failed_line = next(line for line in format_report(report).splitlines() if "failed:" in line)
+    expected = "  failed: " + ", ".join(f"t{i}" for i in range(20)) + ", and 5 more"
+    assert expected == failed_line
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("evil\x1b[2J\x1b[31m", "evil\\x1b[2J\\x1b[31m (e2e): failed"),
+        ("two\nlines", "two\\nlines (e2e): failed"),
+        ("csi\x9b31m", "csi\\x9b31m (e2e): failed"),
+    ],
+)
+def test_format_report_escapes_control_characters(name: str, expected: str) -> None:
+    """A name cannot drive the terminal: control characters are printed escaped."""
+    report = show_report(_summary(_target(name)), summary_path="s", base_dir=BASE)
+    lines = format_report(report).splitlines()
+    assert expected == lines[2]
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected_code", "expected_names"),
+    [
+        (
+            "replay_v1_failed.json",
+            1,
+            ["e2e_rpc", "sdk_unit", "node_http_shim", "lint", "it's; rm -rf ~ $(id)"],
+        ),
+        ("pi_v1_only_units_failed.json", 1, ["node_http_shim", "sdk_unit", "config_edge_cases"]),
+        ("pi_legacy_20260206T212320Z.json", 1, ["e2e_rpc"]),
+    ],
+)
+def test_show_json_on_fixtures(
+    fixture: str,
+    expected_code: int,
+    expected_names: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`show --json` prints one document naming every outstanding target; exit 1 if any."""
+    path = tmp_path / "summary.json"
+    shutil.copy(FIXTURES / fixture, path)
+    code = _run(["show", "--json", str(path)])
+    document = orjson.loads(capsys.readouterr().out)
+    actual = (code, [row["name"] for row in document["outstanding"]])
+    assert (expected_code, expected_names) == actual
+
+
+def test_show_json_is_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON form carries exactly the report the text form is made from."""
+    path = tmp_path / "summary.json"
+    shutil.copy(FIXTURES / "replay_v1_failed.json", path)
+    _run(["show", "--json", str(path)])
+    printed = orjson.loads(capsys.readouterr().out)
+    report = show_report(load_summary(path), summary_path=str(path), base_dir=tmp_path)
+    assert unstructure(report) == printed
+
+
+def test_show_text_replay_commands_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every printed replay command splits back into the summary's argv."""
+    path = tmp_path / "summary.json"
+    shutil.copy(FIXTURES / "replay_v1_failed.json", path)
+    _run(["show", str(path)])
+    commands = [
+        line.removeprefix("  replay: ")
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("  replay: ")
+    ]
+    expected = [
+        ["cargo", "test", "--test", "e2e_rpc", "--", "--nocapture"],
+        ["cargo", "test", "--test", "sdk_unit", "--", "--nocapture"],
+        ["cargo", "test", "--test", "node_http_shim", "--", "--nocapture"],
+        ["no-such-linter", "--check"],
+        ["sh", "tests/run.sh", "it's; rm -rf ~ $(id)"],
+    ]
+    assert expected == [shlex.split(command) for command in commands]
+
+
+def test_show_green_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A summary with nothing outstanding exits 0."""
+    summary = _summary(
+        _target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        status=RunStatus.PASSED,
+    )
+    path = tmp_path / "summary.json"
+    path.write_bytes(orjson.dumps(summary_document(summary)))
+    code = _run(["show", str(path)])
+    assert (0, f"{path}: run r1 passed") == (code, capsys.readouterr().out.split(",")[0])
+
+
+def test_show_does_not_print_paths_outside_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hostile log or digest path is never printed: the row says there is none."""
+    summary = _summary(_target(log="../../etc/passwd", digest="/etc/shadow", root_cause="panic"))
+    path = tmp_path / "summary.json"
+    path.write_bytes(orjson.dumps(summary_document(summary)))
+    _run(["show", str(path)])
+    out = capsys.readouterr().out
+    expected = (False, False, True)
+    assert expected == ("passwd" in out, "shadow" in out, "  log:    (none inside the run)" in out)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty file, expected JSON"),
+        (b'{"schema": "replay.summary.v1"', "not valid JSON"),
+        (b"\x89PNG\r\n\x1a\n", "not UTF-8 text"),
+        (b'{"schema": "replay.summary.v9"}', "was written by a newer replay"),
+    ],
+)
+def test_show_bad_input_raises_input_error(content: bytes, problem: str, tmp_path: Path) -> None:
+    """Bad files raise InputError naming the path (the dispatcher turns it into exit 2)."""
+    path = tmp_path / "summary.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        _run(["show", str(path)])
+    expected = (True, True)
+    assert expected == (str(info.value).startswith(str(path)), problem in str(info.value))
