@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import attrs
 
@@ -76,155 +77,162 @@ def _rule(pattern: str, reason: str) -> Rule:
     return Rule(re.compile(pattern, re.IGNORECASE), reason)
 
 
-# Precedence on ties is this order: specific causes first, FLAKE-TIMING last.
-RULES: Mapping[str, tuple[Rule, ...]] = {
-    "FLAKE-EXT": (
-        _rule(
-            r"(?:http|status|code)\W{0,3}429\b|\b429 too many|too many requests",
-            "HTTP 429: the provider rate-limits",
+# Precedence on ties is this order: specific causes first, FLAKE-TIMING last. Read-only:
+# config rules extend a copy (`compile_rules`), never the table every caller shares.
+RULES: Mapping[str, tuple[Rule, ...]] = MappingProxyType(
+    {
+        "FLAKE-EXT": (
+            _rule(
+                r"(?:http|status|code)\W{0,3}429\b|\b429 too many|too many requests",
+                "HTTP 429: the provider rate-limits",
+            ),
+            _rule(r"rate[ _-]?limit", "rate limit reached"),
+            _rule(
+                r"(?:http|status|code)\W{0,3}50[234]\b|service unavailable|bad gateway"
+                r"|gateway time-?out|\boverloaded",
+                "provider down or overloaded (HTTP 502/503/504)",
+            ),
+            _rule(
+                r"token (?:has |is )?expired|expired (?:access |auth |oauth )?token|invalid_grant"
+                r"|\b401 unauthorized",
+                "credentials expired",
+            ),
+            _rule(
+                r"(?<!disk )quota (?:exceeded|exhausted)|insufficient_quota|resource_exhausted"
+                r"|exceeded (?:your |the )?(?:current )?quota",
+                "provider quota exhausted",
+            ),
         ),
-        _rule(r"rate[ _-]?limit", "rate limit reached"),
-        _rule(
-            r"(?:http|status|code)\W{0,3}50[234]\b|service unavailable|bad gateway"
-            r"|gateway time-?out|\boverloaded",
-            "provider down or overloaded (HTTP 502/503/504)",
+        "FLAKE-RES": (
+            _rule(
+                r"cannot allocate memory|out of memory|\bOOM\b|oom[ -]?kill"
+                r"|memory allocation of \d+ bytes failed|\bMemoryError\b|ENOMEM",
+                "out of memory",
+            ),
+            _rule(
+                r"(?-i:^Killed\b)|signal: 9\b|SIGKILL|exit code 137\b",
+                "killed by SIGKILL (usually the OOM killer)",
+            ),
+            _rule(r"no space left on device|ENOSPC|disk quota exceeded|EDQUOT", "disk full"),
+            _rule(r"too many open files|EMFILE|ENFILE", "file descriptors exhausted"),
+            _rule(
+                r"pool timed out|pool (?:is )?(?:exhausted|saturated|full)"
+                r"|timed out waiting for (?:a )?connection from (?:the )?pool"
+                r"|connection pool|too many (?:connections|clients)",
+                "connection or worker pool saturated",
+            ),
+            _rule(
+                r"resource temporarily unavailable|EAGAIN|failed to spawn thread"
+                r"|can't start new thread|cannot fork|fork: retry",
+                "process or thread limit reached",
+            ),
         ),
-        _rule(
-            r"token (?:has |is )?expired|expired (?:access |auth |oauth )?token|invalid_grant"
-            r"|\b401 unauthorized",
-            "credentials expired",
+        "FLAKE-NET": (
+            _rule(
+                r"connection ?refused|ECONNREFUSED|os error 111\b", "nothing listening on the port"
+            ),
+            _rule(
+                r"connection ?reset|ECONNRESET|os error 104\b|broken pipe|EPIPE"
+                r"|unexpected eof|connection closed (?:before|unexpectedly)",
+                "connection dropped",
+            ),
+            _rule(
+                r"address already in use|EADDRINUSE|os error 98\b|AddrInUse",
+                "port conflict",
+            ),
+            _rule(
+                r"name or service not known|temporary failure in name resolution"
+                r"|nodename nor servname|getaddrinfo|could not resolve host"
+                r"|failed to lookup address"
+                r"|dns (?:error|lookup|resolution)|no such host|NXDOMAIN",
+                "DNS resolution failed",
+            ),
+            _rule(
+                r"network is unreachable|no route to host|ENETUNREACH|EHOSTUNREACH"
+                r"|connection timed out|ETIMEDOUT|connect(?:ion)? timeout",
+                "host unreachable",
+            ),
+            _rule(
+                r"\bproxy\b.*(?:error|fail|refused|407)|\b407 proxy|tunnel connection failed"
+                r"|firewall|certificate verify failed|tls handshake|ssl handshake",
+                "proxy, firewall or TLS in the way",
+            ),
         ),
-        _rule(
-            r"(?<!disk )quota (?:exceeded|exhausted)|insufficient_quota|resource_exhausted"
-            r"|exceeded (?:your |the )?(?:current )?quota",
-            "provider quota exhausted",
+        "FLAKE-ENV": (
+            _rule(
+                r"invalid locale|unsupported locale|setlocale|cannot (?:change|set) locale"
+                r"|\bLC_(?:ALL|CTYPE|MESSAGES)\b|locale (?:not found|not supported)",
+                "locale",
+            ),
+            _rule(
+                r"time ?zone|\bTZ=|tzdata|zoneinfo|ZoneInfoNotFoundError",
+                "timezone",
+            ),
+            _rule(
+                r"command not found|not found in PATH|executable file not found"
+                r"|No such file or directory|ENOENT|os error 2\b|ModuleNotFoundError"
+                r"|No module named|program not found|is not installed",
+                "missing file, tool or dependency",
+            ),
+            _rule(
+                r"file exists|EEXIST|directory not empty|ENOTEMPTY|permission denied|EACCES"
+                r"|read-only file system|EROFS|stale file handle|text file busy|lock ?file",
+                "leftover or foreign filesystem state",
+            ),
+            _rule(
+                r"environment variable (?:\S+ )?not (?:set|found|present)|\bNotPresent\b"
+                r"|\bHOME\b (?:is )?not set",
+                "environment variable missing",
+            ),
+            _rule(
+                r"not supported on this platform|unsupported (?:platform|operating system)"
+                r"|only supported on (?:linux|macos|windows)",
+                "operating system difference",
+            ),
         ),
-    ),
-    "FLAKE-RES": (
-        _rule(
-            r"cannot allocate memory|out of memory|\bOOM\b|oom[ -]?kill"
-            r"|memory allocation of \d+ bytes failed|\bMemoryError\b|ENOMEM",
-            "out of memory",
+        "FLAKE-LOGIC": (
+            _rule(
+                r"\bseed\s*[=:]|random seed|\bproptest|minimal failing input|quickcheck"
+                r"|falsifying example|PYTHONHASHSEED|--seed\b",
+                "depends on a random seed",
+            ),
+            _rule(
+                r"hash ?(?:map|set)? (?:iteration )?order|iteration order|nondeterministic order"
+                r"|order(?:ing)? (?:differs|mismatch|is not deterministic)",
+                "depends on hash or iteration order",
+            ),
+            _rule(
+                r"\bapprox|epsilon|\bulps?\b|floating[ -]point|relative tolerance|rel_tol|abs_tol"
+                r"|assert_relative_eq|assert_abs_diff_eq|\bNaN\b",
+                "floating-point comparison",
+            ),
+            _rule(
+                r"data race|deadlock|PoisonError|poisoned|ThreadSanitizer|\bloom\b|already borrowed"
+                r"|BorrowMutError|concurrent modification",
+                "concurrent data structure",
+            ),
         ),
-        _rule(
-            r"(?-i:^Killed\b)|signal: 9\b|SIGKILL|exit code 137\b",
-            "killed by SIGKILL (usually the OOM killer)",
+        "FLAKE-TIMING": (
+            _rule(
+                r"timed? ?out waiting|wait(?:ed|ing)? for .{0,80}timed out|deadline exceeded"
+                r"|DEADLINE_EXCEEDED|timed out after|operation timed out|TimeoutError"
+                r"|has been running for over \d+ seconds|\btimeout\b|\btimed out\b",
+                "timed out waiting",
+            ),
+            _rule(r"race condition|\braced?\b|lost (?:the )?race", "race"),
+            _rule(
+                r"\bsleep\b|thread::sleep|time\.sleep|took too long|took longer than"
+                r"|too slow|not within|elapsed\s*[<>]",
+                "relies on sleeps or elapsed time",
+            ),
+            _rule(
+                r"schedul(?:er|ing)|starv(?:ed|ation)|under load|ci load"
+                r"|slow (?:ci|runner|machine)",
+                "thread scheduling or machine load",
+            ),
         ),
-        _rule(r"no space left on device|ENOSPC|disk quota exceeded|EDQUOT", "disk full"),
-        _rule(r"too many open files|EMFILE|ENFILE", "file descriptors exhausted"),
-        _rule(
-            r"pool timed out|pool (?:is )?(?:exhausted|saturated|full)"
-            r"|timed out waiting for (?:a )?connection from (?:the )?pool"
-            r"|connection pool|too many (?:connections|clients)",
-            "connection or worker pool saturated",
-        ),
-        _rule(
-            r"resource temporarily unavailable|EAGAIN|failed to spawn thread"
-            r"|can't start new thread|cannot fork|fork: retry",
-            "process or thread limit reached",
-        ),
-    ),
-    "FLAKE-NET": (
-        _rule(r"connection ?refused|ECONNREFUSED|os error 111\b", "nothing listening on the port"),
-        _rule(
-            r"connection ?reset|ECONNRESET|os error 104\b|broken pipe|EPIPE"
-            r"|unexpected eof|connection closed (?:before|unexpectedly)",
-            "connection dropped",
-        ),
-        _rule(
-            r"address already in use|EADDRINUSE|os error 98\b|AddrInUse",
-            "port conflict",
-        ),
-        _rule(
-            r"name or service not known|temporary failure in name resolution"
-            r"|nodename nor servname|getaddrinfo|could not resolve host|failed to lookup address"
-            r"|dns (?:error|lookup|resolution)|no such host|NXDOMAIN",
-            "DNS resolution failed",
-        ),
-        _rule(
-            r"network is unreachable|no route to host|ENETUNREACH|EHOSTUNREACH"
-            r"|connection timed out|ETIMEDOUT|connect(?:ion)? timeout",
-            "host unreachable",
-        ),
-        _rule(
-            r"\bproxy\b.*(?:error|fail|refused|407)|\b407 proxy|tunnel connection failed"
-            r"|firewall|certificate verify failed|tls handshake|ssl handshake",
-            "proxy, firewall or TLS in the way",
-        ),
-    ),
-    "FLAKE-ENV": (
-        _rule(
-            r"invalid locale|unsupported locale|setlocale|cannot (?:change|set) locale"
-            r"|\bLC_(?:ALL|CTYPE|MESSAGES)\b|locale (?:not found|not supported)",
-            "locale",
-        ),
-        _rule(
-            r"time ?zone|\bTZ=|tzdata|zoneinfo|ZoneInfoNotFoundError",
-            "timezone",
-        ),
-        _rule(
-            r"command not found|not found in PATH|executable file not found"
-            r"|No such file or directory|ENOENT|os error 2\b|ModuleNotFoundError"
-            r"|No module named|program not found|is not installed",
-            "missing file, tool or dependency",
-        ),
-        _rule(
-            r"file exists|EEXIST|directory not empty|ENOTEMPTY|permission denied|EACCES"
-            r"|read-only file system|EROFS|stale file handle|text file busy|lock ?file",
-            "leftover or foreign filesystem state",
-        ),
-        _rule(
-            r"environment variable (?:\S+ )?not (?:set|found|present)|\bNotPresent\b"
-            r"|\bHOME\b (?:is )?not set",
-            "environment variable missing",
-        ),
-        _rule(
-            r"not supported on this platform|unsupported (?:platform|operating system)"
-            r"|only supported on (?:linux|macos|windows)",
-            "operating system difference",
-        ),
-    ),
-    "FLAKE-LOGIC": (
-        _rule(
-            r"\bseed\s*[=:]|random seed|\bproptest|minimal failing input|quickcheck"
-            r"|falsifying example|PYTHONHASHSEED|--seed\b",
-            "depends on a random seed",
-        ),
-        _rule(
-            r"hash ?(?:map|set)? (?:iteration )?order|iteration order|nondeterministic order"
-            r"|order(?:ing)? (?:differs|mismatch|is not deterministic)",
-            "depends on hash or iteration order",
-        ),
-        _rule(
-            r"\bapprox|epsilon|\bulps?\b|floating[ -]point|relative tolerance|rel_tol|abs_tol"
-            r"|assert_relative_eq|assert_abs_diff_eq|\bNaN\b",
-            "floating-point comparison",
-        ),
-        _rule(
-            r"data race|deadlock|PoisonError|poisoned|ThreadSanitizer|\bloom\b|already borrowed"
-            r"|BorrowMutError|concurrent modification",
-            "concurrent data structure",
-        ),
-    ),
-    "FLAKE-TIMING": (
-        _rule(
-            r"timed? ?out waiting|wait(?:ed|ing)? for .{0,80}timed out|deadline exceeded"
-            r"|DEADLINE_EXCEEDED|timed out after|operation timed out|TimeoutError"
-            r"|has been running for over \d+ seconds|\btimeout\b|\btimed out\b",
-            "timed out waiting",
-        ),
-        _rule(r"race condition|\braced?\b|lost (?:the )?race", "race"),
-        _rule(
-            r"\bsleep\b|thread::sleep|time\.sleep|took too long|took longer than"
-            r"|too slow|not within|elapsed\s*[<>]",
-            "relies on sleeps or elapsed time",
-        ),
-        _rule(
-            r"schedul(?:er|ing)|starv(?:ed|ation)|under load|ci load|slow (?:ci|runner|machine)",
-            "thread scheduling or machine load",
-        ),
-    ),
-}
+    }
+)
 
 
 def compile_rules(

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from replay._adapters._base import Adapter
+from replay._adapters.cargo import CargoAdapter
 from replay._adapters.generic import GenericAdapter
+from replay._adapters.go import GoAdapter
+from replay._adapters.junit import JUnitAdapter
+from replay._adapters.pytest import PytestAdapter
 from replay._errors import ConfigError
 
 _ADAPTERS: dict[str, Adapter] = {
+    "cargo": CargoAdapter(),
     "generic": GenericAdapter(),
+    "go": GoAdapter(),
+    "junit": JUnitAdapter(),
+    "pytest": PytestAdapter(),
 }
 
 

@@ -84,8 +84,18 @@ def cap_message(lines: Iterable[str]) -> str | None:
     return text[:MAX_MESSAGE_CHARS]
 
 
+def _replaces(known: TestResult, result: TestResult) -> bool:
+    if _RANK[result.status] != _RANK[known.status]:
+        return _RANK[result.status] > _RANK[known.status]
+    return known.message is None and result.message is not None
+
+
 class ResultBook:
-    """Test results keyed by name, in first-seen order; a failure beats a pass beats a skip."""
+    """Test results keyed by name, in first-seen order; a failure beats a pass beats a skip.
+
+    Between two results of the same status the first stays, unless only the
+    second explains itself (a `-v` line first, the summary line with the message later).
+    """
 
     def __init__(self) -> None:
         self._results: dict[str, TestResult] = {}
@@ -93,7 +103,7 @@ class ResultBook:
     def add(self, result: TestResult) -> None:
         """Record `result`, keeping the worse one when its name was already seen."""
         known = self._results.get(result.name)
-        if known is None or _RANK[result.status] > _RANK[known.status]:
+        if known is None or _replaces(known, result):
             self._results[result.name] = result
 
     def get(self, name: str) -> TestResult | None:

@@ -171,7 +171,7 @@ class _LibtestParser:
             return
         if block is None:
             return
-        if block.collecting is not None and self._collect(block, line):
+        if block.collecting is not None and self._collect(block, block.collecting, line):
             return
         crash = _CRASH.fullmatch(line)
         if crash:
@@ -184,7 +184,12 @@ class _LibtestParser:
         self._structure(block, line)
 
     def _structure(self, block: _Block, line: str) -> None:
-        """Everything that is not a panic: results, sections, lists, totals."""
+        """Everything that is not a panic: totals, section and list headers, then results."""
+        if not self._header(block, line):
+            self._body(block, line)
+
+    def _header(self, block: _Block, line: str) -> bool:
+        """Read `line` if it is a `test result:` line or opens a section or a list."""
         totals = _TOTALS.match(line)
         if totals:
             block.closed = True
@@ -198,42 +203,41 @@ class _LibtestParser:
                     filtered_out=int(totals["filtered"]),
                 )
             )
-            return
+            return True
         section = _SECTION.fullmatch(line)
         if section:
             block.mode = _Mode.SECTION
             block.section = section["name"]
-            return
+            return True
         stripped = line.strip()
         if stripped in ("failures:", "failures (time limit exceeded):"):
             block.mode = _Mode.LIST
-            return
+            return True
         if stripped == "successes:":
             block.mode = _Mode.OTHER_LIST
-            return
+            return True
+        return False
+
+    def _body(self, block: _Block, line: str) -> None:
+        """Read `line` as the mode of the block says: a listed name, test output, a result."""
         if block.mode is _Mode.LIST:
             listed = _LISTED.fullmatch(line)
             if listed:
                 block.listed.append(listed["name"].rstrip())
-            return
-        if block.mode is _Mode.SECTION:
+        elif block.mode is _Mode.SECTION:
             returned = _RETURNED_ERROR.fullmatch(line)
             if returned and block.section is not None and block.section not in block.panics:
                 # A test returning `Err(e)` fails without a panic; libtest prints `Error: e`.
                 block.panics[block.section] = _Panic(cap_message([returned["message"]]), None, None)
-            return
-        if block.mode is not _Mode.RESULTS:
-            return
-        test = _TEST_LINE.fullmatch(line)
-        if test:
-            self._result(block, test["name"].rstrip(), test["rest"] or "")
-            return
-        if block.unresolved:
-            # --test-threads=1 prints `test NAME ... `, the test's output, then the status.
-            status = _STATUS.fullmatch(line)
-            if status:
-                name = block.unresolved.pop()
-                block.statuses[name] = _status(status)
+        elif block.mode is _Mode.RESULTS:
+            test = _TEST_LINE.fullmatch(line)
+            if test:
+                self._result(block, test["name"].rstrip(), test["rest"] or "")
+            elif block.unresolved:
+                # --test-threads=1 prints `test NAME ... `, the test's output, then the status.
+                status = _STATUS.fullmatch(line)
+                if status:
+                    block.statuses[block.unresolved.pop()] = _status(status)
 
     def _result(self, block: _Block, name: str, rest: str) -> None:
         status = _STATUS.fullmatch(rest)
@@ -253,16 +257,14 @@ class _LibtestParser:
             # Before Rust 1.73: `panicked at 'MESSAGE', FILE:LINE:COL`, MESSAGE maybe multi-line.
             collecting = _Collecting(key, None, None, old=True)
             block.collecting = collecting
-            self._collect(block, rest[1:])
+            self._collect(block, collecting, rest[1:])
             return
         location = _LOCATION.fullmatch(rest)
         file, number = (location["file"], int(location["line"])) if location else (None, None)
         block.collecting = _Collecting(key, file, number, old=False)
 
-    def _collect(self, block: _Block, line: str) -> bool:
+    def _collect(self, block: _Block, collecting: _Collecting, line: str) -> bool:
         """Add `line` to the panic being read; False when the line ends it (and is not used)."""
-        collecting = block.collecting
-        assert collecting is not None
         collecting.seen += 1
         if collecting.old:
             end = _OLD_PANIC_END.fullmatch(line)

@@ -47,7 +47,12 @@ _TEST_NAME = re.compile(r"(?:Test|Benchmark|Example|Fuzz)[^/]*")
 _REPORT_LINE = re.compile(r"\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)")
 _STACK_FRAME = re.compile(r"\s+(?P<file>\S+_test\.go):(?P<line>\d+)(?: \+0x[0-9a-f]+)?")
 _BUILD_FAILED = re.compile(r"FAIL\s+(?P<package>\S+) \[(?:build|setup) failed\]")
-_RESULT_ACTIONS = {"pass": TestStatus.PASSED, "fail": TestStatus.FAILED, "skip": TestStatus.SKIPPED}
+_RESULT_ACTIONS = {
+    "pass": TestStatus.PASSED,
+    "bench": TestStatus.PASSED,  # a benchmark that logged and did not fail
+    "fail": TestStatus.FAILED,
+    "skip": TestStatus.SKIPPED,
+}
 _RUN_FLAGS = frozenset({"-run", "--run", "-test.run", "--test.run"})
 
 
@@ -66,20 +71,33 @@ class _GoParser:
         self.package_output: dict[str, list[str]] = {}
         self.failed_packages: dict[str, float | None] = {}
         self.packages_with_failures: set[str] = set()
+        self.finished: set[tuple[str, str]] = set()
+        self.building: str | None = None
+        """The package whose text build errors are being read."""
 
     def feed(self, line: str) -> None:
         if not line.startswith("{"):
-            build = _BUILD_FAILED.fullmatch(line.strip())
-            if build:
-                self._package_output(build["package"], f"{build['package']} [build failed]")
-                self.failed_packages.setdefault(build["package"], None)
+            self._text_line(line)
             return
         try:
             event = orjson.loads(line)
         except orjson.JSONDecodeError:
             return
         if isinstance(event, dict):
+            self.building = None
             self._event(event)
+
+    def _text_line(self, line: str) -> None:
+        """Build errors before Go 1.24 are text: `# pkg`, the errors, `FAIL pkg [build failed]`."""
+        build = _BUILD_FAILED.fullmatch(line.strip())
+        if build:
+            self.building = None
+            self._package_output(build["package"], f"{build['package']} [build failed]")
+            self.failed_packages.setdefault(build["package"], None)
+        elif line.startswith("# "):
+            self.building = line[2:].split(" ", 1)[0]
+        elif self.building is not None:
+            self._package_output(self.building, line)
 
     def _event(self, event: dict[str, Any]) -> None:
         action = event.get("Action")
@@ -95,15 +113,17 @@ class _GoParser:
             self._package_event(action, package, event)
             return
         key = (package, test)
-        if action in ("run", "cont"):
+        if action == "run":
+            self.finished.discard(key)  # `-count=N` runs a test N times
             self.running.setdefault(key, _Running())
-        elif action == "output":
+        elif action in ("output", "cont") and key not in self.finished:
             running = self.running.setdefault(key, _Running())
-            if len(running.lines) < MAX_CAPTURED_LINES:
+            if action == "output" and len(running.lines) < MAX_CAPTURED_LINES:
                 running.lines.append(_text(event.get("Output")).rstrip("\n"))
         elif action in _RESULT_ACTIONS:
-            running = self.running.pop(key, None)
-            self._result(package, test, _RESULT_ACTIONS[action], event, running)
+            self.finished.add(key)
+            ended = self.running.pop(key) if key in self.running else None
+            self._result(package, test, _RESULT_ACTIONS[action], event, ended)
 
     def _package_event(self, action: str, package: str, event: dict[str, Any]) -> None:
         if action == "output":
@@ -156,7 +176,7 @@ class _GoParser:
             if package in self.packages_with_failures:
                 continue
             lines = self.package_output.get(package, [])
-            useful = [line for line in lines if not line.startswith(("FAIL", "ok ", "PASS"))]
+            useful = [line for line in lines if not line.startswith(("FAIL", "ok ", "PASS", "# "))]
             self.book.add(
                 TestResult(
                     name=package,

@@ -111,6 +111,10 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--json", action="store_true", help="machine output: JSON lines on stdout")
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+    # The anyio backend: a testing knob, so the CLI is exercised on asyncio and trio.
+    group.add_argument(
+        "--backend", choices=["asyncio", "trio"], default="asyncio", help=argparse.SUPPRESS
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -398,7 +402,12 @@ def execute(
             f"replay: running {jobs} job(s), {at_once} at a time → {_shown(run_dir)}",
             file=sys.stderr,
         )
-    kwargs: dict[str, Any] = {"listener": listener, "previous": previous, "run_id": run_dir.name}
+    kwargs: dict[str, Any] = {
+        "listener": listener,
+        "previous": previous,
+        "run_id": run_dir.name,
+        "backend": args.backend,
+    }
     if args.kill_grace is not None:
         kwargs["kill_grace"] = args.kill_grace
     post = _post_process(args)

@@ -1,0 +1,140 @@
+"""Output capture: a job printing 1 GiB through `replay` vs `sh -c 'JOB > file'`.
+
+replay hands the job a file as its stdout and stderr, so the bytes never pass
+through replay; this checks that the wall time stays close to a plain
+redirect and that replay's memory does not grow with the output.
+
+Memory method: the benchmark starts `python -m replay` itself (no shell in
+between) and polls `/proc/<replay pid>/status` every 5 ms for `VmHWM`, the
+kernel's high-water mark of that process's resident set, until the process is
+a zombie; the largest sample is replay's own peak RSS, the job's memory is not
+in it. `ru_maxrss` from `wait4` is printed too as a cross-check: it is the
+largest of replay and every descendant it reaped (the job, `git`, ...).
+
+Targets (issue 8): wall ratio at most 1.3, replay's peak RSS at most 100 MB.
+
+    python scripts/bench_capture.py               # 1024 MiB, 3 repeats
+    python scripts/bench_capture.py --size 64     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+
+from _bench import Row, median, progress, replay_argv, report, run_measured, run_timed, scratch
+
+RATIO_TARGET = 1.3
+"""Issue 8: capturing through replay costs at most 30% over a redirect."""
+RSS_TARGET_MB = 100.0
+"""Issue 8: replay's own peak RSS stays under 100 MB however much a job prints."""
+BLOCK = 1 << 20
+
+
+def writer(kind: str, mib: int) -> list[str]:
+    """A command that writes `mib` MiB to stdout."""
+    if kind == "head":
+        return ["head", "-c", f"{mib}M", "/dev/zero"]
+    script = (
+        "import sys\n"
+        f"block = b'replay capture benchmark line\\n' * ({BLOCK} // 30) + b'.' * ({BLOCK} % 30)\n"
+        f"for _ in range({mib}):\n"
+        "    sys.stdout.buffer.write(block)\n"
+    )
+    return [sys.executable, "-c", script]
+
+
+def run(*, mib: int, repeats: int, kind: str) -> list[Row]:
+    """Measure; print the figures; return the table rows."""
+    command = writer(kind, mib)
+    expected = mib * BLOCK
+    replay_walls: list[float] = []
+    plain_walls: list[float] = []
+    peaks: list[int] = []
+    tree_peaks: list[int] = []
+    with scratch("capture") as tmp:
+        for repeat in range(repeats):
+            target = tmp / "plain.out"
+            progress(f"capture: sh redirect, {mib} MiB ({kind}, repeat {repeat + 1})")
+            plain_walls.append(
+                run_timed(["sh", "-c", f"{shlex.join(command)} > {shlex.quote(str(target))}"])
+            )
+            _check_size(target.stat().st_size, expected, "redirect")
+            target.unlink()
+            progress(f"capture: replay, {mib} MiB ({kind}, repeat {repeat + 1})")
+            out = tmp / "run"
+            measured = run_measured(replay_argv("run", "-q", "--out", str(out), "--", *command))
+            logs = list(out.glob("*/output.log"))
+            _check_size(sum(p.stat().st_size for p in logs), expected, "replay output.log")
+            shutil.rmtree(out)
+            replay_walls.append(measured.wall)
+            if measured.peak_rss_kib is None:
+                msg = "could not read VmHWM of the replay process (is /proc mounted?)"
+                raise SystemExit(msg)
+            peaks.append(measured.peak_rss_kib)
+            tree_peaks.append(measured.tree_maxrss_kib)
+    replay_wall, plain_wall = median(replay_walls), median(plain_walls)
+    ratio = replay_wall / plain_wall
+    peak_mb = max(peaks) * 1024 / 1e6
+    ratio_ok = ratio <= RATIO_TARGET
+    rss_ok = peak_mb <= RSS_TARGET_MB
+    print(
+        f"capture, {mib} MiB ({kind}): replay {replay_wall:.3f} s, redirect {plain_wall:.3f} s, "
+        f"ratio {ratio:.2f} (target <= {RATIO_TARGET}: {'met' if ratio_ok else 'MISSED'})"
+    )
+    print(
+        f"capture, replay peak RSS (VmHWM of the replay process, max of {repeats} runs): "
+        f"{peak_mb:.1f} MB (target <= {RSS_TARGET_MB:g} MB: {'met' if rss_ok else 'MISSED'}); "
+        f"wait4 ru_maxrss of replay and its descendants: {max(tree_peaks) * 1024 / 1e6:.1f} MB"
+    )
+    return [
+        Row(
+            name=f"capture: {mib} MiB, wall",
+            figure=f"{replay_wall:.3f} s",
+            baseline=f"redirect {plain_wall:.3f} s",
+            ratio=f"{ratio:.2f}",
+            target=f"ratio <= {RATIO_TARGET}",
+            met=ratio_ok,
+        ),
+        Row(
+            name=f"capture: {mib} MiB, replay RSS",
+            figure=f"{peak_mb:.1f} MB",
+            baseline="-",
+            ratio="-",
+            target=f"<= {RSS_TARGET_MB:g} MB",
+            met=rss_ok,
+        ),
+    ]
+
+
+def _check_size(actual: int, expected: int, where: str) -> None:
+    if actual != expected:
+        msg = f"{where}: captured {actual} bytes, expected {expected}; the figure would be wrong"
+        raise SystemExit(msg)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the size, run, print the table; exit 1 if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size", type=int, default=1024, help="MiB to print (default 1024)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side; medians reported")
+    parser.add_argument(
+        "--writer",
+        choices=["python", "head"],
+        default="python",
+        help="the job: a Python loop writing 1 MiB blocks (default) or head -c N /dev/zero",
+    )
+    parser.add_argument("--quick", action="store_true", help="128 MiB, one repeat")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size, args.repeats = 128, 1
+    rows = run(mib=args.size, repeats=args.repeats, kind=args.writer)
+    print()
+    return report(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

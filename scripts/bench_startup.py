@@ -1,0 +1,75 @@
+"""Start-up: `python -m replay --version` (and `run --help`) vs `python -c pass`.
+
+Every CI step pays replay's start-up, so `--version` must not import the
+program; `run --help` builds the whole parser and shows what importing every
+subcommand costs. Runs are interleaved (pass, --version, --help, pass, ...)
+so a noisy neighbour hits all three alike; medians are reported.
+
+Target (issue 8): `--version` at most 150 ms more than `python -c pass`.
+For the time spent importing, run `python -X importtime -m replay run --help`.
+
+    python scripts/bench_startup.py              # 20 runs each
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from _bench import Row, median, ms, progress, replay_argv, report, run_timed
+
+EXTRA_TARGET_MS = 150.0
+"""Issue 8: `replay --version` costs at most 150 ms over a bare interpreter."""
+
+
+def run(*, runs: int) -> list[Row]:
+    """Measure; print the figures; return the table rows."""
+    commands = {
+        "pass": [sys.executable, "-c", "pass"],
+        "--version": replay_argv("--version"),
+        "run --help": replay_argv("run", "--help"),
+    }
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    progress(f"startup: {runs} runs of each of {', '.join(commands)}")
+    for _ in range(runs):
+        for name, argv in commands.items():
+            walls[name].append(run_timed(argv))
+    base = median(walls["pass"])
+    rows = []
+    for name in ("--version", "run --help"):
+        figure = median(walls[name])
+        extra = (figure - base) * 1000
+        met = extra <= EXTRA_TARGET_MS if name == "--version" else None
+        target = f"<= +{EXTRA_TARGET_MS:g} ms" if met is not None else "-"
+        shown = "" if met is None else f" (target {target}: {'met' if met else 'MISSED'})"
+        print(
+            f"startup, python -m replay {name}: {ms(figure)} median of {runs}, "
+            f"python -c pass {ms(base)}, +{extra:.1f} ms{shown}"
+        )
+        rows.append(
+            Row(
+                name=f"startup: replay {name}",
+                figure=f"{ms(figure)} (+{extra:.0f} ms)",
+                baseline=f"python -c pass {ms(base)}",
+                ratio=f"{figure / base:.1f}",
+                target=target,
+                met=met,
+            )
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the run count, run, print the table; exit 1 if the target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=20, help="runs of each command (default 20)")
+    parser.add_argument("--quick", action="store_true", help="10 runs of each")
+    args = parser.parse_args(argv)
+    rows = run(runs=10 if args.quick else args.runs)
+    print()
+    return report(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

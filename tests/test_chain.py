@@ -1,0 +1,187 @@
+"""Rerun chains end to end with real processes: run, rerun, rerun again, until green."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """\
+[replay]
+parallelism = 4
+
+[[replay.suites]]
+name = "always"
+kind = "unit"
+command = ["true"]
+
+[[replay.suites]]
+name = "second_time"
+kind = "unit"
+command = ["sh", "-c", "if [ -f ran_once ]; then exit 0; fi; touch ran_once; exit 1"]
+
+[[replay.suites]]
+name = "broken"
+kind = "e2e"
+command = ["sh", "-c", "test -f fixed_broken"]
+
+[[replay.suites]]
+name = "hangs"
+kind = "e2e"
+command = ["sh", "-c", "test -f fixed_hangs && exit 0; echo $$ > hang.pid; sleep 100"]
+"""
+
+
+def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m replay ARGS` in `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "replay", *args, "--kill-grace", "0.2"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def summary(path: Path) -> dict[str, Any]:
+    """A summary document."""
+    document: dict[str, Any] = orjson.loads(path.read_bytes())
+    return document
+
+
+def states(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Target name -> (status, chain_state)."""
+    return {t["name"]: (t["status"], t["chain_state"]) for t in document["targets"]}
+
+
+def finished_jobs(events: Path) -> set[str]:
+    """Targets with a `job_finished` event so far."""
+    if not events.exists():
+        return set()
+    return {
+        e["target"]
+        for e in map(orjson.loads, events.read_bytes().splitlines())
+        if e["event"] == "job_finished"
+    }
+
+
+def test_three_step_chain(tmp_path: Path) -> None:
+    """Each rerun runs only what is outstanding; totals and states are right at every step."""
+    (tmp_path / "replay.toml").write_text(CONFIG)
+
+    # Step 1: two failures, one interrupted.
+    first = subprocess.Popen(
+        [sys.executable, "-m", "replay", "run", "--out", "r1", "--kill-grace", "0.2"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (
+        (tmp_path / "hang.pid").exists()
+        and {"always", "second_time", "broken"} <= finished_jobs(tmp_path / "r1/events.jsonl")
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first.send_signal(signal.SIGINT)
+    assert 130 == first.wait(timeout=30)
+    s1 = summary(tmp_path / "r1/summary.json")
+    assert "interrupted" == s1["status"]
+    assert {
+        "always": ("passed", "passing"),
+        "second_time": ("failed", "outstanding"),
+        "broken": ("failed", "outstanding"),
+        "hangs": ("not_run", "outstanding"),
+    } == states(s1)
+    assert (1, 1, ["second_time"]) == (
+        s1["passed_units"],
+        s1["failed_units"],
+        s1["failed_unit_names"],
+    )
+    assert (0, 2, ["broken", "hangs"]) == (
+        s1["passed_suites"],
+        s1["failed_suites"],
+        s1["failed_names"],
+    )
+    assert "python -m replay --rerun-from r1/summary.json" == s1["one_command_replay"]
+
+    # Step 2: the interrupted one and the second-timer pass now; broken still fails.
+    (tmp_path / "fixed_hangs").touch()
+    second = replay(tmp_path, "--rerun-from", "r1/summary.json", "--out", "r2")
+    assert 1 == second.returncode, second.stderr
+    s2 = summary(tmp_path / "r2/summary.json")
+    assert {
+        "always": ("passed", "passing"),
+        "second_time": ("passed", "passing"),
+        "broken": ("failed", "outstanding"),
+        "hangs": ("passed", "passing"),
+    } == states(s2)
+    decided = {t["name"]: t["decided_by"] for t in s2["targets"]}
+    assert s1["run_id"] == decided["always"]
+    assert {s2["run_id"]} == {decided[n] for n in ("second_time", "broken", "hangs")}
+    assert (s1["run_id"], "r1/summary.json") == (s2["parent_run_id"], s2["rerun_from"])
+    assert ["broken"] == s2["failed_names"]
+    assert [] == s2["failed_unit_names"]
+    assert "python -m replay --rerun-from r2/summary.json" in second.stderr
+
+    # Step 3: only the still-failing one runs.
+    third = replay(tmp_path, "--rerun-from", "r2/summary.json", "--out", "r3")
+    assert 1 == third.returncode
+    s3 = summary(tmp_path / "r3/summary.json")
+    ran = [t["name"] for t in s3["targets"] if t["decided_by"] == s3["run_id"]]
+    assert ["broken"] == ran
+    assert ["broken"] == s3["failed_names"]
+
+    # Step 4: fixed; the chain turns green.
+    (tmp_path / "fixed_broken").touch()
+    fourth = replay(tmp_path, "--rerun-from", "r3/summary.json", "--out", "r4")
+    assert 0 == fourth.returncode, fourth.stderr
+    s4 = summary(tmp_path / "r4/summary.json")
+    assert "passed" == s4["status"]
+    assert all(state == "passing" for _, state in states(s4).values())
+
+    # Step 5: a rerun of a green chain runs nothing, writes a summary and exits 0.
+    fifth = replay(tmp_path, "--rerun-from", "r4/summary.json", "--out", "r5")
+    assert 0 == fifth.returncode, fifth.stderr
+    s5 = summary(tmp_path / "r5/summary.json")
+    assert [] == [t for t in s5["targets"] if t["decided_by"] == s5["run_id"]]
+    assert (4, "passed") == (len(s5["targets"]), s5["status"])
+
+
+def test_rerun_uses_recorded_command_when_suite_left_the_config(tmp_path: Path) -> None:
+    """A suite no longer in the config reruns with its recorded argv, env and cwd."""
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "gone"\ncommand = ["sh", "-c", "echo $WHO > who; exit 1"]\n'
+        'env = { WHO = "recorded" }\n'
+    )
+    assert 1 == replay(tmp_path, "run", "--out", "r1").returncode
+    (tmp_path / "replay.toml").write_text('[[replay.suites]]\nname = "other"\ncommand = ["true"]\n')
+    (tmp_path / "who").unlink()
+    assert 1 == replay(tmp_path, "--rerun-from", "r1/summary.json", "--out", "r2").returncode
+    assert "recorded" == (tmp_path / "who").read_text().strip()
+
+
+def test_hostile_name_stays_one_argument(tmp_path: Path) -> None:
+    """A suite name full of shell syntax is one argv element, shown shell-quoted."""
+    name = "x; touch pwned #"
+    (tmp_path / "replay.toml").write_text(
+        f'[[replay.suites]]\nname = "{name}"\ncommand = ["sh", "-c", "exit 1", "{name}"]\n'
+    )
+    result = replay(tmp_path, "run", "--out", "r1")
+    assert 1 == result.returncode
+    bundle = orjson.loads((tmp_path / "r1/replay_bundle.json").read_bytes())
+    entry = bundle["failed_suites"][0]
+    assert ["sh", "-c", "exit 1", name] == entry["argv"]
+    assert "'x; touch pwned #'" in entry["command"]
+    assert not (tmp_path / "pwned").exists()
+    job_dirs = [p.name for p in (tmp_path / "r1").iterdir() if p.is_dir()]
+    assert all("/" not in d and ";" not in d and " " not in d for d in job_dirs)

@@ -1,0 +1,119 @@
+"""Loading `replay.toml` / `[tool.replay]`: values, defaults and errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from replay._config import find_config, load_config, parse_duration
+from replay._errors import ConfigError
+
+GOOD = """\
+[replay]
+parallelism = 3
+timeout = "15m"
+out = "results"
+exec_prefix = ["rch", "exec", "--"]
+debug_env = { RUST_LOG = "debug" }
+
+[replay.profiles.quick]
+kinds = ["unit"]
+
+[[replay.suites]]
+name = "e2e_tui"
+kind = "e2e"
+adapter = "cargo"
+command = ["cargo", "test", "--test", "e2e_tui"]
+env = { PI_TEST_MODE = "1" }
+timeout = "90s"
+cwd = "sub"
+serial = true
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90.0), ("15m", 900.0), ("1h", 3600.0), ("1h30m", 5400.0), ("2.5s", 2.5), ("7", 7.0)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    """Durations accept s, m, h, combinations and bare seconds."""
+    assert seconds == parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "10x", "-5s", "0s", "m"])
+def test_bad_durations(text: str) -> None:
+    """Anything else is a `ConfigError` showing an example."""
+    with pytest.raises(ConfigError, match="duration|positive"):
+        parse_duration(text)
+
+
+def test_full_config_loads(tmp_path: Path) -> None:
+    """Every documented key is read; paths resolve against the config's directory."""
+    path = tmp_path / "replay.toml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    suite = config.suites[0]
+    assert 3 == config.parallelism
+    assert 900.0 == config.timeout
+    assert str(tmp_path / "results") == config.out
+    assert ("rch", "exec", "--") == config.exec_prefix
+    assert ("cargo", "test", "--test", "e2e_tui") == suite.command
+    assert (90.0, "cargo", True) == (suite.timeout, suite.adapter, suite.serial)
+    assert str(tmp_path / "sub") == suite.cwd
+    assert ("unit",) == config.profiles["quick"].kinds
+
+
+def test_pyproject_section(tmp_path: Path) -> None:
+    """`[tool.replay]` in pyproject.toml is found and read."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.replay]\nparallelism = 2\n'
+        '[[tool.replay.suites]]\nname = "a"\ncommand = ["true"]\n'
+    )
+    found = find_config(tmp_path / "deeper" / "still")
+    assert tmp_path / "pyproject.toml" == found
+    assert 2 == load_config(tmp_path / "pyproject.toml").parallelism
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[replay]\nparalelism = 2\n", "replay: unknown key (paralelism)"),
+        ('[replay]\nparallelism = "2"\n', "replay.parallelism: expected int, got str"),
+        ("[replay]\nparallelism = 0\n", "replay.parallelism: must be at least 1"),
+        ('[replay]\ntimeout = "soon"\n', "replay.timeout: 'soon' is not a duration"),
+        ('[[replay.suites]]\nname = "a"\ncommand = "true"\n', "replay.suites[0].command"),
+        ('[[replay.suites]]\nname = "a"\ncommand = []\n', "replay.suites[0].command: must not"),
+        ('[[replay.suites]]\nname = "a"\n', "replay.suites[0].command: required field missing"),
+        (
+            '[[replay.suites]]\nname = "a"\ncommand = ["x"]\nadapter = "maven"\n',
+            "replay.suites[0].adapter: unknown adapter 'maven'",
+        ),
+        (
+            '[[replay.suites]]\nname = "a"\ncommand = ["x"]\n'
+            '[[replay.suites]]\nname = "a"\ncommand = ["y"]\n',
+            "replay.suites[1].name: duplicate suite name 'a'",
+        ),
+        ("[replay]\nx = \n", "invalid TOML"),
+        ("[other]\n", "unknown top-level key 'other'"),
+        ('[replay.profiles.q]\nsuites = ["nope"]\n', "replay.profiles.q.suites: unknown suite"),
+    ],
+)
+def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    """Each mistake gives one message with the file and the key."""
+    path = tmp_path / "replay.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_directory_and_binary_configs(tmp_path: Path) -> None:
+    """A directory or a non-UTF-8 file is a clear error, not a traceback."""
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+    path = tmp_path / "replay.toml"
+    path.write_bytes(b"\xff\xfe[replay]")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)

@@ -1,0 +1,144 @@
+"""The strict converter: no coercion, `path: problem` errors, exact round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from replay._convert import dumps, loads, parse_json, structure
+from replay._errors import InputError
+from replay._models import (
+    Attempt,
+    ChainState,
+    RunStatus,
+    Shard,
+    Summary,
+    TargetResult,
+    TargetStatus,
+    TestResult,
+    TestStatus,
+    TriageStatus,
+)
+
+text = st.text(max_size=20)
+maybe_text = st.none() | text
+seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False)
+
+tests = st.builds(
+    TestResult,
+    name=text,
+    status=st.sampled_from(TestStatus),
+    duration=st.none() | seconds,
+    attempt=st.integers(1, 5),
+    message=maybe_text,
+    file=maybe_text,
+    line=st.none() | st.integers(0, 10**6),
+)
+attempts = st.builds(
+    Attempt,
+    number=st.integers(1, 9),
+    exit_code=st.none() | st.integers(0, 255),
+    signal=st.none() | st.integers(1, 64),
+    timed_out=st.booleans(),
+    error=maybe_text,
+    started_at=text,
+    duration=seconds,
+    log=maybe_text,
+    tests=st.lists(tests, max_size=3).map(tuple),
+    interrupted=st.booleans(),
+)
+targets = st.builds(
+    TargetResult,
+    name=text,
+    kind=text,
+    adapter=text,
+    argv=st.lists(text, max_size=4).map(tuple),
+    status=st.sampled_from(TargetStatus),
+    chain_state=st.sampled_from(ChainState),
+    decided_by=text,
+    env=st.dictionaries(text, text, max_size=3),
+    cwd=maybe_text,
+    exit_code=st.none() | st.integers(-1, 255),
+    signal=st.none() | st.integers(1, 64),
+    duration=seconds,
+    attempts=st.lists(attempts, max_size=2).map(tuple),
+    tests=st.lists(tests, max_size=3).map(tuple),
+    log=maybe_text,
+    root_cause=maybe_text,
+    quarantined=st.booleans(),
+    retry_refused=maybe_text,
+)
+summaries = st.builds(
+    Summary,
+    run_id=text,
+    status=st.sampled_from(RunStatus),
+    started_at=text,
+    finished_at=text,
+    targets=st.lists(targets, max_size=3).map(tuple),
+    parent_run_id=maybe_text,
+    rerun_from=maybe_text,
+    shard=st.none() | st.builds(Shard, index=st.integers(0, 9), total=st.integers(1, 10)),
+    one_command_replay=maybe_text,
+    triage_diff=st.none() | st.builds(TriageStatus, status=text),
+)
+
+
+@given(summaries)
+def test_summary_round_trip(summary: Summary) -> None:
+    """Any summary model -> JSON -> model is equal."""
+    assert summary == loads(dumps(summary), Summary, source="s.json")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("run_id", 7, "$.run_id: expected str, got int"),
+        ("status", "done", "$.status: 'done' is not one of: passed, failed, interrupted"),
+        ("status", 1, "$.status: expected a string, got int"),
+        ("targets", "abc", "$.targets: expected a list, got str"),
+        ("targets", [{"name": "x"}], "$.targets[0].kind: required field missing"),
+        ("shard", {"index": "1", "total": 2}, "$.shard.index: expected int, got str"),
+        ("shard", {"index": True, "total": 2}, "$.shard.index: expected int, got a boolean"),
+        ("surprise", 1, "$: extra fields found (surprise)"),
+    ],
+)
+def test_wrong_types_are_named_by_path(field: str, value: Any, problem: str) -> None:
+    """cattrs' coercions are off: each wrong value is reported at its path."""
+    document: dict[str, Any] = {
+        "run_id": "r",
+        "status": "passed",
+        "started_at": "",
+        "finished_at": "",
+    }
+    document[field] = value
+    with pytest.raises(InputError) as info:
+        structure(document, Summary, source="s.json")
+    assert f"s.json: {problem}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty file"),
+        (b"  \n", "empty file"),
+        (b'{"a": ', "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[" * 300 + b"]" * 300, "nested deeper"),
+    ],
+)
+def test_unparseable_json(data: bytes, message: str) -> None:
+    """Empty, truncated, binary and absurdly deep inputs name the source."""
+    with pytest.raises(InputError, match=message) as info:
+        parse_json(data, source="x.json")
+    assert str(info.value).startswith("x.json: ")
+
+
+def test_floats_accept_integers() -> None:
+    """A JSON integer is a valid float (durations written as 1)."""
+    attempt = structure({"number": 1, "duration": 1}, Attempt, source="a")
+    assert 1.0 == attempt.duration
+    assert orjson.loads(dumps(attempt))["duration"] == 1.0

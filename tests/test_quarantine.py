@@ -1,0 +1,431 @@
+"""Tests for `replay._quarantine`: making, writing, reading and matching quarantine entries."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from replay._errors import InputError, ReplayError
+from replay._models import RetryPolicy
+from replay._quarantine import (
+    FIELDS,
+    QUARANTINE_POLICY,
+    Quarantined,
+    QuarantineEntry,
+    QuarantineState,
+    entry_toml,
+    is_quarantined,
+    quarantine_entry,
+    read_quarantine,
+    toml_key,
+    write_entry,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+FIXTURES = Path(__file__).parent / "fixtures" / "quarantine"
+PI_CLASSIFICATION = FIXTURES / "suite_classification.toml"
+ENTRIES = FIXTURES / "entries.toml"
+TODAY = date(2026, 2, 20)
+
+ACTIVE = QuarantineState.ACTIVE
+SOON = QuarantineState.EXPIRING_SOON
+EXPIRED = QuarantineState.EXPIRED
+INVALID = QuarantineState.INVALID
+
+
+def _entry(**changes: str) -> QuarantineEntry:
+    entry = quarantine_entry(
+        "e2e_tui",
+        category="FLAKE-NET",
+        today=TODAY,
+        repro="replay flake e2e_tui --runs 20",
+        evidence="replay-results/r1/flake_report.json",
+    )
+    return attrs.evolve(entry, **changes)
+
+
+def _copy(tmp_path: Path, source: Path = PI_CLASSIFICATION) -> Path:
+    target = tmp_path / "suite_classification.toml"
+    shutil.copyfile(source, target)
+    return target
+
+
+def test_quarantine_entry_fills_all_nine_fields() -> None:
+    """A new entry has every field, expires after 14 days, and says how to lift it."""
+    expected = QuarantineEntry(
+        category="FLAKE-NET",
+        owner="unassigned",
+        quarantined="2026-02-20",
+        expires="2026-03-06",
+        bead="TODO",
+        evidence="replay-results/r1/flake_report.json",
+        repro="replay flake e2e_tui --runs 20",
+        reason="e2e_tui fails intermittently (FLAKE-NET); see the evidence",
+        remove_when=(
+            "`replay flake e2e_tui --runs 73` reports stable_pass "
+            "(failure rate below 5% at 95% confidence)"
+        ),
+    )
+    assert expected == _entry()
+
+
+@pytest.mark.parametrize(
+    ("days", "expires"), [(1, "2026-02-21"), (7, "2026-02-27"), (14, "2026-03-06")]
+)
+def test_quarantine_entry_days(days: int, expires: str) -> None:
+    """`days` sets the expiry from today."""
+    entry = quarantine_entry(
+        "s", category="FLAKE-ENV", today=TODAY, repro="r", evidence="e", days=days
+    )
+    assert expires == entry.expires
+
+
+@pytest.mark.parametrize(
+    ("stem", "days", "message"),
+    [
+        ("s", 15, "quarantine entry for 's': days must be 1 to 14, got 15"),
+        ("s", 0, "quarantine entry for 's': days must be 1 to 14, got 0"),
+        ("", 7, "quarantine entry: the stem must not be empty"),
+    ],
+)
+def test_quarantine_entry_refuses_spans_over_the_cap(stem: str, days: int, message: str) -> None:
+    """Upstream caps a quarantine at 14 days; asking for more is bad input, not a silent cut."""
+    with pytest.raises(ReplayError) as caught:
+        quarantine_entry(
+            stem, category="FLAKE-ENV", today=TODAY, repro="r", evidence="e", days=days
+        )
+    assert message == str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("stem", "expected"),
+    [
+        ("e2e_tui", "e2e_tui"),
+        ("e2e-rpc", '"e2e-rpc"'),
+        ("a.b", '"a.b"'),
+        ("e2e_cli::resize", '"e2e_cli::resize"'),
+        ('say "hi"\\', '"say \\"hi\\"\\\\"'),
+        ("tab\there", '"tab\\there"'),
+        ("ünï", '"ünï"'),
+    ],
+)
+def test_toml_key_quotes_what_is_not_plain(stem: str, expected: str) -> None:
+    """Only letters, digits and `_` stay bare; the rest is a quoted, escaped TOML string."""
+    assert expected == toml_key(stem)
+
+
+def test_entry_toml_is_a_ready_block() -> None:
+    """The block is the header and the 9 fields in upstream's order."""
+    text = entry_toml(_entry(reason='say "hi"'), "e2e-tui")
+    expected = [
+        '[quarantine."e2e-tui"]',
+        'category = "FLAKE-NET"',
+        'owner = "unassigned"',
+        'quarantined = "2026-02-20"',
+        'expires = "2026-03-06"',
+        'bead = "TODO"',
+        'evidence = "replay-results/r1/flake_report.json"',
+        'repro = "replay flake e2e_tui --runs 20"',
+        'reason = "say \\"hi\\""',
+    ]
+    assert (expected, True) == (text.splitlines()[:9], text.endswith('confidence)"\n'))
+
+
+_TEXT = st.text(st.characters(codec="utf-8"))
+
+
+@given(_TEXT.filter(bool), st.lists(_TEXT, min_size=9, max_size=9))
+def test_entry_toml_round_trips_any_text(stem: str, values: list[str]) -> None:
+    """Whatever the stem and field values hold, TOML reads back exactly them."""
+    entry = QuarantineEntry(**dict(zip(FIELDS, values, strict=True)))
+    expected = {"quarantine": {stem: attrs.asdict(entry)}}
+    assert expected == tomllib.loads(entry_toml(entry, stem))
+
+
+def test_write_entry_keeps_the_real_file_byte_for_byte(tmp_path: Path) -> None:
+    """Upstream's file, comments and all, is kept whole; the entry follows it after a blank line."""
+    path = _copy(tmp_path)
+    original = PI_CLASSIFICATION.read_text(encoding="utf-8")
+    write_entry(path, "e2e-tui", _entry())
+    expected = original + "\n" + entry_toml(_entry(), "e2e-tui")
+    assert expected == path.read_text(encoding="utf-8")
+
+
+def test_write_entry_replaces_in_place(tmp_path: Path) -> None:
+    """Writing a stem again replaces its entry where it stands; the rest stays as it was."""
+    path = _copy(tmp_path)
+    write_entry(path, "a", _entry())
+    write_entry(path, "b.c", _entry())
+    before = path.read_text(encoding="utf-8")
+    write_entry(path, "a", _entry(owner="TopazFalcon"))
+    expected = before.replace('owner = "unassigned"', 'owner = "TopazFalcon"', 1)
+    assert expected == path.read_text(encoding="utf-8")
+
+
+SECTIONED = """\
+# head
+[suite.unit]
+files = ["a"]  # kept
+
+# Quarantine: flaky tests.
+[quarantine.old]
+category = "FLAKE-NET"   # inline comment
+
+# ─── Waivers ───
+[waiver.gate]
+owner = "y"
+"""
+
+
+def test_write_entry_adds_after_the_last_quarantine_entry(tmp_path: Path) -> None:
+    """A new entry joins the quarantine entries, before the next section and its comments."""
+    path = tmp_path / "c.toml"
+    path.write_text(SECTIONED, encoding="utf-8")
+    write_entry(path, "new", _entry())
+    head, _, tail = SECTIONED.partition("\n# ─── Waivers")
+    expected = head + "\n" + entry_toml(_entry(), "new") + "\n# ─── Waivers" + tail
+    assert expected == path.read_text(encoding="utf-8")
+
+
+def test_write_entry_replacing_keeps_the_next_sections_comments(tmp_path: Path) -> None:
+    """The comment block before the next table belongs to that table, not to the replaced one."""
+    path = tmp_path / "c.toml"
+    path.write_text(SECTIONED, encoding="utf-8")
+    write_entry(path, "old", _entry())
+    start = SECTIONED.index("[quarantine.old]")
+    end = SECTIONED.index("\n# ─── Waivers")
+    expected = SECTIONED[:start] + entry_toml(_entry(), "old") + SECTIONED[end:]
+    assert expected == path.read_text(encoding="utf-8")
+
+
+def test_write_entry_keeps_crlf_line_ends(tmp_path: Path) -> None:
+    """A Windows-style file gets its new lines in the same style."""
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"[suite.unit]\r\nfiles = []\r\n")
+    write_entry(path, "s", _entry())
+    data = path.read_bytes()
+    assert (True, 0) == (
+        data.endswith(b'confidence)"\r\n'),
+        data.replace(b"\r\n", b"").count(b"\n"),
+    )
+
+
+def test_write_entry_into_an_empty_file(tmp_path: Path) -> None:
+    """An empty file becomes just the entry."""
+    path = tmp_path / "c.toml"
+    path.write_text("", encoding="utf-8")
+    write_entry(path, "s", _entry())
+    assert entry_toml(_entry(), "s") == path.read_text(encoding="utf-8")
+
+
+def test_write_entry_keeps_the_file_mode(tmp_path: Path) -> None:
+    """The atomic rename does not leave the file with the temp file's 0600 mode."""
+    path = _copy(tmp_path)
+    path.chmod(0o664)
+    write_entry(path, "s", _entry())
+    assert 0o664 == path.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "quarantine = { s = { category = 'x' } }\n",
+            "cannot add [quarantine.s] without disturbing",
+        ),
+        ("[quarantine]\ns.category = 'x'\n", "cannot add [quarantine.s] without disturbing"),
+        ("quarantine = 3\n", "quarantine: expected a table of [quarantine.<stem>] entries"),
+        ("[suite\n", "invalid TOML"),
+    ],
+)
+def test_write_entry_refuses_what_it_cannot_edit_safely(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """When a text edit cannot give the intended file, nothing is written and the error says why."""
+    path = tmp_path / "c.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        write_entry(path, "s", _entry())
+    assert (True, content) == (message in str(caught.value), path.read_text(encoding="utf-8"))
+
+
+def test_write_entry_shows_the_entry_to_add_by_hand(tmp_path: Path) -> None:
+    """The refusal carries the ready block, so the operator can paste it."""
+    path = tmp_path / "c.toml"
+    path.write_text("quarantine = { s = { category = 'x' } }\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        write_entry(path, "s", _entry())
+    assert str(caught.value).endswith(entry_toml(_entry(), "s"))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("missing.toml", "cannot read (No such file or directory)"), ("", "is a directory")],
+)
+def test_write_entry_needs_an_existing_file(tmp_path: Path, name: str, message: str) -> None:
+    """`--write FILE` edits a classification file; a typo in the path is not a new file."""
+    path = tmp_path / name
+    with pytest.raises(InputError) as caught:
+        write_entry(path, "s", _entry())
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_upstream_file_has_no_entries() -> None:
+    """Upstream's file documents quarantine in comments only: no entry is read."""
+    assert () == read_quarantine(PI_CLASSIFICATION, today=TODAY)
+
+
+def test_written_entries_read_back_active(tmp_path: Path) -> None:
+    """What `write_entry` writes, `read_quarantine` reads as a complete, active entry."""
+    path = _copy(tmp_path)
+    write_entry(path, "e2e-tui", _entry())
+    expected = (Quarantined(stem="e2e-tui", state=ACTIVE, entry=_entry(), days_left=14),)
+    assert expected == read_quarantine(path, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("stem", "state", "days_left", "missing", "problems"),
+    [
+        ("e2e_tui", ACTIVE, 8, (), ()),
+        ("e2e-rpc", SOON, 2, (), ()),
+        ("e2e_cli::resize", EXPIRED, -6, (), ()),
+        (
+            "incomplete",
+            INVALID,
+            8,
+            ("owner", "bead", "evidence", "repro", "remove_when"),
+            ("missing fields: owner, bead, evidence, repro, remove_when",),
+        ),
+        ("too.long", INVALID, 9, (), ("spans 28 days; the cap is 14",)),
+        (
+            "odd",
+            INVALID,
+            None,
+            ("reason",),
+            (
+                "missing fields: reason",
+                "owner: expected a string, got int",
+                "unknown field 'notes'",
+                "category: 'unclassified' is not a FLAKE-* category",
+                "quarantined: '2026-02-30' is not a date (YYYY-MM-DD)",
+                "expires: 'soon' is not a date (YYYY-MM-DD)",
+            ),
+        ),
+        ("backwards", INVALID, -10, (), ("expires 2026-02-10 is before quarantined 2026-02-15",)),
+        ("not_a_table", INVALID, None, (), ("expected a table of 9 fields, got str",)),
+    ],
+)
+def test_read_quarantine_judges_each_entry(
+    stem: str,
+    state: QuarantineState,
+    days_left: int | None,
+    missing: tuple[str, ...],
+    problems: tuple[str, ...],
+) -> None:
+    """Each entry gets its state on the day; an invalid one says which fields and why."""
+    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=TODAY)}
+    found = entries[stem]
+    assert (state, days_left, missing, problems) == (
+        found.state,
+        found.days_left,
+        found.missing,
+        found.problems,
+    )
+
+
+def test_read_quarantine_keeps_file_order_and_reads_every_stem() -> None:
+    """Stems with `-`, `.` and `::` are read (upstream's audit skipped them), in file order."""
+    expected = [
+        "e2e_tui",
+        "e2e-rpc",
+        "e2e_cli::resize",
+        "incomplete",
+        "too.long",
+        "odd",
+        "backwards",
+        "not_a_table",
+    ]
+    assert expected == [e.stem for e in read_quarantine(ENTRIES, today=TODAY)]
+
+
+def test_unquoted_toml_dates_read_as_dates() -> None:
+    """`expires = 2026-02-22` (a TOML date) is as good as the quoted string."""
+    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=TODAY)}
+    entry = entries["e2e-rpc"].entry
+    assert ("2026-02-10", "2026-02-22") == (entry.quarantined, entry.expires) if entry else None
+
+
+@pytest.mark.parametrize(
+    ("today", "state"),
+    [
+        (date(2026, 2, 15), ACTIVE),
+        (date(2026, 2, 24), ACTIVE),
+        (date(2026, 2, 25), SOON),
+        (date(2026, 2, 28), SOON),
+        (date(2026, 3, 1), EXPIRED),
+    ],
+)
+def test_state_moves_with_the_day(today: date, state: QuarantineState) -> None:
+    """Expiring soon within 3 days; expired the day after `expires`."""
+    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=today)}
+    assert state == entries["e2e_tui"].state
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b"quarantine = []\n", "quarantine: expected a table of [quarantine.<stem>] entries"),
+        (b"[quarantine.a\n", "invalid TOML"),
+    ],
+)
+def test_read_quarantine_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
+    """An unreadable classification file is one clear error naming the file."""
+    path = tmp_path / "c.toml"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_quarantine(path, today=TODAY)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def _judged(*stems: str) -> tuple[Quarantined, ...]:
+    return tuple(Quarantined(stem=s, state=ACTIVE) for s in stems)
+
+
+@pytest.mark.parametrize(
+    ("target", "stems", "expected"),
+    [
+        ("e2e_tui", ("e2e_tui",), "e2e_tui"),
+        ("e2e_tui::resize", ("e2e_tui",), "e2e_tui"),
+        ("e2e_tui::resize", ("e2e_tui", "e2e_tui::resize"), "e2e_tui::resize"),
+        ("e2e_tui::resize", ("e2e_tui::other",), None),
+        ("e2e_tui", ("e2e_tui::resize",), None),
+        ("e2e_tu", ("e2e_tui",), None),
+        ("e2e-rpc", ("e2e-rpc",), "e2e-rpc"),
+        ("a", (), None),
+    ],
+)
+def test_is_quarantined_matches_suite_or_test(
+    target: str, stems: tuple[str, ...], expected: str | None
+) -> None:
+    """A test is covered by its own entry or its suite's; a suite only by its own."""
+    found = is_quarantined(target, _judged(*stems))
+    assert expected == (found.stem if found else None)
+
+
+def test_policy_is_upstreams() -> None:
+    """One retry after 5 s, failures do not block, expired and invalid entries fail the run."""
+    expected = (RetryPolicy(retries=1, delay=5.0), False, (EXPIRED, INVALID))
+    policy = QUARANTINE_POLICY
+    assert expected == (policy.retry, policy.blocks_run, policy.failing_states)

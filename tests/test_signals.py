@@ -1,0 +1,132 @@
+"""Interrupting and killing `replay` itself: exit 130, whole summaries, no orphans."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from replay._procs import group_members
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """\
+[replay]
+parallelism = 4
+
+[[replay.suites]]
+name = "quick"
+command = ["true"]
+
+[[replay.suites]]
+name = "sleeper_a"
+command = ["sh", "-c", "echo $$ > {pids}/a; sleep 100 & sleep 100"]
+
+[[replay.suites]]
+name = "sleeper_b"
+kind = "unit"
+command = ["sh", "-c", "trap '' TERM; echo $$ > {pids}/b; sleep 100 & sleep 100"]
+"""
+
+
+def start(tmp_path: Path, backend: str, *extra: str) -> subprocess.Popen[bytes]:
+    """Start `replay run` on a config of one quick and two sleeping suites."""
+    pids = tmp_path / "pids"
+    pids.mkdir(exist_ok=True)
+    (tmp_path / "replay.toml").write_text(CONFIG.format(pids=pids))
+    return subprocess.Popen(
+        [sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"]
+        + ["--backend", backend, *extra],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(path: Path, timeout: float = 20.0) -> None:
+    """Wait until `path` exists and is not empty."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text().strip()):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def alive_groups(pids: Path) -> dict[str, tuple[int, ...]]:
+    """Live members of each sleeper's process group."""
+    return {f.name: group_members(int(f.read_text())) for f in pids.iterdir() if f.read_text()}
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_writes_interrupted_summary(
+    tmp_path: Path, backend: str, signum: signal.Signals
+) -> None:
+    """SIGINT/SIGTERM: exit 130, an `interrupted` summary, sleepers outstanding, no orphans."""
+    process = start(tmp_path, backend)
+    wait_for(tmp_path / "pids/a")
+    wait_for(tmp_path / "pids/b")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert 130 == process.returncode, stderr.decode()
+    summary = orjson.loads((tmp_path / "run/summary.json").read_bytes())
+    assert "interrupted" == summary["status"]
+    states = {t["name"]: (t["status"], t["chain_state"]) for t in summary["targets"]}
+    assert ("passed", "passing") == states["quick"]
+    assert ("not_run", "outstanding") == states["sleeper_a"]
+    assert ("not_run", "outstanding") == states["sleeper_b"]
+    assert ["sleeper_a"] == summary["failed_names"]
+    assert ["sleeper_b"] == summary["failed_unit_names"]
+    assert {"a": (), "b": ()} == alive_groups(tmp_path / "pids")
+
+
+def test_rerun_of_an_interrupted_summary_runs_only_the_unfinished(tmp_path: Path) -> None:
+    """`--rerun-from` an interrupted summary plans exactly the unfinished targets."""
+    process = start(tmp_path, "asyncio")
+    wait_for(tmp_path / "pids/a")
+    wait_for(tmp_path / "pids/b")
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    dry = subprocess.run(
+        [sys.executable, "-m", "replay", "--rerun-from", "run/summary.json", "--dry-run"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    )
+    plan = orjson.loads(dry.stdout)
+    assert ["sleeper_a", "sleeper_b"] == [j["target"] for j in plan["jobs"]]
+    assert ["quick"] == [t["name"] for t in plan["carried"]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sigkill_never_leaves_a_truncated_summary(tmp_path: Path, seed: int) -> None:
+    """Killed at a random moment, `replay` leaves a whole summary.json or none, whole event lines."""
+    lines = ["[replay]", "parallelism = 8"]
+    for i in range(40):
+        lines += ["[[replay.suites]]", f'name = "s{i}"', 'command = ["true"]']
+    (tmp_path / "replay.toml").write_text("\n".join(lines) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replay", "run", "--out", "run", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(random.Random(seed).uniform(0.2, 1.2))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    summary = tmp_path / "run/summary.json"
+    if summary.exists():
+        document = orjson.loads(summary.read_bytes())
+        assert 40 == len(document["targets"])
+    events = tmp_path / "run/events.jsonl"
+    if events.exists():
+        for line in events.read_bytes().splitlines():
+            assert isinstance(orjson.loads(line), dict)
+    leftovers = [p for p in (tmp_path / "run").glob("**/.*.tmp")] if summary.parent.exists() else []
+    assert len(leftovers) <= 1
