@@ -65,8 +65,6 @@ REMOVAL_FAILURE_RATE = 0.05
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# The shape of a table header line; whether it really is one, tomllib decides.
-_HEADER = re.compile(r"\s*\[\[?\s*[A-Za-z0-9_\"'][^\]]*\]\]?\s*(?:#.*)?")
 
 
 @register_enum
@@ -237,7 +235,9 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
 
 def _header_path(line: str) -> tuple[str, ...] | None:
     """The key path of a table header line (`[a."b.c"]` is ("a", "b.c")), or None."""
-    if not _HEADER.fullmatch(line.rstrip("\r\n")):
+    # Whether a line that starts with `[` is a header (and not a line of an array), tomllib
+    # decides: it alone knows every way a key can be quoted.
+    if not line.lstrip().startswith("["):
         return None
     try:
         parsed: Any = tomllib.loads(line.strip() + "\n")

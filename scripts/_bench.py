@@ -23,6 +23,10 @@ import attrs
 REPO = Path(__file__).resolve().parent.parent
 """The repository root: put on PYTHONPATH so `python -m replay` works from a source tree."""
 
+if str(REPO) not in sys.path:
+    # Benchmarks that time library calls import `replay` from this tree, installed or not.
+    sys.path.insert(1, str(REPO))
+
 RSS_POLL_INTERVAL = 0.005
 """Seconds between reads of /proc/<pid>/status: VmHWM is a high-water mark, so a
 sample only misses growth in the last interval before exit (a few KiB at most)."""

@@ -44,7 +44,7 @@ def test_durations(text: str, seconds: float) -> None:
 @pytest.mark.parametrize("text", ["", "soon", "10x", "-5s", "0s", "m"])
 def test_bad_durations(text: str) -> None:
     """Anything else is a `ConfigError` showing an example."""
-    with pytest.raises(ConfigError, match="duration|positive"):
+    with pytest.raises(ConfigError, match=r"duration|positive"):
         parse_duration(text)
 
 

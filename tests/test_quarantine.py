@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -209,6 +210,24 @@ def test_write_entry_replacing_keeps_the_next_sections_comments(tmp_path: Path) 
     assert expected == path.read_text(encoding="utf-8")
 
 
+@given(st.lists(_TEXT.filter(bool), min_size=1, max_size=4))
+def test_write_entry_takes_any_stem(stems: list[str]) -> None:
+    """Any stems, written and rewritten, read back as entries; the other sections stay the same."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "c.toml"
+        path.write_text(SECTIONED, encoding="utf-8")
+        for stem in [*stems, *stems]:
+            write_entry(path, stem, _entry(reason=stem))
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        found = {e.stem: e.entry for e in read_quarantine(path, today=TODAY)}
+    expected = (
+        {"old", *stems},
+        {s: _entry(reason=s) for s in stems},
+        tomllib.loads(SECTIONED)["waiver"],
+    )
+    assert expected == (set(found), {s: found[s] for s in stems}, document["waiver"])
+
+
 def test_write_entry_keeps_crlf_line_ends(tmp_path: Path) -> None:
     """A Windows-style file gets its new lines in the same style."""
     path = tmp_path / "c.toml"
@@ -363,7 +382,8 @@ def test_unquoted_toml_dates_read_as_dates() -> None:
     """`expires = 2026-02-22` (a TOML date) is as good as the quoted string."""
     entries = {e.stem: e for e in read_quarantine(ENTRIES, today=TODAY)}
     entry = entries["e2e-rpc"].entry
-    assert ("2026-02-10", "2026-02-22") == (entry.quarantined, entry.expires) if entry else None
+    assert entry is not None
+    assert ("2026-02-10", "2026-02-22") == (entry.quarantined, entry.expires)
 
 
 @pytest.mark.parametrize(

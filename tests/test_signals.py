@@ -42,8 +42,10 @@ def start(tmp_path: Path, backend: str, *extra: str) -> subprocess.Popen[bytes]:
     pids.mkdir(exist_ok=True)
     (tmp_path / "replay.toml").write_text(CONFIG.format(pids=pids))
     return subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"]
-        + ["--backend", backend, *extra],
+        [
+            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"),
+            *("--backend", backend, *extra),
+        ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -106,7 +108,7 @@ def test_rerun_of_an_interrupted_summary_runs_only_the_unfinished(tmp_path: Path
 
 @pytest.mark.parametrize("seed", range(6))
 def test_sigkill_never_leaves_a_truncated_summary(tmp_path: Path, seed: int) -> None:
-    """Killed at a random moment, `replay` leaves a whole summary.json or none, whole event lines."""
+    """Killed at a random moment, replay leaves a whole summary.json or none, whole events."""
     lines = ["[replay]", "parallelism = 8"]
     for i in range(40):
         lines += ["[[replay.suites]]", f'name = "s{i}"', 'command = ["true"]']
@@ -117,7 +119,8 @@ def test_sigkill_never_leaves_a_truncated_summary(tmp_path: Path, seed: int) -> 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(random.Random(seed).uniform(0.2, 1.2))
+    moment = random.Random(seed).uniform(0.2, 1.2)  # noqa: S311 - a schedule, not a secret
+    time.sleep(moment)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     summary = tmp_path / "run/summary.json"

@@ -41,9 +41,7 @@ def _target(name: str, status: TargetStatus, *, kind: str = "unit") -> TargetRes
         chain_state=ChainState.OUTSTANDING if failed else ChainState.PASSING,
         decided_by=RUN_ID,
         exit_code=1 if failed else 0,
-        attempts=(
-            Attempt(number=1, exit_code=1 if failed else 0, log=f"{name}/attempt-1.log"),
-        ),
+        attempts=(Attempt(number=1, exit_code=1 if failed else 0, log=f"{name}/attempt-1.log"),),
         log=f"{name}/output.log",
         result=f"{name}/result.json",
         digest=f"{name}/failure_digest.json" if failed else None,

@@ -1,0 +1,267 @@
+"""Scale: a plan of 5,000 suites (dry run and real `true` jobs), a summary of 100,000 tests.
+
+- dry run: `replay run --dry-run` of 5,000 suites vs the same of 1 suite (the
+  difference is what planning and printing 5,000 jobs cost);
+- real run: 5,000 `true` jobs at `-j 8` vs `seq 5000 | xargs -P 8 -I{} true`;
+- summary: 1,000 targets x 100 tests, each test in the attempt and in the
+  target as replay writes them; writing it (`summary_document` + orjson) vs
+  `orjson.dumps` of the finished document, and reading it back with
+  `replay._readers.load_summary` (what `--rerun-from`, `show` and `diff` do) vs
+  plain `orjson.loads`, with the reader's steps timed apart.
+
+The issue sets no numbers here; the targets below are this script's own
+(marked "own") and say why.
+
+    python scripts/bench_scale.py              # 5,000 suites, 1,000 x 100 tests
+    python scripts/bench_scale.py --quick      # 1,000 suites, 200 x 100 tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from _bench import (
+    Row,
+    median,
+    ms,
+    progress,
+    replay_argv,
+    report,
+    run_timed,
+    scratch,
+    secs,
+    write_config,
+)
+
+from replay._convert import parse_json, structure
+from replay._models import (
+    Attempt,
+    ChainState,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
+    TestResult,
+    TestStatus,
+)
+from replay._readers import load_summary
+from replay._summary import DERIVED_KEYS, summary_document
+
+DRY_RUN_TARGET_MS_PER_SUITE = 0.2
+"""Own: planning 5,000 suites should cost at most 1 s over planning one (0.2 ms a suite)."""
+JOB_TARGET_MS = 3.0
+"""Issue 2's per-job target (3 ms over xargs), held at 5,000 jobs: no cost grows with the plan."""
+LOAD_TARGET_S = 1.0
+"""Own: `--rerun-from` / `show` on a 100,000-test summary should start within a second."""
+TESTS_PER_TARGET = 100
+
+
+def dry_run(suites: int, repeats: int) -> list[Row]:
+    """`--dry-run` of `suites` suites vs of one suite."""
+    walls: dict[int, list[float]] = {1: [], suites: []}
+    with scratch("scale-plan") as tmp:
+        configs = {n: write_config(tmp / f"{n}.toml", [["true"]] * n) for n in walls}
+        for repeat in range(repeats):
+            for n, config in configs.items():
+                progress(f"scale: --dry-run of {n} suites (repeat {repeat + 1})")
+                walls[n].append(run_timed(replay_argv("run", "--config", str(config), "--dry-run")))
+    many, one = median(walls[suites]), median(walls[1])
+    per_suite = (many - one) / (suites - 1)
+    met = per_suite * 1000 <= DRY_RUN_TARGET_MS_PER_SUITE
+    print(
+        f"scale, --dry-run of {suites} suites: {secs(many)}, of 1 suite {secs(one)}, "
+        f"{per_suite * 1e6:.0f} us per suite "
+        f"(own target <= {DRY_RUN_TARGET_MS_PER_SUITE * 1000:g} us: {'met' if met else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"scale: --dry-run, {suites} suites",
+            figure=f"{secs(many)} ({per_suite * 1e6:.0f} us/suite)",
+            baseline=f"1 suite {secs(one)}",
+            ratio=f"{many / one:.1f}",
+            target=f"own: <= {DRY_RUN_TARGET_MS_PER_SUITE * 1000:g} us/suite",
+            met=met,
+        )
+    ]
+
+
+def real_run(jobs: int, repeats: int) -> list[Row]:
+    """`jobs` x `true` at -j 8 through replay vs xargs."""
+    replay_walls: list[float] = []
+    xargs_walls: list[float] = []
+    with scratch("scale-run") as tmp:
+        config = write_config(tmp / "replay.toml", [["true"]] * jobs)
+        lines = "".join(f"{i}\n" for i in range(jobs)).encode()
+        for repeat in range(repeats):
+            progress(f"scale: xargs, {jobs} x true at -P 8 (repeat {repeat + 1})")
+            xargs_walls.append(run_timed(["xargs", "-P", "8", "-I{}", "true"], stdin=lines))
+            progress(f"scale: replay, {jobs} x true at -j 8 (repeat {repeat + 1})")
+            out = tmp / f"run-{repeat}"
+            argv = replay_argv("run", "--config", str(config), "-j", "8", "-q", "--out", str(out))
+            replay_walls.append(run_timed(argv))
+    replay_wall, xargs_wall = median(replay_walls), median(xargs_walls)
+    per_job = (replay_wall - xargs_wall) / jobs
+    met = per_job * 1000 <= JOB_TARGET_MS
+    print(
+        f"scale, {jobs} x true at -j 8: replay {secs(replay_wall)}, xargs {secs(xargs_wall)}, "
+        f"ratio {replay_wall / xargs_wall:.2f}, overhead {ms(per_job)} per job "
+        f"(target <= {JOB_TARGET_MS:g} ms: {'met' if met else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"scale: {jobs} x true, -j 8",
+            figure=f"{ms(per_job)}/job ({secs(replay_wall)})",
+            baseline=f"xargs {secs(xargs_wall)}",
+            ratio=f"{replay_wall / xargs_wall:.2f}",
+            target=f"<= {JOB_TARGET_MS:g} ms/job",
+            met=met,
+        )
+    ]
+
+
+def big_summary(targets: int) -> Summary:
+    """A summary of `targets` targets of 100 tests, a few failing, as replay writes them."""
+    records = []
+    for t in range(targets):
+        failing = t % 50 == 0
+        tests = tuple(
+            TestResult(
+                name=f"tests/test_module_{t:04d}.py::test_case_{i:03d}",
+                status=TestStatus.FAILED if failing and i == 7 else TestStatus.PASSED,
+                duration=0.001 * (i + 1),
+                message="assert 1 == 2" if failing and i == 7 else None,
+                file=f"tests/test_module_{t:04d}.py" if failing and i == 7 else None,
+                line=42 if failing and i == 7 else None,
+            )
+            for i in range(TESTS_PER_TARGET)
+        )
+        name = f"suite_{t:04d}"
+        attempt = Attempt(
+            number=1,
+            exit_code=1 if failing else 0,
+            started_at="2026-11-26T22:10:58.123Z",
+            duration=1.5,
+            log=f"{name}/output.log",
+            tests=tests,
+        )
+        records.append(
+            TargetResult(
+                name=name,
+                kind="unit" if t % 2 else "e2e",
+                adapter="pytest",
+                argv=("pytest", f"tests/test_module_{t:04d}.py"),
+                status=TargetStatus.FAILED if failing else TargetStatus.PASSED,
+                chain_state=ChainState.OUTSTANDING if failing else ChainState.PASSING,
+                decided_by="20261126T221058Z-abc123",
+                env={"PYTHONHASHSEED": "0"},
+                cwd="/work/project",
+                exit_code=attempt.exit_code,
+                duration=1.5,
+                attempts=(attempt,),
+                tests=tests,
+                log=attempt.log,
+                result=f"{name}/result.json",
+            )
+        )
+    return Summary(
+        run_id="20261126T221058Z-abc123",
+        status=RunStatus.FAILED,
+        started_at="2026-11-26T22:10:58.123Z",
+        finished_at="2026-11-26T22:20:58.123Z",
+        targets=tuple(records),
+        one_command_replay="python -m replay --rerun-from replay-results/x/summary.json",
+    )
+
+
+def _timed(action: Callable[[], Any], repeats: int) -> float:
+    walls = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        walls.append(time.perf_counter() - start)
+    return median(walls)
+
+
+def summary_load(targets: int, repeats: int) -> list[Row]:
+    """Write and read a summary of `targets` x 100 tests, against plain orjson."""
+    tests = targets * TESTS_PER_TARGET
+    progress(f"scale: building a summary of {targets} targets x {TESTS_PER_TARGET} tests")
+    summary = big_summary(targets)
+    document = summary_document(summary)
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    with scratch("scale-summary") as tmp:
+        path = tmp / "summary.json"
+        progress("scale: writing and loading the summary")
+        write = _timed(lambda: orjson.dumps(summary_document(summary), option=option), repeats)
+        plain_write = _timed(lambda: orjson.dumps(document, option=option), repeats)
+        data = orjson.dumps(document, option=option)
+        path.write_bytes(data)
+        load = _timed(lambda: load_summary(path), repeats)
+        plain = _timed(lambda: orjson.loads(path.read_bytes()), repeats)
+        parse = _timed(lambda: parse_json(data, source=str(path)), repeats)
+        model = {k: v for k, v in orjson.loads(data).items() if k not in DERIVED_KEYS}
+        convert = _timed(lambda: structure(model, Summary, source=str(path)), repeats)
+        loaded = load_summary(path)
+    same = loaded.targets[0].tests == summary.targets[0].tests
+    met = load <= LOAD_TARGET_S
+    size = len(data) / 1e6
+    print(
+        f"scale, summary of {tests} tests ({targets} targets, {size:.0f} MB): "
+        f"load_summary {secs(load)} vs orjson.loads {secs(plain)} = {load / plain:.1f}x "
+        f"(own target <= {LOAD_TARGET_S:g} s: {'met' if met else 'MISSED'}); "
+        f"of which parse_json (orjson + depth check) {secs(parse)}, "
+        f"cattrs structure {secs(convert)}; round trip equal: {same}"
+    )
+    print(
+        f"scale, writing it: summary_document + orjson.dumps {secs(write)} "
+        f"vs orjson.dumps of the finished document {secs(plain_write)} = {write / plain_write:.1f}x"
+    )
+    return [
+        Row(
+            name=f"scale: load summary, {tests} tests",
+            figure=secs(load),
+            baseline=f"orjson.loads {secs(plain)}",
+            ratio=f"{load / plain:.1f}",
+            target=f"own: <= {LOAD_TARGET_S:g} s",
+            met=met,
+        ),
+        Row(
+            name=f"scale: write summary, {tests} tests",
+            figure=secs(write),
+            baseline=f"orjson.dumps {secs(plain_write)}",
+            ratio=f"{write / plain_write:.1f}",
+            target="-",
+            met=None,
+        ),
+    ]
+
+
+def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
+    """All three measurements; the table rows."""
+    return dry_run(suites, repeats) + real_run(suites, repeats) + summary_load(targets, repeats)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--suites", type=int, default=5000, help="suites / jobs (default 5000)")
+    parser.add_argument(
+        "--targets", type=int, default=1000, help="summary targets of 100 tests (default 1000)"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="medians of this many runs")
+    parser.add_argument("--quick", action="store_true", help="1000 suites, 200 targets, 1 run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.suites, args.targets, args.repeats = 1000, 200, 1
+    rows = run(suites=args.suites, targets=args.targets, repeats=args.repeats)
+    print()
+    return report(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
