@@ -120,8 +120,52 @@ _CLASS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("panic", re.compile(r"panicked at|\bpanic:|fatal runtime error", _F)),
 )
 
-_ANY_CLASS = re.compile("|".join(f"(?:{p.pattern})" for _, p in _CLASS_PATTERNS), _F)
-"""One search per log line finds the few lines worth testing class by class."""
+_CLASS_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "timeout": ("timed out", "timeout", "time-out", "deadline", "timedout", "os error 110"),
+    "vcr_mismatch": ("cassette", "vcr", "no matching interaction", "match criteria"),
+    "assertion_failure": ("assert", "left", "right", "expected", "not equal"),
+    "permission_denied": (
+        "permission",
+        "eacces",
+        "eperm",
+        "os error 13",
+        "not permitted",
+        "access is denied",
+    ),
+    "network_io": (
+        "connection",
+        "econn",
+        "unreach",
+        "dns",
+        "os error 1",
+        "lookup",
+        "service not known",
+        "name resolution",
+        "sending request",
+        "no such host",
+    ),
+    "lint_failure": (
+        "clippy",
+        "rustfmt",
+        "ruff",
+        "diff in ",
+        "deny(",
+        "-d warnings",
+        "error: unused",
+        "reformat",
+    ),
+    "missing_file": (
+        "no such file",
+        "enoent",
+        "os error 2",
+        "filenotfound",
+        "notfound",
+        "cannot find the",
+    ),
+    "panic": ("panic", "fatal runtime error"),
+}
+"""Lower-case words each class's pattern cannot match without: scanning a multi-GB log
+tests these substrings first, ~20x faster than running the case-insensitive patterns."""
 
 _LOG_SCOPE_CLASSES = frozenset(cls for cls, _ in _CLASS_PATTERNS) - {"timeout"}
 """At log scope the word "timeout" decides nothing: passing tests print it (retry
@@ -517,6 +561,8 @@ MAX_LINE_CHARS = 2000
 """A longer line is cut: a 100 MB line of minified JSON must not be held whole."""
 SIGNALS_PER_CLASS = 5
 """Log-scope lines kept per root-cause class; the first few show the pattern."""
+FEW_NAMES = 64
+"""Up to this many failed tests, substring tests find lines naming one faster than tokens."""
 
 
 @attrs.frozen
@@ -579,13 +625,23 @@ class _Scanner:
     def signal(self, number: int, line: str) -> None:
         if len(self.signals) >= SIGNALS_PER_CLASS * len(_CLASS_PATTERNS):
             return
-        if not _ANY_CLASS.search(line):
-            return
+        lowered = line.lower()
         for cls, pattern in _CLASS_PATTERNS:
-            if self.signal_counts[cls] < SIGNALS_PER_CLASS and pattern.search(line):
+            if (
+                self.signal_counts[cls] < SIGNALS_PER_CLASS
+                and any(word in lowered for word in _CLASS_KEYWORDS[cls])
+                and pattern.search(line)
+            ):
                 self.signal_counts[cls] += 1
                 self.signals.append((number, line))
                 return
+
+    def mentions_failed(self, line: str) -> bool:
+        if not self.failed or len(self.mentions) >= self.mention_budget:
+            return False
+        if len(self.failed) <= FEW_NAMES and not any(name in line for name in self.failed):
+            return False  # a substring test rules most lines out cheaply
+        return any(token in self.failed for token in _tokens(line))
 
     def feed(self, number: int, line: str) -> None:
         self.tail.append((number, line))
@@ -614,9 +670,7 @@ class _Scanner:
             if not _BACKTRACE_FRAME.match(line):
                 self.pick(number, line)
         elif (
-            self.failed
-            and len(self.mentions) < self.mention_budget
-            and any(token in self.failed for token in _tokens(line))
+            self.failed and len(self.mentions) < self.mention_budget and self.mentions_failed(line)
         ):
             self.mentions.append((number, line))
 

@@ -152,8 +152,10 @@ class Executor:
         kill_grace: float = KILL_GRACE,
         quarantine_delay: float = QUARANTINE_RETRY_DELAY,
         rng: random.Random | None = None,
+        run_id: str = "",
     ) -> None:
         self.plan = plan
+        self.run_id = run_id or run_dir.name
         self.run_dir = run_dir
         self.listener: Listener = listener or _Silent()
         self.base_env = dict(os.environ if base_env is None else base_env)
@@ -286,7 +288,15 @@ class Executor:
         start = time.monotonic()
         adapter = get_adapter(job.adapter)
         argv = adapter.command(job, directory)
-        env = {**self.base_env, **job.env}
+        env = {
+            **self.base_env,
+            **job.env,
+            # Tell the job where it stands, as nextest does (a flaky script can use it).
+            "REPLAY_RUN_ID": self.run_id,
+            "REPLAY_JOB": job.id,
+            "REPLAY_ATTEMPT": str(number),
+            "REPLAY_ATTEMPT_DIR": str(directory),
+        }
         ended: dict[str, object] = {}
         with open(log, "wb") as handle:
             try:

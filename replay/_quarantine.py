@@ -270,12 +270,19 @@ def _entry_spans(lines: Sequence[str]) -> list[tuple[tuple[str, ...], int, int]]
     return spans
 
 
+def _lines(text: str) -> list[str]:
+    """`text` cut after each `\n`: TOML's only line break (`str.splitlines` also cuts at
+    `\x1e`, `\x85` or `\u2028`, which a TOML string may hold)."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def _edited(text: str, stem: str, block: str) -> str:
     """`text` with `block` replacing the entry of `stem`, or after the last quarantine entry,
     or at the end."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     newline = "\r\n" if "\r\n" in text else "\n"
-    block_lines = [line + newline for line in block.splitlines()]
+    block_lines = [line.replace("\n", newline) for line in _lines(block)]
     spans = [s for s in _entry_spans(lines) if s[0][:1] == ("quarantine",) and len(s[0]) > 1]
     own = [(start, end) for key_path, start, end in spans if key_path == ("quarantine", stem)]
     if own:

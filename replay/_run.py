@@ -186,6 +186,7 @@ async def run_plan(
         listener=_EventListener(events, listener),
         base_env=env,
         kill_grace=kill_grace,
+        run_id=run_id,
     )
     try:
         async with anyio.create_task_group() as tg:

@@ -188,9 +188,10 @@ def durations_from(
 ) -> dict[str, float]:
     """Each target's duration across earlier summaries: the given percentile of its runs.
 
-    A target that did not run (`not_run`, `skipped`) or recorded an unusable
-    duration contributes nothing, so an interrupted run does not make a slow
-    target look instant.
+    A target that did not run (`not_run`, `skipped`), or recorded no duration
+    (0, the model's default, e.g. it never started) or an unusable one,
+    contributes nothing, so an interrupted run does not make a slow target
+    look instant.
     """
     if not 0.0 <= percentile <= 1.0:
         msg = f"duration percentile must be between 0 and 1, got {percentile!r}"
@@ -198,7 +199,7 @@ def durations_from(
     seen: dict[str, list[float]] = {}
     for summary in summaries:
         for target in summary.targets:
-            if target.status in _UNRUN or not _usable(target.duration):
+            if target.status in _UNRUN or not _usable(target.duration) or target.duration == 0:
                 continue
             seen.setdefault(target.name, []).append(target.duration)
     return {name: interpolated_percentile(values, percentile) for name, values in seen.items()}

@@ -7,6 +7,7 @@ the same run, so the figures are ratios that survive a slower or faster machine.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -197,6 +198,15 @@ def _check(argv: Sequence[str], code: int, stderr: bytes, ok_codes: tuple[int, .
     shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
     msg = f"`{shown}` exited {code} (expected {ok_codes}):\n" + "\n".join(tail)
     raise BenchError(msg)
+
+
+def pick_sizes(
+    args: argparse.Namespace, full: Mapping[str, int], quick: Mapping[str, int]
+) -> dict[str, int]:
+    """The sizes a bench runs at: full or `--quick`, then any size given on the command line."""
+    sizes = dict(quick if args.quick else full)
+    sizes.update({k: v for k, v in vars(args).items() if k in sizes and v is not None})
+    return sizes
 
 
 def median(values: Sequence[float]) -> float:

@@ -25,13 +25,26 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from _bench import Row, median, progress, replay_argv, report, run_measured, run_timed, scratch
+from _bench import (
+    BenchError,
+    Row,
+    median,
+    pick_sizes,
+    progress,
+    replay_argv,
+    report,
+    run_measured,
+    run_timed,
+    scratch,
+)
 
 RATIO_TARGET = 1.3
 """Issue 8: capturing through replay costs at most 30% over a redirect."""
 RSS_TARGET_MB = 100.0
 """Issue 8: replay's own peak RSS stays under 100 MB however much a job prints."""
 BLOCK = 1 << 20
+FULL = {"mib": 1024, "repeats": 3}
+QUICK = {"mib": 128, "repeats": 1}
 
 
 def writer(kind: str, mib: int) -> list[str]:
@@ -47,7 +60,7 @@ def writer(kind: str, mib: int) -> list[str]:
     return [sys.executable, "-c", script]
 
 
-def run(*, mib: int, repeats: int, kind: str) -> list[Row]:
+def run(*, mib: int, repeats: int, kind: str = "python") -> list[Row]:
     """Measure; print the figures; return the table rows."""
     command = writer(kind, mib)
     expected = mib * BLOCK
@@ -73,7 +86,7 @@ def run(*, mib: int, repeats: int, kind: str) -> list[Row]:
             replay_walls.append(measured.wall)
             if measured.peak_rss_kib is None:
                 msg = "could not read VmHWM of the replay process (is /proc mounted?)"
-                raise SystemExit(msg)
+                raise BenchError(msg)
             peaks.append(measured.peak_rss_kib)
             tree_peaks.append(measured.tree_maxrss_kib)
     replay_wall, plain_wall = median(replay_walls), median(plain_walls)
@@ -113,25 +126,30 @@ def run(*, mib: int, repeats: int, kind: str) -> list[Row]:
 def _check_size(actual: int, expected: int, where: str) -> None:
     if actual != expected:
         msg = f"{where}: captured {actual} bytes, expected {expected}; the figure would be wrong"
-        raise SystemExit(msg)
+        raise BenchError(msg)
+
+
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    sizes = QUICK if quick else FULL
+    return run(mib=sizes["mib"], repeats=sizes["repeats"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the size, run, print the table; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size", type=int, default=1024, help="MiB to print (default 1024)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side; medians reported")
+    parser.add_argument("--size", type=int, dest="mib", help=f"MiB to print ({FULL['mib']})")
+    parser.add_argument("--repeats", type=int, help=f"runs per side, medians ({FULL['repeats']})")
     parser.add_argument(
         "--writer",
         choices=["python", "head"],
         default="python",
         help="the job: a Python loop writing 1 MiB blocks (default) or head -c N /dev/zero",
     )
-    parser.add_argument("--quick", action="store_true", help="128 MiB, one repeat")
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.size, args.repeats = 128, 1
-    rows = run(mib=args.size, repeats=args.repeats, kind=args.writer)
+    sizes = pick_sizes(args, FULL, QUICK)
+    rows = run(mib=sizes["mib"], repeats=sizes["repeats"], kind=args.writer)
     print()
     return report(rows)
 

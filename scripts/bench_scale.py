@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -29,6 +28,7 @@ from _bench import (
     Row,
     median,
     ms,
+    pick_sizes,
     progress,
     replay_argv,
     report,
@@ -59,6 +59,8 @@ JOB_TARGET_MS = 3.0
 LOAD_TARGET_S = 1.0
 """Own: `--rerun-from` / `show` on a 100,000-test summary should start within a second."""
 TESTS_PER_TARGET = 100
+FULL = {"suites": 5000, "targets": 1000, "repeats": 3}
+QUICK = {"suites": 1000, "targets": 200, "repeats": 1}
 
 
 def dry_run(suites: int, repeats: int) -> list[Row]:
@@ -246,19 +248,25 @@ def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
     return dry_run(suites, repeats) + real_run(suites, repeats) + summary_load(targets, repeats)
 
 
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    return run(**(QUICK if quick else FULL))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the sizes, run, print the table; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--suites", type=int, default=5000, help="suites / jobs (default 5000)")
+    parser.add_argument("--suites", type=int, help=f"suites / jobs ({FULL['suites']})")
     parser.add_argument(
-        "--targets", type=int, default=1000, help="summary targets of 100 tests (default 1000)"
+        "--targets", type=int, help=f"summary targets x 100 tests ({FULL['targets']})"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="medians of this many runs")
-    parser.add_argument("--quick", action="store_true", help="1000 suites, 200 targets, 1 run")
+    parser.add_argument(
+        "--repeats", type=int, help=f"medians of this many runs ({FULL['repeats']})"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.suites, args.targets, args.repeats = 1000, 200, 1
-    rows = run(suites=args.suites, targets=args.targets, repeats=args.repeats)
+    sizes = pick_sizes(args, FULL, QUICK)
+    rows = run(**sizes)
     print()
     return report(rows)
 

@@ -21,6 +21,7 @@ from _bench import (
     Row,
     median,
     ms,
+    pick_sizes,
     progress,
     replay_argv,
     report,
@@ -34,6 +35,8 @@ TRIVIAL_TARGET_MS = 3.0
 """Issue 2: replay may add at most 3 ms to a job that does nothing."""
 SLEEP_TARGET_RATIO = 1.10
 """Issue 2: on jobs that do real (here: sleeping) work, replay's wall time is within 10%."""
+FULL = {"trivial": 1000, "sleeping": 200, "repeats": 3}
+QUICK = {"trivial": 200, "sleeping": 48, "repeats": 1}
 
 
 def compare(
@@ -97,17 +100,21 @@ def run(*, trivial: int, sleeping: int, repeats: int) -> list[Row]:
     ]
 
 
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    return run(**(QUICK if quick else FULL))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the sizes, run, print the table; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--trivial", type=int, default=1000, help="`true` jobs (default 1000)")
-    parser.add_argument("--sleeping", type=int, default=200, help="`sleep 0.2` jobs (default 200)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side; medians reported")
-    parser.add_argument("--quick", action="store_true", help="200 / 48 jobs, one repeat")
+    parser.add_argument("--trivial", type=int, help=f"`true` jobs (default {FULL['trivial']})")
+    parser.add_argument("--sleeping", type=int, help=f"`sleep 0.2` jobs ({FULL['sleeping']})")
+    parser.add_argument("--repeats", type=int, help=f"runs per side, medians ({FULL['repeats']})")
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.trivial, args.sleeping, args.repeats = 200, 48, 1
-    rows = run(trivial=args.trivial, sleeping=args.sleeping, repeats=args.repeats)
+    sizes = pick_sizes(args, FULL, QUICK)
+    rows = run(**sizes)
     print()
     return report(rows)
 

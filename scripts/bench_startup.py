@@ -17,10 +17,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from _bench import Row, median, ms, progress, replay_argv, report, run_timed
+from _bench import Row, median, ms, pick_sizes, progress, replay_argv, report, run_timed
 
 EXTRA_TARGET_MS = 150.0
 """Issue 8: `replay --version` costs at most 150 ms over a bare interpreter."""
+FULL = {"runs": 20}
+QUICK = {"runs": 10}
 
 
 def run(*, runs: int) -> list[Row]:
@@ -60,13 +62,19 @@ def run(*, runs: int) -> list[Row]:
     return rows
 
 
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    return run(**(QUICK if quick else FULL))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the run count, run, print the table; exit 1 if the target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=20, help="runs of each command (default 20)")
-    parser.add_argument("--quick", action="store_true", help="10 runs of each")
+    parser.add_argument("--runs", type=int, help=f"runs of each command ({FULL['runs']})")
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
     args = parser.parse_args(argv)
-    rows = run(runs=10 if args.quick else args.runs)
+    sizes = pick_sizes(args, FULL, QUICK)
+    rows = run(**sizes)
     print()
     return report(rows)
 

@@ -34,13 +34,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-from _bench import BenchError, Row, child_env, ms, progress, replay_argv, report, scratch
+from _bench import (
+    BenchError,
+    Row,
+    child_env,
+    ms,
+    pick_sizes,
+    progress,
+    replay_argv,
+    report,
+    scratch,
+)
 from _bench import write_config as write_suites
 
 TIMEOUT = 0.5
 GRACE = 1.0
 SLACK = 0.100
 """Issue 8: the group is gone within 100 ms of the deadline (plus the grace if it ignores TERM)."""
+FULL = {"repeats": 3}
+QUICK = {"repeats": 1}
 OBSERVER_POLL = 0.002
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -112,7 +124,7 @@ class Observer(threading.Thread):
         self.problem = f"group {pgid} still alive after {self.give_up:g} s"
 
 
-def measure(name: str, script: str, tmp: Path, repeat: int) -> tuple[float, float | None]:
+def one_run(name: str, script: str, tmp: Path, repeat: int) -> tuple[float, float | None]:
     """(replay's reaction from summary.json, the observer's reaction) for one run."""
     config = write_suites(tmp / f"{name}-{repeat}.toml", [["sh", "-c", script]])
     out = tmp / f"{name}-{repeat}"
@@ -150,7 +162,7 @@ def run(*, repeats: int) -> list[Row]:
             outside: list[float] = []
             for repeat in range(repeats):
                 progress(f"timeout: {name} job, run {repeat + 1}")
-                replay_figure, observed = measure(name, script, tmp, repeat)
+                replay_figure, observed = one_run(name, script, tmp, repeat)
                 inside.append(replay_figure)
                 if observed is not None:
                     outside.append(observed)
@@ -176,13 +188,19 @@ def run(*, repeats: int) -> list[Row]:
     return rows
 
 
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    return run(**(QUICK if quick else FULL))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the repeat count, run, print the table; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each job (default 3)")
-    parser.add_argument("--quick", action="store_true", help="one run of each")
+    parser.add_argument("--repeats", type=int, help=f"runs of each job ({FULL['repeats']})")
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
     args = parser.parse_args(argv)
-    rows = run(repeats=1 if args.quick else args.repeats)
+    sizes = pick_sizes(args, FULL, QUICK)
+    rows = run(**sizes)
     print()
     return report(rows)
 

@@ -217,12 +217,12 @@ def test_write_entry_takes_any_stem(stems: list[str]) -> None:
         path = Path(directory) / "c.toml"
         path.write_text(SECTIONED, encoding="utf-8")
         for stem in [*stems, *stems]:
-            write_entry(path, stem, _entry(reason=stem))
+            write_entry(path, stem, _entry(reason=f"reason {stem}"))
         document = tomllib.loads(path.read_text(encoding="utf-8"))
         found = {e.stem: e.entry for e in read_quarantine(path, today=TODAY)}
     expected = (
         {"old", *stems},
-        {s: _entry(reason=s) for s in stems},
+        {s: _entry(reason=f"reason {s}") for s in stems},
         tomllib.loads(SECTIONED)["waiver"],
     )
     assert expected == (set(found), {s: found[s] for s in stems}, document["waiver"])

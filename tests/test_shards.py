@@ -206,10 +206,10 @@ def test_percentile_interpolates_between_ranks(
 
 
 def test_durations_from_takes_a_percentile_per_target() -> None:
-    """Durations come from every summary; targets that did not run contribute nothing."""
+    """Durations come from every summary; targets that did not run or took 0 s count nothing."""
     summaries = [
         _summary(_target("a", 10.0), _target("b", 1.0), _target("c", 0.0, TargetStatus.NOT_RUN)),
-        _summary(_target("a", 20.0), _target("b", 3.0, TargetStatus.FAILED)),
+        _summary(_target("a", 20.0), _target("b", 3.0, TargetStatus.FAILED), _target("c", 0.0)),
         _summary(_target("a", 30.0), _target("d", 2.0, TargetStatus.SKIPPED)),
     ]
     expected = {"a": 20.0, "b": 2.0}

@@ -74,7 +74,7 @@ def _make_run(tmp_path: Path, summary: Summary | None = None) -> Path:
         (run_dir / target.name).mkdir(parents=True)
         (run_dir / target.name / "output.log").write_bytes(b"test x ... ok\n\xff not utf-8\n")
         (run_dir / target.name / "attempt-1.log").write_text("attempt 1\n")
-        (run_dir / target.name / "result.json").write_text('{"target": "%s"}\n' % target.name)
+        (run_dir / target.name / "result.json").write_text(f'{{"target": "{target.name}"}}\n')
         if target.digest:
             (run_dir / target.digest).write_text('{"schema": "pi.e2e.failure_digest.v1"}\n')
     (run_dir / "events.jsonl").write_text('{"event": "run_started"}\n{"event": "run_finished"}\n')
@@ -132,7 +132,7 @@ def _truncate_events(run_dir: Path) -> None:
         handle.write('{"event": "job_sta')
 
 
-def _retarget(**paths: str) -> Callable[[Path], None]:
+def _retarget(**paths: Any) -> Callable[[Path], None]:
     def change(run_dir: Path) -> None:
         summary = _summary()
         first = attrs.evolve(summary.targets[1], **paths)

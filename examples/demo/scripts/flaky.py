@@ -1,13 +1,13 @@
-"""A flaky demo suite: fails on every other run (a counter file keeps the state)."""
+"""A flaky demo suite: its first attempt in a run fails, a retry passes.
 
-import pathlib
+replay tells every job which attempt it is in REPLAY_ATTEMPT, so the demo is
+flaky the same way on every run (with `--retries 1`).
+"""
+
+import os
 import sys
-import tempfile
 
-counter = pathlib.Path(tempfile.gettempdir()) / "replay-demo-flaky-counter"
-runs = int(counter.read_text()) if counter.exists() else 0
-counter.write_text(str(runs + 1))
-if runs % 2 == 0:
+if os.environ.get("REPLAY_ATTEMPT", "1") == "1":
     print("test_cache_warm ... FAILED: connection reset by peer (ECONNRESET)")
     sys.exit(1)
 print("test_cache_warm ... ok")

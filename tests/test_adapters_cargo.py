@@ -1,0 +1,513 @@
+"""Tests for replay._adapters.cargo (and the shared line reader in replay._adapters._lines)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from replay._adapters import get_adapter
+from replay._adapters._lines import MAX_MESSAGE_CHARS, ResultBook, cap_message, iter_lines
+from replay._adapters.cargo import CargoAdapter, LibtestTotals, parse_libtest
+from replay._models import Job, TestResult, TestStatus
+
+FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
+
+IT_STATUSES = {
+    "a::b::nested_fails": FAILED,
+    "a::b::nested_ok": PASSED,
+    "fails_assert_eq": FAILED,
+    "ignored_plain": SKIPPED,
+    "ignored_with_reason": SKIPPED,
+    "panics_plain": FAILED,
+    "passes": PASSED,
+    "should_panic_ok": PASSED,
+}
+WORKSPACE_STATUSES = {
+    **IT_STATUSES,
+    "tests::unit_ok": PASSED,
+    "a_fine": PASSED,
+    "c_never_runs": PASSED,
+    "other_ok": PASSED,
+    "other_fails": FAILED,
+    "src/lib.rs - add (line 3)": PASSED,
+    "src/lib.rs - add (line 7)": FAILED,
+}
+ASSERT_EQ_MESSAGE = "assertion `left == right` failed: math is broken\n  left: 4\n right: 5"
+IT_FAILURES = {
+    "a::b::nested_fails": ("nested assertion", "tests/it.rs", 36),
+    "fails_assert_eq": (ASSERT_EQ_MESSAGE, "tests/it.rs", 9),
+    "panics_plain": ("boom: something went wrong\nsecond line of the message", "tests/it.rs", 15),
+}
+HOSTILE = "it's; rm -rf ~ $(id) `reboot` | cat"
+
+
+def job(*argv: str) -> Job:
+    """A cargo job running argv."""
+    return Job(id="it", target="it", kind="e2e", adapter="cargo", argv=argv)
+
+
+def parse_text(text: str) -> tuple[TestResult, ...]:
+    """Results of a log given as text."""
+    return parse_libtest(text.splitlines()).tests
+
+
+def statuses(results: tuple[TestResult, ...]) -> dict[str, TestStatus]:
+    """Name to status."""
+    return {result.name: result.status for result in results}
+
+
+def failures(
+    results: tuple[TestResult, ...],
+) -> dict[str, tuple[str | None, str | None, int | None]]:
+    """Name to (message, file, line) of the failed results."""
+    return {r.name: (r.message, r.file, r.line) for r in results if r.status is FAILED}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("cargo_it.log", IT_STATUSES),
+        ("cargo_it_backtrace.log", IT_STATUSES),
+        ("cargo_it_nocapture.log", IT_STATUSES),
+        ("cargo_it_serial_nocapture.log", IT_STATUSES),
+        ("cargo_workspace.log", WORKSPACE_STATUSES),
+        ("cargo_crash_serial.log", {"a_fine": PASSED, "b_aborts": FAILED}),
+    ],
+)
+def test_real_logs_give_each_tests_status(fixture: str, expected: dict[str, TestStatus]) -> None:
+    """Every captured cargo log yields the status of every test it reported."""
+    results = CargoAdapter().parse(FIXTURES / fixture, FIXTURES, job("cargo", "test"))
+    assert expected == statuses(results)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "cargo_it.log",
+        "cargo_it_backtrace.log",
+        "cargo_it_nocapture.log",
+        "cargo_it_serial_nocapture.log",
+    ],
+)
+def test_failed_tests_carry_panic_message_file_and_line(fixture: str) -> None:
+    """Captured, backtraced, --nocapture and serial output all attribute each panic right."""
+    results = parse_libtest(iter_lines(FIXTURES / fixture)).tests
+    assert IT_FAILURES == failures(results)
+
+
+def test_workspace_log_reports_every_binary() -> None:
+    """A whole-crate run: totals per binary, cargo's rerun hints, doc-test failures."""
+    report = parse_libtest(iter_lines(FIXTURES / "cargo_workspace.log"))
+    expected_totals = (
+        LibtestTotals(1, 0, 0, 0, 0),
+        LibtestTotals(3, 3, 2, 0, 0),
+        LibtestTotals(1, 1, 0, 0, 0),
+        LibtestTotals(1, 1, 0, 0, 0),
+    )
+    assert expected_totals == report.totals
+    assert ("--test crash", "--test it", "--test other", "--doc") == report.rerun_hints
+    doc = failures(report.tests)["src/lib.rs - add (line 7)"]
+    expected_doc_message = "assertion `left == right` failed: doc test fails\n  left: 3\n right: 4"
+    assert (expected_doc_message, "src/lib.rs", 5) == doc
+    assert (
+        "index out of bounds: the len is 0 but the index is 3",
+        "tests/other.rs",
+        7,
+    ) == failures(report.tests)["other_fails"]
+
+
+def test_a_killed_binary_fails_the_test_it_was_running() -> None:
+    """`test b_aborts ... ` with no result and a signal: the running test failed, and why."""
+    results = parse_libtest(iter_lines(FIXTURES / "cargo_crash_serial.log")).tests
+    expected = (
+        "the test binary stopped while this test ran (signal: 6, SIGABRT: process abort signal)"
+    )
+    assert expected == failures(results)["b_aborts"][0]
+
+
+SYNTHETIC = [
+    (
+        "old panic format on one line",
+        "running 1 test\ntest t ... FAILED\n\nfailures:\n\n---- t stdout ----\n"
+        "thread 't' panicked at 'boom', src/lib.rs:3:5\n\nfailures:\n    t\n\n"
+        "test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n",
+        {"t": FAILED},
+        {"t": ("boom", "src/lib.rs", 3)},
+    ),
+    (
+        "old panic format over several lines",
+        "running 1 test\ntest t ... FAILED\n\nfailures:\n\n---- t stdout ----\n"
+        "thread 't' panicked at 'assertion failed: `(left == right)`\n  left: `4`,\n"
+        " right: `5`', tests/it.rs:9:5\nnote: run with `RUST_BACKTRACE=1`\n\nfailures:\n    t\n",
+        {"t": FAILED},
+        {"t": ("assertion failed: `(left == right)`\n  left: `4`,\n right: `5`", "tests/it.rs", 9)},
+    ),
+    (
+        "mode suffixes, ignore reasons, time limits, report-time",
+        "running 5 tests\ntest a - should panic ... ok\ntest b ... ignored, slow; needs db\n"
+        "test c ... FAILED (time limit exceeded)\ntest d - compile fail ... ok <0.250s>\n"
+        "test e ... ok <1.5s>\n",
+        {"a": PASSED, "b": SKIPPED, "c": FAILED, "d": PASSED, "e": PASSED},
+        {"c": (None, None, None)},
+    ),
+    (
+        "terminal colours",
+        "\x1b[1mrunning 2 tests\x1b[0m\ntest a ... \x1b[32mok\x1b[0m\n"
+        "test b ... \x1b[31mFAILED\x1b[0m\n",
+        {"a": PASSED, "b": FAILED},
+        {"b": (None, None, None)},
+    ),
+    (
+        "a test returning Err",
+        "running 1 test\ntest r ... FAILED\n\nfailures:\n\n---- r stdout ----\n"
+        'Error: Custom { kind: Other, error: "nope" }\n\nfailures:\n    r\n',
+        {"r": FAILED},
+        {"r": ('Custom { kind: Other, error: "nope" }', None, None)},
+    ),
+    (
+        "names with quotes, semicolons and spaces, a missing trailing space",
+        f"running 2 tests\ntest {HOSTILE} ... ok\ntest x y ...\nFAILED\n",
+        {HOSTILE: PASSED, "x y": FAILED},
+        {"x y": (None, None, None)},
+    ),
+    (
+        "a panic message that starts like a result line",
+        "running 1 test\ntest t ... FAILED\n\nfailures:\n\n---- t stdout ----\n"
+        "thread 't' panicked at src/a.rs:1:1:\ntest setup failed: no db\n",
+        {"t": FAILED},
+        {"t": ("test setup failed: no db", "src/a.rs", 1)},
+    ),
+    (
+        "test output that looks like a new binary does not end the block",
+        "running 2 tests\ntest a ... \nrunning 3 tests\n     Running fake\nok\ntest b ... FAILED\n\n"
+        "failures:\n    b\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; "
+        "0 filtered out\n",
+        {"a": PASSED, "b": FAILED},
+        {"b": (None, None, None)},
+    ),
+    (
+        "a status glued to output is recovered from the failures list and the totals",
+        "running 2 tests\ntest a ... partial outputok\ntest b ... more outputFAILED\n\n"
+        "failures:\n    b\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; "
+        "0 filtered out\n",
+        {"a": PASSED, "b": FAILED},
+        {"b": (None, None, None)},
+    ),
+    (
+        "the same name in two binaries: a failure wins",
+        "running 1 test\ntest t ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; "
+        "0 measured; 0 filtered out\n\nrunning 1 test\ntest t ... FAILED\n",
+        {"t": FAILED},
+        {"t": (None, None, None)},
+    ),
+    (
+        "a panic in a named helper thread is not a test's",
+        "running 1 test\nthread 'worker' panicked at src/w.rs:2:2:\nworker died\ntest t ... ok\n",
+        {"t": PASSED},
+        {},
+    ),
+    (
+        "lines before any `running N tests` are not results",
+        "test looks_like_a_result ... ok\n   Compiling x v0.1.0\n",
+        {},
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "expected_statuses", "expected_failures"),
+    SYNTHETIC,
+    ids=[case[0] for case in SYNTHETIC],
+)
+def test_libtest_output_variants(
+    case: str,
+    text: str,
+    expected_statuses: dict[str, TestStatus],
+    expected_failures: dict[str, tuple[str | None, str | None, int | None]],
+) -> None:
+    """Older Rust, libtest options and odd output are read as libtest means them."""
+    results = parse_text(text)
+    assert (expected_statuses, expected_failures) == (statuses(results), failures(results))
+
+
+def test_long_panic_messages_are_capped() -> None:
+    """A panic message of a thousand long lines keeps a readable head."""
+    text = (
+        "running 1 test\ntest t ... FAILED\n---- t stdout ----\nthread 't' panicked at a.rs:1:1:\n"
+    )
+    text += ("x" * 500 + "\n") * 1000
+    message = failures(parse_text(text))["t"][0]
+    assert message is not None
+    assert MAX_MESSAGE_CHARS >= len(message)
+
+
+@pytest.mark.parametrize(
+    ("argv", "tests", "expected"),
+    [
+        (
+            ("cargo", "test", "--test", "it", "--", "--nocapture"),
+            ("fails_assert_eq", "a::b::nested_fails"),
+            (
+                "cargo", "test", "--test", "it", "--", "--nocapture",
+                "--exact", "fails_assert_eq", "a::b::nested_fails",
+            ),
+        ),
+        (
+            ("cargo", "test", "--test", "it"),
+            ("t",),
+            ("cargo", "test", "--test", "it", "--", "--exact", "t"),
+        ),
+        (
+            ("cargo", "test", "old_filter", "--release", "--", "other_filter", "--exact"),
+            ("t",),
+            ("cargo", "test", "--release", "--", "--exact", "t"),
+        ),
+        (
+            ("cargo", "test", "-p", "core", "--features", "a b", "--", "--test-threads", "1", "--skip", "slow"),
+            ("t",),
+            (
+                "cargo", "test", "-p", "core", "--features", "a b", "--",
+                "--test-threads", "1", "--skip", "slow", "--exact", "t",
+            ),
+        ),
+        (
+            ("rch", "exec", "--", "cargo", "+nightly", "test", "--doc"),
+            ("src/lib.rs - add (line 7)", HOSTILE, "t", "t"),
+            (
+                "rch", "exec", "--", "cargo", "+nightly", "test", "--doc",
+                "--", "--exact", "src/lib.rs - add (line 7)", HOSTILE, "t",
+            ),
+        ),
+    ],
+)  # fmt: skip
+def test_targeted_runs_exactly_the_named_tests(
+    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    """Names go after `--` with `--exact`, one argv element each; options stay, filters go."""
+    assert expected == CargoAdapter().targeted(argv, tests)
+
+
+@pytest.mark.parametrize(
+    ("argv", "tests"),
+    [
+        (("cargo", "build"), ("t",)),
+        (("make", "test"), ("t",)),
+        (("cargo", "test"), ()),
+        ((), ("t",)),
+    ],
+)
+def test_targeted_refuses_what_it_cannot_narrow(
+    argv: tuple[str, ...], tests: tuple[str, ...]
+) -> None:
+    """Not `cargo test`, or nothing to target: None, so the suite reruns whole."""
+    assert CargoAdapter().targeted(argv, tests) is None
+
+
+def test_command_is_the_jobs_argv_and_the_registry_knows_cargo() -> None:
+    """libtest's default output is what is parsed: the command is left as written."""
+    argv = ("cargo", "test", "--test", "it", "--", "--nocapture")
+    assert argv == get_adapter("cargo").command(job(*argv), Path("attempt"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text()))
+def test_parser_never_raises_on_arbitrary_lines(lines: list[str]) -> None:
+    """Any text at all parses to some results, never an exception."""
+    report = parse_libtest(lines)
+    assert all(isinstance(result, TestResult) for result in report.tests)
+
+
+FRAGMENTS = [
+    "running 2 tests", "running 1 test", "test a ... ok", "test b ... FAILED", "test c ... ",
+    "test d - should panic ... ignored, why", "ok", "FAILED", "failures:", "    a", "    b",
+    "---- b stdout ----", "thread 'b' panicked at src/x.rs:1:2:", "thread 'main' panicked at 'm",
+    "m', src/x.rs:3:4", "note: run with", "stack backtrace:", "", "successes:",
+    "test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+    "error: test failed, to rerun pass `--test it`", "     Running tests/it.rs (x)",
+    "  process didn't exit successfully: `x` (signal: 6, SIGABRT)", "Error: nope",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=20), max_size=60))
+def test_parser_never_raises_on_shuffled_libtest_lines(lines: list[str]) -> None:
+    """Real libtest lines in any order and mixed with noise never make the parser raise."""
+    names = {result.name for result in parse_libtest(lines).tests}
+    assert len(names) == len(parse_libtest(lines).tests)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=4000))
+def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
+    """Invalid UTF-8, NULs and stray carriage returns in a log file are read, not fatal."""
+    with tempfile.TemporaryDirectory() as directory:
+        log = Path(directory) / "output.log"
+        log.write_bytes(b"running 1 test\n" + data)
+        results = CargoAdapter().parse(log, Path(directory), job("cargo", "test"))
+    assert all(isinstance(result, TestResult) for result in results)
+
+
+# --- the shared line reader and result book (replay._adapters._lines) ---
+
+
+def test_iter_lines_caps_a_huge_line_without_newline(tmp_path: Path) -> None:
+    """A 5 MB line with no newline yields its head only, and the lines after it survive."""
+    log = tmp_path / "output.log"
+    log.write_bytes(b"first\r\n" + b"x" * 5_000_000 + b"\nlast")
+    lines = list(iter_lines(log, max_line=1024))
+    assert ["first", "x" * 1024, "last"] == lines
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"caf\xc3\xa9\n\xff\xfe bad\n", ["café", "\ufffd\ufffd bad"]),
+        (b"", []),
+        (b"\n\n", ["", ""]),
+        (b"no newline", ["no newline"]),
+    ],
+)
+def test_iter_lines_decodes_leniently(tmp_path: Path, data: bytes, expected: list[str]) -> None:
+    """Bytes become text with replacement characters; line endings are dropped."""
+    log = tmp_path / "output.log"
+    log.write_bytes(data)
+    assert expected == list(iter_lines(log))
+
+
+def test_iter_lines_yields_nothing_for_a_missing_file_or_a_directory(tmp_path: Path) -> None:
+    """A job that never wrote its log has no lines, not an error."""
+    assert ([], []) == (list(iter_lines(tmp_path / "missing.log")), list(iter_lines(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ([], None),
+        (["", "  "], None),
+        (["a", "b"], "a\nb"),
+        ([str(i) for i in range(20)], "\n".join(str(i) for i in range(8))),
+    ],
+)
+def test_cap_message(lines: list[str], expected: str | None) -> None:
+    """Messages keep their first lines and are None when blank."""
+    assert expected == cap_message(lines)
+
+
+def test_result_book_keeps_first_order_and_the_worse_outcome() -> None:
+    """A failure replaces a pass; a message-less duplicate does not replace an explained one."""
+    book = ResultBook()
+    book.add(TestResult("a", PASSED))
+    book.add(TestResult("b", SKIPPED))
+    book.add(TestResult("a", FAILED))
+    book.add(TestResult("a", FAILED, message="why"))
+    book.add(TestResult("a", FAILED))
+    book.add(TestResult("b", PASSED))
+    expected = (TestResult("a", FAILED, message="why"), TestResult("b", PASSED))
+    assert expected == book.results()
+
+
+# --- size and speed: completes on a large log (benchmarks live in scripts/bench_parsers.py) ---
+
+
+def write_big_libtest_log(path: Path, tests: int) -> None:
+    """A libtest log of `tests` results, every hundredth failing with a panic."""
+    with path.open("w") as out:
+        out.write(f"running {tests} tests\n")
+        for i in range(tests):
+            out.write(f"test module::case_{i} ... {'FAILED' if i % 100 == 0 else 'ok'}\n")
+        out.write("\nfailures:\n\n")
+        for i in range(0, tests, 100):
+            out.write(f"---- module::case_{i} stdout ----\n")
+            out.write(f"thread 'module::case_{i}' panicked at tests/big.rs:{i}:1:\nfailed {i}\n\n")
+        out.write(
+            "test result: FAILED. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n"
+        )
+
+
+@pytest.mark.slow
+def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
+    """Half a million results stream through; every failure keeps its location."""
+    log = tmp_path / "output.log"
+    write_big_libtest_log(log, 500_000)
+    assert log.stat().st_size > 20_000_000
+    results = CargoAdapter().parse(log, tmp_path, job("cargo", "test"))
+    failed = [result for result in results if result.status is FAILED]
+    assert (500_000, 5_000) == (len(results), len(failed))
+    assert (
+        TestResult("module::case_200", FAILED, message="failed 200", file="tests/big.rs", line=200)
+        == (failed[2])
+    )
+
+
+# --- live: a real crate, built once for the module ---
+
+CARGO = shutil.which("cargo")
+
+
+@pytest.fixture(scope="module")
+def crate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The fixture crate copied to a temp dir and built offline, with its environment."""
+    root = tmp_path_factory.mktemp("crate")
+    project = root / "demo"
+    shutil.copytree(FIXTURES / "cargo_project", project)
+    env = {**os.environ, "CARGO_TARGET_DIR": str(root / "target"), "RUST_BACKTRACE": "0"}
+    env.pop("CARGO_TERM_COLOR", None)
+    build = ("cargo", "test", "--offline", "--no-run", "--test", "it")
+    subprocess.run(build, cwd=project, env=env, check=True, capture_output=True, timeout=600)
+    yield project, env
+
+
+def run_cargo(crate: tuple[Path, dict[str, str]], argv: tuple[str, ...], log: Path) -> None:
+    """Run argv in the crate, stdout and stderr into `log`, as the executor does."""
+    project, env = crate
+    with log.open("wb") as out:
+        subprocess.run(
+            argv, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CARGO is None, reason="cargo is not installed")
+@pytest.mark.parametrize(
+    ("argv", "expected_failed"),
+    [
+        (
+            ("cargo", "test", "--offline", "--test", "it", "--", "--nocapture"),
+            {"a::b::nested_fails", "fails_assert_eq", "panics_plain"},
+        ),
+        (("cargo", "test", "--offline", "--doc"), {"src/lib.rs - add (line 7)"}),
+    ],
+)
+def test_live_cargo_statuses_and_targeted_rerun(
+    crate: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    argv: tuple[str, ...],
+    expected_failed: set[str],
+) -> None:
+    """A real run gives each test's status; its targeted argv, run by hand, runs only the failures."""
+    adapter = CargoAdapter()
+    first = tmp_path / "first.log"
+    run_cargo(crate, adapter.command(job(*argv), tmp_path), first)
+    results = adapter.parse(first, tmp_path, job(*argv))
+    failed = {result.name for result in results if result.status is FAILED}
+    assert expected_failed == failed
+    if "--doc" not in argv:
+        assert IT_STATUSES == statuses(results)
+        assert IT_FAILURES == failures(results)
+
+    targeted = adapter.targeted(argv, tuple(sorted(failed)))
+    assert targeted is not None
+    second = tmp_path / "second.log"
+    run_cargo(crate, targeted, second)
+    rerun = adapter.parse(second, tmp_path, job(*targeted))
+    assert {name: FAILED for name in expected_failed} == statuses(rerun)
