@@ -18,13 +18,12 @@ import cattrs.v
 import orjson
 from cattrs.cols import homogenous_tuple_structure_factory
 
-from replay import _models
 from replay._errors import InputError
 
 T = TypeVar("T")
 
-MAX_DEPTH = 256
-"""Nesting deeper than this is refused: no summary needs it, a hostile file does."""
+MAX_DEPTH = 1024
+"""orjson refuses JSON nested deeper than this; models never recurse into free-form data."""
 
 
 class _Mismatch(TypeError):
@@ -131,17 +130,22 @@ def _enum_hook(value: Any, cl: type[enum.Enum]) -> Any:
 def make_converter() -> cattrs.Converter:
     """Build the strict converter (exposed for tests; use `converter`)."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-    conv.register_structure_hook(str, _strict_scalar(str, (str,)))
+    strict_str = _strict_scalar(str, (str,))
+
+    def str_or_enum(value: Any, cl: type) -> Any:
+        # singledispatch sends `class X(str, Enum)` here too: enums keep their own rules.
+        if cl is not str and issubclass(cl, enum.Enum):
+            return _enum_hook(value, cl)
+        return strict_str(value, cl)
+
+    conv.register_structure_hook(str, str_or_enum)
+    conv.register_structure_hook(enum.Enum, _enum_hook)
     conv.register_structure_hook(int, _strict_scalar(int, (int,)))
     conv.register_structure_hook(float, _strict_scalar(float, (int, float)))
     conv.register_structure_hook(bool, _strict_scalar(bool, (bool,)))
     conv.register_structure_hook_factory(_is_homogenous_tuple, _strict_tuple_factory)
     conv.register_structure_hook_factory(_is_dict, _strict_dict_factory)
     conv.register_structure_hook_factory(_is_scalar_union, _scalar_union_factory)
-    # The str hook would also catch `class X(str, Enum)`: name every enum.
-    for value in vars(_models).values():
-        if isinstance(value, type) and issubclass(value, enum.Enum):
-            conv.register_structure_hook(value, _enum_hook)
     return conv
 
 
@@ -192,20 +196,6 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
-def _depth(value: Any) -> int:
-    depth, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        depth = max(depth, level)
-        if depth > MAX_DEPTH:
-            return depth
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return depth
-
-
 def parse_json(data: bytes | str, *, source: str) -> Any:
     """Parse JSON text, or raise `InputError` naming `source` and what is wrong."""
     if isinstance(data, bytes) and not data.strip():
@@ -214,11 +204,11 @@ def parse_json(data: bytes | str, *, source: str) -> Any:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        msg = f"{source}: not valid JSON ({exc})"
+        if "depth limit" in str(exc):
+            msg = f"{source}: JSON nested deeper than {MAX_DEPTH} levels"
+        else:
+            msg = f"{source}: not valid JSON ({exc})"
         raise InputError(msg) from None
-    if _depth(document) > MAX_DEPTH:
-        msg = f"{source}: JSON nested deeper than {MAX_DEPTH} levels"
-        raise InputError(msg)
     return document
 
 

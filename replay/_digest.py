@@ -561,6 +561,8 @@ MAX_LINE_CHARS = 2000
 """A longer line is cut: a 100 MB line of minified JSON must not be held whole."""
 SIGNALS_PER_CLASS = 5
 """Log-scope lines kept per root-cause class; the first few show the pattern."""
+BATCH_LINES = 256
+"""Lines whose keywords are searched as one block (see `_Scanner.hot_classes`)."""
 FEW_NAMES = 64
 """Up to this many failed tests, substring tests find lines naming one faster than tokens."""
 
@@ -622,11 +624,23 @@ class _Scanner:
         if len(self.picked) < self.pick_budget:
             self.picked.append((number, line))
 
-    def signal(self, number: int, line: str) -> None:
-        if len(self.signals) >= SIGNALS_PER_CLASS * len(_CLASS_PATTERNS):
-            return
+    def hot_classes(
+        self, batch: Sequence[tuple[int, str]]
+    ) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """The classes still short of signals whose keywords occur somewhere in `batch`.
+
+        One substring search over a block of lines rules most blocks out; only
+        the lines of a hot block are tested one by one.
+        """
+        wanted = [c for c in _CLASS_PATTERNS if self.signal_counts[c[0]] < SIGNALS_PER_CLASS]
+        if not wanted:
+            return ()
+        block = "\n".join(line for _, line in batch).lower()
+        return tuple(c for c in wanted if any(word in block for word in _CLASS_KEYWORDS[c[0]]))
+
+    def signal(self, number: int, line: str, hot: Sequence[tuple[str, re.Pattern[str]]]) -> None:
         lowered = line.lower()
-        for cls, pattern in _CLASS_PATTERNS:
+        for cls, pattern in hot:
             if (
                 self.signal_counts[cls] < SIGNALS_PER_CLASS
                 and any(word in lowered for word in _CLASS_KEYWORDS[cls])
@@ -635,6 +649,13 @@ class _Scanner:
                 self.signal_counts[cls] += 1
                 self.signals.append((number, line))
                 return
+
+    def feed_batch(self, batch: Sequence[tuple[int, str]]) -> None:
+        hot = self.hot_classes(batch)
+        for number, line in batch:
+            if hot:
+                self.signal(number, line, hot)
+            self.feed(number, line)
 
     def mentions_failed(self, line: str) -> bool:
         if not self.failed or len(self.mentions) >= self.mention_budget:
@@ -645,7 +666,6 @@ class _Scanner:
 
     def feed(self, number: int, line: str) -> None:
         self.tail.append((number, line))
-        self.signal(number, line)
         header = _SECTION.match(line)
         if header:
             self.in_section = header.group("name") in self.failed
@@ -699,9 +719,14 @@ def scan_log(
     still gets a digest (decided by its attempt, or `unknown`).
     """
     scanner = _Scanner(tests, max_lines, tail_lines)
+    batch: list[tuple[int, str]] = []
     try:
-        for number, line in enumerate(_read_lines(log_path, max_line_chars)):
-            scanner.feed(number, line)
+        for numbered in enumerate(_read_lines(log_path, max_line_chars)):
+            batch.append(numbered)
+            if len(batch) == BATCH_LINES:
+                scanner.feed_batch(batch)
+                batch = []
+        scanner.feed_batch(batch)
     except OSError:
         return LogEvidence()
     return scanner.evidence()

@@ -8,9 +8,11 @@ the same run, so the figures are ratios that survive a slower or faster machine.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -67,13 +69,54 @@ def replay_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "replay", *args]
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of benchmarked commands: ours, with the source tree importable."""
+_PYCACHE: list[str] = []
+"""The bytecode cache directory of this benchmark process, made on first use."""
+
+
+def _pycache() -> str:
+    if not _PYCACHE:
+        _PYCACHE.append(tempfile.mkdtemp(prefix="replay-bench-pycache-"))
+        atexit.register(shutil.rmtree, _PYCACHE[0], ignore_errors=True)
+    return _PYCACHE[0]
+
+
+def child_env(extra: Mapping[str, str] | None = None, *, bytecode: bool = True) -> dict[str, str]:
+    """The environment of benchmarked commands: ours, with the source tree importable.
+
+    With `bytecode`, Python may cache compiled modules (in a temporary
+    PYTHONPYCACHEPREFIX, so the source tree stays clean) even where
+    PYTHONDONTWRITEBYTECODE is set: an installed replay has its bytecode (pip
+    compiles on install), and compiling ~40 modules on every start would
+    measure the sandbox, not replay.
+    """
     env = dict(os.environ)
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = _pycache()
     env.update(extra or {})
     return env
+
+
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Fill the bytecode cache once: every module `replay run` imports is compiled."""
+    if _WARM:
+        return
+    _WARM.append(True)
+    with scratch("warm-up") as tmp:
+        subprocess.run(
+            replay_argv("run", "--help"), env=child_env(), capture_output=True, check=False
+        )
+        subprocess.run(
+            replay_argv("run", "-q", "--out", str(tmp / "run"), "--", "true"),
+            env=child_env(),
+            capture_output=True,
+            check=False,
+        )
 
 
 @contextlib.contextmanager
@@ -119,6 +162,7 @@ def run_timed(
     ok_codes: tuple[int, ...] = (0,),
 ) -> float:
     """Wall seconds of `argv` (stdout discarded); `BenchError` on an unexpected exit code."""
+    warm_up()
     start = time.perf_counter()
     completed = subprocess.run(
         list(argv),
@@ -147,6 +191,7 @@ def run_measured(
     `ru_maxrss` (which includes reaped descendants, so it is only a cross-check:
     the VmHWM samples are the process's own peak).
     """
+    warm_up()
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         process = subprocess.Popen(

@@ -44,6 +44,7 @@ from _bench import (
     replay_argv,
     report,
     scratch,
+    warm_up,
 )
 from _bench import write_config as write_suites
 
@@ -132,6 +133,7 @@ def one_run(name: str, script: str, tmp: Path, repeat: int) -> tuple[float, floa
         "run", "--config", str(config), "-q", "--out", str(out),
         "--timeout", f"{TIMEOUT}s", "--kill-grace", f"{GRACE}s",
     )  # fmt: skip
+    warm_up()
     process = subprocess.Popen(
         argv, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -127,7 +127,7 @@ def test_wrong_types_are_named_by_path(field: str, value: Any, problem: str) -> 
         (b"  \n", "empty file"),
         (b'{"a": ', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
-        (b"[" * 300 + b"]" * 300, "nested deeper"),
+        (b"[" * 1100 + b"]" * 1100, "nested deeper"),
     ],
 )
 def test_unparseable_json(data: bytes, message: str) -> None:

@@ -327,7 +327,7 @@ def test_bad_documents_name_file_and_path(document: object, expected: str, tmp_p
         (b'{"schema": "replay.summary.v1", "run_', "not valid JSON"),
         (b"\xff\xfe\x00binary\x00", "not UTF-8 text (byte 0xff at offset 0)"),
         (b'{"timestamp": "x\xe9"}', "not UTF-8 text (byte 0xe9 at offset 16)"),
-        (b"[" * 500 + b"]" * 500, "JSON nested deeper than 256 levels"),
+        (b"[" * 1100 + b"]" * 1100, "JSON nested deeper than 1024 levels"),
     ],
 )
 def test_unreadable_files_name_the_path(content: bytes, problem: str, tmp_path: Path) -> None:

@@ -19,6 +19,10 @@ What libtest prints, and what each line means here:
 Names are libtest names (`a::b::nested_fails`, `src/lib.rs - add (line 7)`),
 unqualified by binary: `cargo test -- --exact NAME` finds a name in whichever
 binary holds it. When two binaries report the same name, a failure wins.
+
+Doc tests cannot be targeted: cargo hands the filters to rustdoc, which splits
+them at whitespace, so `src/lib.rs - add (line 7)` would match nothing under
+`--exact` (and every doc test without it). `targeted` returns None for them.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ _TOTALS = re.compile(
     r"(?P<ignored>\d+) ignored; (?P<measured>\d+) measured; (?P<filtered>\d+) filtered out"
 )
 _RERUN_HINT = re.compile(r"error: (?:test|doctest) failed, to rerun pass `(?P<args>[^`]*)`")
+_DOC_TEST = re.compile(r".+ - .+ \(line \d+\)")
 _CRASH = re.compile(r"\s*process didn't exit successfully: .*\((?P<why>[^()]*)\)\s*")
 _MESSAGE_END = re.compile(r"\s*$|note: |stack backtrace:|failures:\s*$|test result: ")
 _RETURNED_ERROR = re.compile(r"Error: (?P<message>.+)")
@@ -427,10 +432,11 @@ class CargoAdapter:
         """`cargo test ... -- --exact T1 T2` keeping every option, dropping earlier filters.
 
         Each name stays one argv element, whatever it holds (spaces, quotes, `;`).
-        None when argv is not a `cargo test` command or there is nothing to target.
+        None when argv is not a `cargo test` command, there is nothing to target
+        or a name is a doc test (rustdoc splits filters at whitespace).
         """
         test_index = _cargo_test_index(argv)
-        if test_index is None or not tests:
+        if test_index is None or not tests or any(_DOC_TEST.fullmatch(t) for t in tests):
             return None
         head = list(argv[: test_index + 1])
         rest = list(argv[test_index + 1 :])
