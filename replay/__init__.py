@@ -24,6 +24,7 @@ from replay._models import (
     TestStatus,
 )
 from replay._planning import Granularity, Options, build_plan, rerun_plan
+from replay._readers import load_summary
 from replay._run import RunResult, run, run_plan
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "TestStatus",
     "build_plan",
     "load_config",
+    "load_summary",
     "parse_duration",
     "rerun_plan",
     "run",

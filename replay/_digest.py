@@ -193,6 +193,8 @@ _BACKTRACE_FRAME = re.compile(r"^\s+\d+: |^\s+at \S.*:\d+(?::\d+)?$")
 _MESSAGE_END = re.compile(
     r"^\s*$|^stack backtrace:|^note: |^test .+ \.\.\. |^thread '|^---- |^failures:$"
 )
+_MARKERS = ("---- ", "failures:", "test result:", "successes:", "thread '", "panic: ")
+"""How every line `_Scanner.marker` acts on starts: one C call rules the rest out."""
 _LEFT_RIGHT = re.compile(r"^\s*(?:left|right)\s*:")
 
 MESSAGE_LINES = 20
@@ -660,38 +662,50 @@ class _Scanner:
     def mentions_failed(self, line: str) -> bool:
         if not self.failed or len(self.mentions) >= self.mention_budget:
             return False
-        if len(self.failed) <= FEW_NAMES and not any(name in line for name in self.failed):
-            return False  # a substring test rules most lines out cheaply
+        if len(self.failed) <= FEW_NAMES:
+            # Substring tests rule most lines out faster than splitting them into tokens.
+            for name in self.failed:
+                if name in line:
+                    break
+            else:
+                return False
         return any(token in self.failed for token in _tokens(line))
 
-    def feed(self, number: int, line: str) -> None:
-        self.tail.append((number, line))
+    def marker(self, number: int, line: str) -> bool:
+        """Handle a line that may start a section or a panic; True if it was consumed."""
         header = _SECTION.match(line)
         if header:
             self.in_section = header.group("name") in self.failed
             self.message_left = 0
             if self.in_section:
                 self.pick(number, line)
-            return
+            return True
         if line == "failures:" or line.startswith(("test result:", "successes:")):
             self.in_section = False
+            self.message_left = 0
+            return True
+        panic = _PANIC_HEADER.match(line)
+        # A passing `#[should_panic]` test prints its panic too; only other threads count.
+        if (panic and panic.group("name") not in self.not_failed) or _GO_PANIC.match(line):
+            self.pick(number, line)
+            self.message_left = MESSAGE_LINES
+            return True
+        return False
+
+    def feed(self, number: int, line: str) -> None:
+        self.tail.append((number, line))
+        if line.startswith(_MARKERS) and self.marker(number, line):
+            return
         if self.message_left:
             if not _MESSAGE_END.match(line):
                 self.pick(number, line)
                 self.message_left -= 1
                 return
             self.message_left = 0
-        panic = _PANIC_HEADER.match(line)
-        # A passing `#[should_panic]` test prints its panic too; only other threads count.
-        if (panic and panic.group("name") not in self.not_failed) or _GO_PANIC.match(line):
-            self.pick(number, line)
-            self.message_left = MESSAGE_LINES
-        elif self.in_section:
+        if self.in_section:
             if not _BACKTRACE_FRAME.match(line):
                 self.pick(number, line)
-        elif (
-            self.failed and len(self.mentions) < self.mention_budget and self.mentions_failed(line)
-        ):
+        elif self.mentions_failed(line):
             self.mentions.append((number, line))
 
     def evidence(self) -> LogEvidence:

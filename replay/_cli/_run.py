@@ -423,7 +423,15 @@ def execute(
 
 
 def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
-    return ()
+    from replay._postprocess import triage_step
+
+    steps: list[Any] = []
+    if getattr(args, "diff_from", None) is not None:
+        from replay._readers import load_summary
+
+        # Read the baseline before running anything: a bad baseline must not cost a run.
+        steps.append(triage_step(load_summary(args.diff_from), str(args.diff_from)))
+    return tuple(steps)
 
 
 def _write_junit(path: Path, result: RunResult) -> None:
