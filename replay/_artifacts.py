@@ -61,6 +61,12 @@ def to_json_bytes(obj: Any) -> bytes:
     return orjson.dumps(unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically: temp file, fsync, rename; `ArtifactError` on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +75,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            # mkstemp makes the file 0600; artifacts are read by CI uploaders and people.
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except OSError as exc:

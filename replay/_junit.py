@@ -110,7 +110,7 @@ class _Problem:
 
 def _add_problem(case: ET.Element, problem: _Problem) -> None:
     element = ET.SubElement(
-        case, problem.tag, {"message": _one_line(problem.message), "type": problem.type}
+        case, problem.tag, {"message": _one_line(problem.message), "type": _one_line(problem.type)}
     )
     if problem.tag in ("flakyFailure", "rerunFailure", "flakyError", "rerunError"):
         # Surefire puts the details of a rerun into a <stackTrace> child.

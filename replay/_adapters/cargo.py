@@ -46,14 +46,22 @@ from replay._models import Job, TestResult, TestStatus
 MAX_PANICS_PER_BLOCK = 100_000
 """Panics remembered per binary until their test's result arrives; a flood beyond is dropped."""
 
+_NOTABLE = re.compile(
+    r"test |running | +(?:Running|Doc-tests) |\s*thread '|---- |\s*(?:failures|successes)"
+    r"|    \S|\s*process didn't|Error: |ok|FAILED|ignored|bench"
+)
+"""The starts of every line libtest (or cargo) writes that this parser reads."""
 _RUNNING = re.compile(r"running \d+ tests?\b")
 _BINARY = re.compile(r" +(?:Running|Doc-tests) ")
-_TEST_LINE = re.compile(
-    r"test (?P<name>.+?)(?: - (?:should panic|compile fail|compile))? \.\.\.(?: (?P<rest>.*))?"
-)
-_STATUS = re.compile(
+_STATUS_PATTERN = (
     r"(?P<word>ok|FAILED(?: \(time limit exceeded\))?|ignored(?:, .*?)?|bench:.*?)"
     r"(?: <(?P<secs>\d+(?:\.\d+)?)s>)?\s*"
+)
+_STATUS = re.compile(_STATUS_PATTERN)
+# The status is matched in the same pass; anything else after ` ... ` is the test's output.
+_TEST_LINE = re.compile(
+    r"test (?P<name>.+?)(?: - (?:should panic|compile fail|compile))? \.\.\."
+    rf"(?: (?:{_STATUS_PATTERN}|.*))?"
 )
 _PANIC = re.compile(r"\s*thread '(?P<thread>.*?)'(?: \(\d+\))? panicked at (?P<rest>.*)")
 _LOCATION = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<col>\d+):?")
@@ -160,24 +168,28 @@ class _LibtestParser:
     def feed(self, raw: str) -> None:
         line = strip_ansi(raw)
         block = self.block
-        hint = _RERUN_HINT.search(line)
-        if hint:
-            self.hints.append(hint["args"])
-            if block is not None:
-                block.ended = True
+        if "error: " in line:
+            hint = _RERUN_HINT.search(line)
+            if hint:
+                self.hints.append(hint["args"])
+                if block is not None:
+                    block.ended = True
+        notable = _NOTABLE.match(line)
         # A test's own output may say "running 3 tests": only a finished block gives way.
-        at_boundary = block is None or block.closed or block.ended
-        if at_boundary and _RUNNING.match(line):
-            self._flush()
-            self.block = _Block()
-            return
-        if at_boundary and _BINARY.match(line):
-            self._flush()
-            return
+        if notable and (block is None or block.closed or block.ended):
+            if _RUNNING.match(line):
+                self._flush()
+                self.block = _Block()
+                return
+            if _BINARY.match(line):
+                self._flush()
+                return
         if block is None:
             return
         if block.collecting is not None and self._collect(block, block.collecting, line):
             return
+        if not notable:
+            return  # test output: the common case, skipped after one regex
         crash = _CRASH.fullmatch(line)
         if crash:
             block.crash = crash["why"]
@@ -237,19 +249,16 @@ class _LibtestParser:
         elif block.mode is _Mode.RESULTS:
             test = _TEST_LINE.fullmatch(line)
             if test:
-                self._result(block, test["name"].rstrip(), test["rest"] or "")
+                name = test["name"].rstrip()
+                if test["word"]:
+                    block.statuses[name] = _status(test)
+                else:
+                    block.unresolved.append(name)
             elif block.unresolved:
                 # --test-threads=1 prints `test NAME ... `, the test's output, then the status.
                 status = _STATUS.fullmatch(line)
                 if status:
                     block.statuses[block.unresolved.pop()] = _status(status)
-
-    def _result(self, block: _Block, name: str, rest: str) -> None:
-        status = _STATUS.fullmatch(rest)
-        if status:
-            block.statuses[name] = _status(status)
-        else:
-            block.unresolved.append(name)
 
     def _start_panic(self, block: _Block, thread: str, rest: str) -> None:
         if block.mode is _Mode.SECTION and block.section is not None:

@@ -83,7 +83,7 @@ def handle(args: argparse.Namespace) -> int:
         if finding.command is not None:
             print(f"  {finding.id}: {redact_text(finding.command)}", file=sys.stderr)
     # The lead's executor glue; imported here so that listing gates never loads it.
-    from replay._cli._run import (  # type: ignore[attr-defined,unused-ignore]
+    from replay._cli._run import (
         run_gate_jobs,
     )
 

@@ -507,3 +507,29 @@ def finish(result: RunResult, args: argparse.Namespace) -> int:
 def redacted_command(argv: tuple[str, ...]) -> str:
     """A command for display: shell-quoted, secrets redacted."""
     return shlex.join(redact_argv(argv))
+
+
+def run_jobs(jobs: tuple[Job, ...], args: argparse.Namespace, **plan_fields: Any) -> int:
+    """Run ready-made jobs (gates, flake loops) as a plan, like any other run."""
+    config = load_run_config(args, required=False)
+    options = options_from_args(args)
+    plan = Plan(
+        jobs=jobs,
+        parallelism=options.parallelism or config.parallelism,
+        fail_fast=options.fail_fast,
+        max_failures=options.max_failures,
+        retry=options.retry,
+        **plan_fields,
+    )
+    if args.dry_run:
+        print_plan(plan)
+        return EXIT_OK
+    if not plan.jobs:
+        print("replay: nothing to run", file=sys.stderr)
+        return EXIT_EMPTY
+    return finish(execute(plan, args, config), args)
+
+
+def run_gate_jobs(jobs: tuple[Job, ...], args: argparse.Namespace) -> int:
+    """`replay gates --run`: the replayable gates as a plan (summary, bundle, chainable)."""
+    return run_jobs(jobs, args)
