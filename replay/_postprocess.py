@@ -39,3 +39,43 @@ def triage_step(baseline: Summary, baseline_path: str) -> Step:
         )
 
     return step
+
+
+def digest_step() -> Step:
+    """Write `<suite>/failure_digest.json` for each failed target of this run, and the index."""
+
+    def step(summary: Summary, run_dir: Path) -> Summary:
+        from replay._bundle import targeted_command
+        from replay._digest import build_digest, diagnostics_index, scan_log
+
+        targets = []
+        written = []
+        for target in summary.targets:
+            executed = target.decided_by == summary.run_id and target.result is not None
+            if not executed or not target.outstanding or target.result is None:
+                targets.append(target)
+                continue
+            log = run_dir / target.log if target.log else run_dir / "-missing-"
+            evidence = scan_log(log, target.tests)
+            digest = build_digest(
+                target,
+                failure_lines=evidence.failure_lines,
+                log_lines=evidence.log_lines,
+                replay_command=summary.one_command_replay or "",
+                targeted_command=targeted_command(target),
+                generated_at=summary.finished_at,
+                correlation_id=summary.correlation_id,
+            )
+            relative = f"{Path(target.result).parent.as_posix()}/failure_digest.json"
+            write_json_atomic(run_dir / relative, digest)
+            written.append((relative, digest))
+            targets.append(
+                attrs.evolve(target, digest=relative, root_cause=digest.root_cause_class)
+            )
+        write_json_atomic(
+            run_dir / "failure_diagnostics_index.json",
+            diagnostics_index(written, summary.finished_at),
+        )
+        return attrs.evolve(summary, targets=tuple(targets))
+
+    return step

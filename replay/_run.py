@@ -262,7 +262,10 @@ def _finish(
         previous={t.name: t for t in previous.targets} if previous else None,
     )
     summary = _with_result_paths(summary, plan, run_dir)
-    for step in post_process:
+    from replay._postprocess import digest_step
+
+    # Digests first: later steps (triage) compare root causes.
+    for step in (digest_step(), *post_process):
         summary = step(summary, run_dir)
     write_json_atomic(
         run_dir / "replay_bundle.json",

@@ -435,7 +435,10 @@ def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
 
 
 def _write_junit(path: Path, result: RunResult) -> None:
-    return None
+    from replay._artifacts import write_bytes_atomic
+    from replay._junit import junit_report
+
+    write_bytes_atomic(path, junit_report(result.summary))
 
 
 def _shown(path: Path) -> str:
@@ -466,7 +469,8 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
         for target in failing:
             log = f"{_shown(result.run_dir)}/{target.log}" if target.log else "-"
             why = redact_text(describe_end(target))
-            tag = " [quarantined]" if target.quarantined else ""
+            tag = f" · {target.root_cause}" if target.root_cause else ""
+            tag += " [quarantined]" if target.quarantined else ""
             print(
                 f"  {target.status.value:9} {target.name:{width}}  {why}{tag}\n"
                 f"  {'':9} {'':{width}}  log: {log}",
