@@ -153,9 +153,15 @@ class Executor:
         quarantine_delay: float = QUARANTINE_RETRY_DELAY,
         rng: random.Random | None = None,
         run_id: str = "",
+        stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
+        stop_after: float | None = None,
     ) -> None:
         self.plan = plan
         self.run_id = run_id or run_dir.name
+        self.stop_when = stop_when
+        """Asked after each finished job: True starts nothing new (a decided flake loop)."""
+        self.stop_after = stop_after
+        """Seconds after which nothing new starts (`--max-minutes`)."""
         self.run_dir = run_dir
         self.listener: Listener = listener or _Silent()
         self.base_env = dict(os.environ if base_env is None else base_env)
@@ -175,16 +181,20 @@ class Executor:
         """Run every job; on cancellation, stop running jobs and return what is known."""
         limiter = anyio.CapacityLimiter(max(1, self.plan.parallelism))
         try:
-            async with anyio.create_task_group() as tg:
-                # Take a slot before starting each job, so jobs start in plan order on
-                # every backend (trio does not run tasks in the order they were started).
-                for job in self.plan.jobs:
-                    slot = object()
-                    await limiter.acquire_on_behalf_of(slot)
-                    if self._state.stop_starting:
-                        limiter.release_on_behalf_of(slot)
-                        break
-                    tg.start_soon(self._run_job, job, limiter, slot)
+            async with anyio.create_task_group() as timers:
+                if self.stop_after is not None:
+                    timers.start_soon(self._stop_starting_after, self.stop_after)
+                async with anyio.create_task_group() as tg:
+                    # Take a slot before starting each job, so jobs start in plan order on
+                    # every backend (trio does not run tasks in the order they were started).
+                    for job in self.plan.jobs:
+                        slot = object()
+                        await limiter.acquire_on_behalf_of(slot)
+                        if self._state.stop_starting:
+                            limiter.release_on_behalf_of(slot)
+                            break
+                        tg.start_soon(self._run_job, job, limiter, slot)
+                timers.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
             self._state.interrupted = True
             raise
@@ -193,9 +203,18 @@ class Executor:
                 self._outcomes.setdefault(job.id, JobOutcome(job=job))
         return self.outcomes()
 
+    def _finished(self) -> tuple[JobOutcome, ...]:
+        return tuple(
+            o for j in self.plan.jobs if (o := self._outcomes.get(j.id)) is not None and o.finished
+        )
+
     def outcomes(self) -> tuple[JobOutcome, ...]:
         """The outcome of every job, in plan order (jobs never started have no attempts)."""
         return tuple(self._outcomes.get(j.id, JobOutcome(job=j)) for j in self.plan.jobs)
+
+    async def _stop_starting_after(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        self._state.stop_starting = True
 
     def mark_interrupted(self) -> None:
         """Record that the run is being interrupted (called by the signal watcher)."""
@@ -266,6 +285,8 @@ class Executor:
         self._outcomes[job.id] = outcome
         if attempts:
             self.listener.job_finished(outcome)
+        if self.stop_when is not None and self.stop_when(self._finished()):
+            self._state.stop_starting = True
 
     def _delay(self, job: Job, number: int) -> float:
         policy = self.plan.retry

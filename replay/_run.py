@@ -157,6 +157,8 @@ async def run_plan(
     collect_environment: bool = True,
     post_process: tuple[PostProcess, ...] = (),
     environment_extra: Mapping[str, Any] | None = None,
+    stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
+    stop_after: float | None = None,
 ) -> RunResult:
     """Run `plan` and write its artifacts; never raises for a failing job.
 
@@ -187,6 +189,8 @@ async def run_plan(
         base_env=env,
         kill_grace=kill_grace,
         run_id=run_id,
+        stop_when=stop_when,
+        stop_after=stop_after,
     )
     try:
         async with anyio.create_task_group() as tg:

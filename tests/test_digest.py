@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from replay._convert import dumps, loads, unstructure
 from replay._digest import (
+    _CLASS_KEYWORDS,
     DIAGNOSTICS_INDEX_SCHEMA,
     FAILURE_DIGEST_SCHEMA,
     ROOT_CAUSE_CLASSES,
@@ -138,6 +139,13 @@ def test_classify_one_line(expected: str, line: str) -> None:
     if expected != "unknown":
         expected_evidence = ((line,), EvidenceScope.FAILURE)
         assert expected_evidence == (actual.decided_by, actual.scope)
+
+
+@pytest.mark.parametrize(("cls", "line"), [(c, line) for c, line in CLASS_LINES if c != "unknown"])
+def test_scan_keywords_cover_every_class_line(cls: str, line: str) -> None:
+    """The keywords that speed up log scanning never hide a line its class matches."""
+    expected = True
+    assert expected == any(word in line.lower() for word in _CLASS_KEYWORDS[cls])
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_upstream_classification_reads() -> None:
     kinds = read_classification(PI_CLASSIFICATION)
     expected = {
         "unit": (75, "agent_tools_coverage"),
-        "vcr": (134, "agent_loop_reliability"),
+        "vcr": (125, "agent_loop_reliability"),
         "e2e": (34, "e2e_agent_loop"),
     }
     assert expected == {kind: (len(stems), stems[0]) for kind, stems in kinds.items()}
@@ -70,7 +70,7 @@ def test_discover_with_upstream_classification(tmp_path: Path) -> None:
         ("http_client", "vcr"),
     ]
     assert expected_kinds == [(s.name, s.kind) for s in discovery.suites]
-    expected_reports = (("brand_new",), 238, "accuracy_performance_sec63", ())
+    expected_reports = (("brand_new",), 230, "accuracy_performance_sec63", ())
     assert expected_reports == (
         discovery.unclassified,
         len(discovery.missing),

@@ -377,6 +377,7 @@ def execute(
     config: Config,
     *,
     previous: Summary | None = None,
+    **run_options: Any,
 ) -> RunResult:
     """Run `plan` with progress on stderr (or JSON lines with `--json`)."""
     from replay._cli._progress import JsonLines, Progress
@@ -410,6 +411,7 @@ def execute(
     }
     if args.kill_grace is not None:
         kwargs["kill_grace"] = args.kill_grace
+    kwargs.update(run_options)
     post = _post_process(args)
     if post:
         kwargs["post_process"] = post

@@ -1,0 +1,294 @@
+"""`replay flake TARGET --runs K`: a flake loop as a plan, with a verdict and a quarantine entry."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from datetime import date
+from pathlib import Path
+
+import attrs
+
+from replay._adapters import get_adapter
+from replay._artifacts import safe_component, write_json_atomic
+from replay._cli._run import (
+    add_execution_options,
+    execute,
+    load_run_config,
+    options_from_args,
+    print_plan,
+)
+from replay._config import Config
+from replay._errors import ReplayError
+from replay._executor import JobOutcome
+from replay._flakes import (
+    MIN_RUNS,
+    FlakeReport,
+    FlakeRun,
+    FlakeVerdictKind,
+    fingerprint,
+    first_failure,
+    flake_report,
+    flake_report_document,
+    should_stop,
+)
+from replay._models import Job, Plan, Suite, TestStatus
+from replay._planning import suite_job
+from replay._redact import redact_text
+from replay._run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
+
+SEPARATOR = "::"
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        msg = f"expected a whole number of at least 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"expected a date like 2026-11-26, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `replay flake`."""
+    parser = subparsers.add_parser(
+        "flake",
+        help="run a suite or one test K times: verdict, FLAKE-* category, quarantine entry",
+        description="Run TARGET (a suite, or SUITE::TEST where the adapter can target tests) "
+        "K times, in parallel where safe, and judge it: stable_pass, deterministic_failure, "
+        "flaky or inconclusive, with a 95%% Wilson interval, failure fingerprints, a FLAKE-* "
+        "category with its evidence and a ready [quarantine.<stem>] entry. Writes "
+        "flake_report.json into the run directory. Exit 0 unless it failed at least once.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  replay flake e2e_tui --runs 20 --parallel 4\n"
+        "  replay flake 'it::network::reconnects' --runs 50 --until-fail\n"
+        "  replay flake e2e_tui --runs 30 --write tests/suite_classification.toml",
+    )
+    parser.add_argument("target", metavar="TARGET", help="a suite name, or SUITE::TEST")
+    parser.add_argument(
+        "--runs", type=_positive, default=MIN_RUNS, metavar="K", help="attempts (default: 10)"
+    )
+    parser.add_argument(
+        "--parallel",
+        type=_positive,
+        metavar="J",
+        help="attempts at once (default: 1 for `serial` suites, else the config's parallelism)",
+    )
+    parser.add_argument("--until-fail", action="store_true", help="stop at the first failure")
+    parser.add_argument(
+        "--max-minutes", type=float, metavar="M", help="start no new attempt after M minutes"
+    )
+    parser.add_argument(
+        "--min-runs",
+        type=_positive,
+        default=MIN_RUNS,
+        metavar="N",
+        help="runs needed before a verdict is more than inconclusive (default: 10)",
+    )
+    parser.add_argument(
+        "--write", type=Path, metavar="FILE", help="add the quarantine entry to this TOML file"
+    )
+    parser.add_argument("--today", type=_day, help="the date the entry starts (default: today)")
+    parser.add_argument("--owner", default="unassigned", help="owner of the quarantine entry")
+    add_execution_options(parser)
+    parser.set_defaults(handler=handle)
+
+
+def _resolve_target(target: str, config: Config) -> tuple[Suite, tuple[str, ...]]:
+    suite_name, sep, test = target.partition(SEPARATOR)
+    suite = config.suite(suite_name)
+    if suite is None:
+        known = ", ".join(s.name for s in config.suites) or "none"
+        msg = f"unknown suite {suite_name!r} in {target!r}; suites in the config: {known}"
+        raise ReplayError(msg)
+    if not sep:
+        return suite, ()
+    if get_adapter(suite.adapter).targeted(suite.command, (test,)) is None:
+        msg = (
+            f"the {suite.adapter} adapter of suite {suite.name!r} cannot run a single test; "
+            f"loop over the whole suite with `replay flake {suite.name}`"
+        )
+        raise ReplayError(msg)
+    return suite, (test,)
+
+
+def flake_jobs(
+    target: str, config: Config, args: argparse.Namespace
+) -> tuple[tuple[Job, ...], Suite]:
+    """K identical jobs of TARGET, one per run, each its own summary target (`TARGET@i`)."""
+    suite, tests = _resolve_target(target, config)
+    options = options_from_args(args)
+    base = suite_job(suite, config, options, job_id=safe_component(target), tests=tests)
+    jobs = tuple(
+        attrs.evolve(base, id=f"{base.id}-run{i}", target=f"{target}@{i}")
+        for i in range(1, args.runs + 1)
+    )
+    return jobs, suite
+
+
+def _run_of(outcome: JobOutcome, result: RunResult, number: int) -> tuple[FlakeRun, list[str]]:
+    from replay._digest import scan_log
+
+    last = outcome.attempts[-1]
+    passed = outcome.status.ok
+    lines: list[str] = []
+    mark = None
+    if not passed:
+        log = result.run_dir / last.log if last.log else result.run_dir / "-"
+        lines = list(scan_log(log, last.tests).failure_lines)
+        failed = [t for t in last.tests if t.status is TestStatus.FAILED and t.message]
+        message = failed[0].message if failed else first_failure(lines)
+        if message is None and last.timed_out:
+            message = "timed out"
+        mark = fingerprint(message) if message else None
+    return (
+        FlakeRun(
+            number=number, passed=passed, fingerprint=mark, log=last.log, duration=last.duration
+        ),
+        lines,
+    )
+
+
+def build_report(
+    target: str,
+    result: RunResult,
+    *,
+    planned: int,
+    min_runs: int,
+    config: Config,
+    today: date,
+    owner: str,
+    repro: str,
+) -> FlakeReport:
+    """Judge the finished loop and, for a flaky target, draft its quarantine entry."""
+    from replay._quarantine import entry_toml, quarantine_entry
+    from replay._taxonomy import classify_attempts
+
+    runs: list[FlakeRun] = []
+    evidence: list[list[str]] = []
+    for number, outcome in enumerate(result.outcomes, start=1):
+        if not outcome.finished:
+            continue
+        run, lines = _run_of(outcome, result, number)
+        runs.append(run)
+        if not run.passed:
+            evidence.append(lines)
+    classification = classify_attempts(evidence, config.flake_rules) if evidence else None
+    report = flake_report(
+        target, runs, planned=planned, classification=classification, min_runs=min_runs
+    )
+    if report.verdict is FlakeVerdictKind.FLAKY:
+        entry = quarantine_entry(
+            target,
+            category=classification.category if classification else "unclassified",
+            today=today,
+            repro=repro,
+            evidence=str(result.run_dir / "flake_report.json"),
+            owner=owner,
+        )
+        report = attrs.evolve(report, quarantine_entry=entry_toml(entry, target))
+    return report
+
+
+def format_report(report: FlakeReport, run_dir: str) -> str:
+    """The readable flake report."""
+    low, high = report.interval
+    lines = [
+        f"flake report for {report.target}: {report.verdict.value}",
+        f"  {report.reason}",
+        f"  runs: {len(report.runs)} of {report.planned}, passed {report.passed}, "
+        f"failed {report.failed}; pass rate {report.pass_rate:.1%} "
+        f"(95% interval {low:.1%}-{high:.1%})",
+    ]
+    if len(report.runs) < report.planned:
+        lines.append("  stopped early: the verdict was decided (or time ran out)")
+    if report.failed == 0 and report.runs:
+        lines.append(
+            f"  failure rate is below {report.failure_rate_upper_bound:.1%} with 95% confidence"
+        )
+    for item in report.fingerprints:
+        lines.append(f"  {item.count}x {redact_text(item.fingerprint)}")
+    if report.classification is not None:
+        c = report.classification
+        lines.append(f"  category: {c.category} (confidence {c.confidence:.2f})")
+        lines.extend(f"    evidence: {redact_text(e)}" for e in c.evidence[:5])
+    failed_logs = [r.log for r in report.runs if not r.passed and r.log]
+    lines.extend(f"  failed run log: {run_dir}/{log}" for log in failed_logs[:10])
+    if report.quarantine_entry:
+        lines.append("\nquarantine entry (add to suite_classification.toml, or use --write):\n")
+        lines.append(report.quarantine_entry.rstrip())
+    lines.append(f"\nreport: {run_dir}/flake_report.json")
+    return "\n".join(lines)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run `replay flake`."""
+    config = load_run_config(args)
+    jobs, suite = flake_jobs(args.target, config, args)
+    parallel = args.parallel or args.parallelism or (1 if suite.serial else config.parallelism)
+    if suite.serial and args.parallel and args.parallel > 1:
+        print(f"replay: {suite.name} is `serial`; running one attempt at a time", file=sys.stderr)
+        parallel = 1
+    plan = Plan(jobs=jobs, parallelism=parallel)
+    if args.dry_run:
+        print_plan(plan)
+        return EXIT_OK
+    until_fail, planned = args.until_fail, args.runs
+
+    def decided(finished: tuple[JobOutcome, ...]) -> bool:
+        runs = [FlakeRun(number=i, passed=o.status.ok) for i, o in enumerate(finished, 1)]
+        return should_stop(runs, until_fail=until_fail, planned=planned)
+
+    result = execute(
+        plan,
+        args,
+        config,
+        stop_when=decided,
+        stop_after=args.max_minutes * 60 if args.max_minutes else None,
+    )
+    report = build_report(
+        args.target,
+        result,
+        planned=planned,
+        min_runs=args.min_runs,
+        config=config,
+        today=args.today or date.today(),
+        owner=args.owner,
+        repro=shlex.join(jobs[0].argv),
+    )
+    write_json_atomic(result.run_dir / "flake_report.json", flake_report_document(report))
+    if args.write is not None and report.quarantine_entry:
+        from replay._quarantine import quarantine_entry, write_entry
+
+        entry = quarantine_entry(
+            args.target,
+            category=report.classification.category if report.classification else "unclassified",
+            today=args.today or date.today(),
+            repro=shlex.join(jobs[0].argv),
+            evidence=str(result.run_dir / "flake_report.json"),
+            owner=args.owner,
+        )
+        write_entry(args.write, args.target, entry)
+        print(
+            f"replay: wrote [quarantine] entry for {args.target} to {args.write}", file=sys.stderr
+        )
+    if args.json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(flake_report_document(report)).decode() + "\n")
+    else:
+        from replay._cli._run import _shown
+
+        print(format_report(report, _shown(result.run_dir)))
+    if result.exit_code == EXIT_INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if report.failed == 0 else EXIT_FAILED

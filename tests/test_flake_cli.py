@@ -1,0 +1,124 @@
+"""`replay flake` end to end with a deliberately flaky script driven by a counter file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# Fails on the runs listed in FAIL_ON (1-based, by a counter file), with a message
+# whose numbers change every run, so fingerprints must normalise them.
+SCRIPT = """\
+import fcntl, os, sys
+with open("counter", "a+") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    handle.seek(0)
+    n = len(handle.read()) + 1
+    handle.write("x")
+fail_on = os.environ.get("FAIL_ON", "")
+if fail_on == "all" or str(n) in fail_on.split(","):
+    print(f"thread 'it' panicked at src/lib.rs:{n}:5:")
+    print(f"assertion `left == right` failed: left: {n * 7}, right: 0 (seed = {n * 1234})")
+    sys.exit(101)
+print("ok")
+"""
+
+
+def flake(tmp_path: Path, fail_on: str, *args: str) -> tuple[int, dict[str, Any], str]:
+    """Run `replay flake job` with FAIL_ON; return exit code, report and stdout."""
+    (tmp_path / "flaky.py").write_text(SCRIPT)
+    (tmp_path / "replay.toml").write_text(
+        "[[replay.suites]]\n"
+        'name = "job"\n'
+        f'command = ["{sys.executable}", "flaky.py"]\n'
+        f'env = {{ FAIL_ON = "{fail_on}" }}\n'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "replay",
+            "flake",
+            "job",
+            "--out",
+            "r",
+            "-q",
+            "--today",
+            "2026-11-26",
+            *args,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    report = orjson.loads((tmp_path / "r/flake_report.json").read_bytes())
+    return result.returncode, report, result.stdout
+
+
+def test_stable_pass(tmp_path: Path) -> None:
+    """Ten passes: stable_pass, exit 0, an upper bound on the failure rate."""
+    code, report, out = flake(tmp_path, "", "--runs", "10", "--parallel", "3")
+    assert (0, "stable_pass", 10) == (code, report["verdict"], report["passed"])
+    assert report["failure_rate_upper_bound"] < 0.35
+    assert "quarantine" not in out
+
+
+def test_deterministic_failure_with_one_fingerprint(tmp_path: Path) -> None:
+    """Every run fails the same way (numbers aside): deterministic_failure, one fingerprint."""
+    code, report, _ = flake(tmp_path, "all", "--runs", "10", "--parallel", "4")
+    assert (1, "deterministic_failure") == (code, report["verdict"])
+    assert 1 == len(report["fingerprints"])
+    assert 10 == report["fingerprints"][0]["count"]
+
+
+def test_flaky_with_category_and_quarantine_entry(tmp_path: Path) -> None:
+    """Mixed results: flaky, a FLAKE-LOGIC category from the seed, a 9-field entry."""
+    code, report, out = flake(tmp_path, "2", "--runs", "10", "--parallel", "1")
+    assert (1, "flaky") == (code, report["verdict"])
+    assert "FLAKE-LOGIC" == report["classification"]["category"]
+    assert "[quarantine.job]" in out
+    for field in (
+        "category",
+        "owner",
+        "quarantined",
+        "expires",
+        "bead",
+        "evidence",
+        "repro",
+        "reason",
+        "remove_when",
+    ):
+        assert f"\n{field} = " in report["quarantine_entry"]
+    assert 'expires = "2026-12-10"' in report["quarantine_entry"]
+
+
+def test_until_fail_stops_at_the_first_failure(tmp_path: Path) -> None:
+    """`--until-fail` with serial runs stops right after the first failure."""
+    code, report, _ = flake(tmp_path, "3", "--runs", "20", "--parallel", "1", "--until-fail")
+    assert 1 == code
+    assert 3 == len(report["runs"])
+
+
+def test_too_few_runs_are_inconclusive(tmp_path: Path) -> None:
+    """Three passes prove little: inconclusive."""
+    code, report, _ = flake(tmp_path, "", "--runs", "3")
+    assert (0, "inconclusive") == (code, report["verdict"])
+
+
+def test_write_adds_the_entry_keeping_comments(tmp_path: Path) -> None:
+    """`--write` adds the entry to a classification file without losing its comments."""
+    classification = tmp_path / "suite_classification.toml"
+    original = '# keep me\n[suite.unit]\nfiles = ["job"]  # and me\n'
+    classification.write_text(original)
+    flake(tmp_path, "1", "--runs", "10", "--parallel", "1", "--write", str(classification))
+    text = classification.read_text()
+    assert text.startswith(original)
+    assert "[quarantine.job]" in text
