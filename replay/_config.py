@@ -117,6 +117,8 @@ class Config:
     discover: Discover | None = None
     flake_rules: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     """Extra FLAKE-* rules: category -> regular expressions."""
+    notes: tuple[str, ...] = ()
+    """Things worth telling the user that are not errors (unclassified test files)."""
 
     def suite(self, name: str) -> Suite | None:
         """The suite called `name`, if the config has one."""
@@ -153,13 +155,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(msg) from None
     try:
         document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-        return document
     except UnicodeDecodeError:
         msg = f"{path}: not UTF-8 text"
         raise ConfigError(msg) from None
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: invalid TOML ({exc})"
         raise ConfigError(msg) from None
+    return document
 
 
 def _section(path: Path, document: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -189,6 +191,28 @@ def load_config(path: Path) -> Config:
     except InputError as exc:
         raise ConfigError(str(exc).replace("extra fields found", "unknown key")) from None
     return _resolve(raw, path, where)
+
+
+def _discovered(suites: list[Suite], discover: Discover) -> tuple[list[Suite], tuple[str, ...]]:
+    """Add `[replay.discover]`'s cargo suites; suites the config lists by name win."""
+    from replay._discover import discover_cargo_suites
+
+    assert discover.cargo_tests_dir is not None  # noqa: S101 - checked by the caller
+    classification = Path(discover.classification) if discover.classification else None
+    found = discover_cargo_suites(Path(discover.cargo_tests_dir), classification)
+    listed = {s.name for s in suites}
+    merged = suites + [s for s in found.suites if s.name not in listed]
+    notes = []
+    if found.unclassified:
+        notes.append(
+            f"{len(found.unclassified)} test file(s) in no suite of {classification}: "
+            + ", ".join(found.unclassified)
+        )
+    if found.missing:
+        notes.append(f"{classification} lists files that do not exist: {', '.join(found.missing)}")
+    if found.duplicated:
+        notes.append(f"{classification} lists files in two suites: {', '.join(found.duplicated)}")
+    return merged, tuple(notes)
 
 
 def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
@@ -243,9 +267,13 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
             else None,
             classification=str(root / discover.classification) if discover.classification else None,
         )
+    notes: tuple[str, ...] = ()
+    if discover is not None and discover.cargo_tests_dir:
+        suites, notes = _discovered(suites, discover)
     return Config(
         root=str(root),
         path=src,
+        notes=notes,
         parallelism=raw.parallelism or DEFAULT_PARALLELISM,
         timeout=timeout,
         out=os.path.normpath(root / (raw.out or DEFAULT_OUT)),

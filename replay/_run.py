@@ -27,7 +27,14 @@ from replay._artifacts import (
 )
 from replay._bundle import bundle_document
 from replay._environment import environment_document, git_info, tool_versions
-from replay._executor import KILL_GRACE, Executor, JobOutcome, Listener, attempt_status
+from replay._executor import (
+    KILL_GRACE,
+    QUARANTINE_RETRY_DELAY,
+    Executor,
+    JobOutcome,
+    Listener,
+    attempt_status,
+)
 from replay._models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
 from replay._results import build_summary
 from replay._summary import summary_document
@@ -159,6 +166,7 @@ async def run_plan(
     environment_extra: Mapping[str, Any] | None = None,
     stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
     stop_after: float | None = None,
+    quarantine_delay: float = QUARANTINE_RETRY_DELAY,
 ) -> RunResult:
     """Run `plan` and write its artifacts; never raises for a failing job.
 
@@ -191,6 +199,7 @@ async def run_plan(
         run_id=run_id,
         stop_when=stop_when,
         stop_after=stop_after,
+        quarantine_delay=quarantine_delay,
     )
     try:
         async with anyio.create_task_group() as tg:

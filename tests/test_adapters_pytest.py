@@ -163,7 +163,10 @@ def test_a_junitxml_named_by_the_command_is_read_from_the_job_directory(tmp_path
     ("classname", "name", "file", "expected"),
     [
         ("tests.test_x", "test_y", "tests/test_x.py", "tests/test_x.py::test_y"),
-        ("tests.test_x.TestC.TestD", "test_y[a.b]", "tests/test_x.py", "tests/test_x.py::TestC::TestD::test_y[a.b]"),
+        (
+            "tests.test_x.TestC.TestD", "test_y[a.b]", "tests/test_x.py",
+            "tests/test_x.py::TestC::TestD::test_y[a.b]",
+        ),
         ("ci.tests.test_x.TestC", "test_y", "tests/test_x.py", "tests/test_x.py::TestC::test_y"),
         ("", "tests.test_broken", "tests/test_broken.py", "tests/test_broken.py"),
         ("test_top", "test_y", "test_top.py", "test_top.py::test_y"),

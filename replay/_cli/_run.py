@@ -111,6 +111,8 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--json", action="store_true", help="machine output: JSON lines on stdout")
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+    # Seconds before a quarantined target's retry (5 s by policy): a testing knob.
+    group.add_argument("--quarantine-delay", type=float, default=None, help=argparse.SUPPRESS)
     # The anyio backend: a testing knob, so the CLI is exercised on asyncio and trio.
     group.add_argument(
         "--backend", choices=["asyncio", "trio"], default="asyncio", help=argparse.SUPPRESS
@@ -328,9 +330,39 @@ def _apply_shard(plan: Plan, shard: Shard, durations_from: list[Path]) -> Plan:
     return attrs.evolve(plan, jobs=jobs, shard=shard)
 
 
+def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Quarantined target names that apply, and problems (expired, invalid) that fail the run.
+
+    Entries come from `[replay.discover] classification`; only suite-level stems
+    apply to runs (a `suite::test` entry cannot spare the rest of its suite).
+    """
+    if config.discover is None or not config.discover.classification:
+        return frozenset(), ()
+    from datetime import date
+
+    from replay._quarantine import QUARANTINE_POLICY, read_quarantine
+
+    path = Path(config.discover.classification)
+    if not path.is_file():
+        return frozenset(), ()
+    active: set[str] = set()
+    problems: list[str] = []
+    names = {s.name for s in config.suites}
+    for entry in read_quarantine(path, today=date.today()):
+        if entry.stem not in names:
+            continue
+        if entry.state in QUARANTINE_POLICY.failing_states:
+            why = "; ".join(entry.problems or entry.missing) or entry.state.value
+            problems.append(f"{path}: [quarantine.{entry.stem}] is {entry.state.value}: {why}")
+        else:
+            active.add(entry.stem)
+    return frozenset(active), tuple(problems)
+
+
 def build_run_plan(args: argparse.Namespace, config: Config) -> tuple[Plan, Summary | None]:
     """The plan `replay run` executes, and the summary it reruns from (if any)."""
-    options = options_from_args(args)
+    quarantined, _ = quarantine_state(config)
+    options = options_from_args(args, quarantined=quarantined)
     previous = None
     if args.rerun_from is not None:
         from replay._readers import load_summary
@@ -355,6 +387,8 @@ def print_plan(plan: Plan) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run `replay run`."""
     config = load_run_config(args, required=args.rerun_from is None)
+    for note in config.notes:
+        print(f"replay: note: {note}", file=sys.stderr)
     plan, previous = build_run_plan(args, config)
     if args.dry_run:
         print_plan(plan)
@@ -368,7 +402,14 @@ def handle(args: argparse.Namespace) -> int:
         print("replay: the selection matched no suite; nothing to run", file=sys.stderr)
         return EXIT_EMPTY
     result = execute(plan, args, config, previous=previous)
-    return finish(result, args)
+    code = finish(result, args)
+    _, problems = quarantine_state(config)
+    for problem in problems:
+        print(f"replay: quarantine: {problem}", file=sys.stderr)
+    if problems and code == EXIT_OK:
+        print("replay: failing the run: renew or remove the entries above", file=sys.stderr)
+        return EXIT_FAILED
+    return code
 
 
 def execute(
@@ -411,6 +452,8 @@ def execute(
     }
     if args.kill_grace is not None:
         kwargs["kill_grace"] = args.kill_grace
+    if args.quarantine_delay is not None:
+        kwargs["quarantine_delay"] = args.quarantine_delay
     kwargs.update(run_options)
     post = _post_process(args)
     if post:
@@ -465,7 +508,12 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
         + (f" ({carried} carried from earlier runs)" if carried else ""),
         file=err,
     )
-    failing = [t for t in executed if not t.status.ok or t.status is TargetStatus.FLAKY]
+    failing = [
+        t
+        for t in executed
+        if (not t.status.ok and not t.quarantined) or t.status is TargetStatus.FLAKY
+    ]
+    spared = [t for t in executed if t.quarantined and not t.status.ok]
     if failing and verbosity >= -1:
         width = max(len(t.name) for t in failing)
         for target in failing:
@@ -480,6 +528,10 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
             )
             if target.retry_refused:
                 print(f"  {'':9} {'':{width}}  no retry: {target.retry_refused}", file=err)
+    if spared:
+        print("quarantined, not failing the run:", file=err)
+        for target in spared:
+            print(f"  {target.status.value:9} {target.name}  {describe_end(target)}", file=err)
     print(f"summary: {_shown(result.summary_path)}", file=err)
     if summary.outstanding:
         print(f"replay what is outstanding with:\n  {summary.one_command_replay}", file=err)

@@ -1,0 +1,249 @@
+"""Tests for replay._adapters.junit and the hardened JUnit reader replay._adapters._xml."""
+
+from __future__ import annotations
+
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from replay._adapters import get_adapter
+from replay._adapters._xml import JUnitCase, JUnitReport, read_junit
+from replay._adapters.junit import JUnitAdapter
+from replay._models import Job, TestResult, TestStatus
+
+FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<testsuite><testcase name="&lol9;"/></testsuite>
+"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE t [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<testsuite><testcase name="t"><failure message="&secret;"/></testcase></testsuite>
+"""
+EXTERNAL_DTD = """<?xml version="1.0"?>
+<!DOCTYPE testsuite SYSTEM "http://example.invalid/junit.dtd">
+<testsuite><testcase name="t"/></testsuite>
+"""
+ONE_CASE = '<testsuite><testcase name="ok" classname="c"/></testsuite>'
+
+
+def job(junit_path: str | None, cwd: Path | None = None) -> Job:
+    """A junit job whose runner writes `junit_path`."""
+    return Job(
+        id="j",
+        target="j",
+        kind="e2e",
+        adapter="junit",
+        argv=("./run-tests",),
+        cwd=str(cwd) if cwd else None,
+        junit_path=junit_path,
+    )
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "junit.xml") -> Path:
+    """`text` written to a file in tmp_path."""
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text)
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def test_surefire_nested_suites_and_odd_attributes() -> None:
+    """Flaky and rerun failures, errors, skips, nested suites with a file, odd `time` values."""
+    report = read_junit(FIXTURES / "junit_surefire.xml")
+    expected = JUnitReport(
+        cases=(
+            JUnitCase("addsItem", "com.example.ShopTest", PASSED, time=0.012,
+                      suite="com.example.ShopTest"),
+            JUnitCase("flakyCheckout", "com.example.ShopTest", PASSED, time=0.5, flaky=True,
+                      suite="com.example.ShopTest"),
+            JUnitCase(
+                "alwaysBroken", "com.example.ShopTest", FAILED, time=0.02,
+                message="expected: <3> but was: <4>",
+                detail_tail="org.opentest4j.AssertionFailedError: expected: <3> but was: <4>\n"
+                "\tat com.example.ShopTest.alwaysBroken(ShopTest.java:57)",
+                suite="com.example.ShopTest",
+            ),
+            JUnitCase(
+                "crashes", "com.example.ShopTest", FAILED, time=0.001,
+                message="java.lang.NullPointerException",
+                detail_tail="java.lang.NullPointerException\n"
+                "\tat com.example.ShopTest.crashes(ShopTest.java:70)",
+                suite="com.example.ShopTest",
+            ),
+            JUnitCase("later", "com.example.ShopTest", SKIPPED, time=0.0, message="not yet",
+                      suite="com.example.ShopTest"),
+            JUnitCase("works in a nested suite", "outer inner", PASSED, file="spec/outer.spec.ts",
+                      time=1002.5, suite="inner"),
+            JUnitCase(
+                "fails in a nested suite", "outer inner", FAILED, file="spec/outer.spec.ts",
+                line=12, message="first line of the text\nsecond line",
+                detail_tail="first line of the text\nsecond line", suite="inner",
+            ),
+        )
+    )  # fmt: skip
+    assert expected == report
+
+
+def test_adapter_names_cases_and_keeps_the_worse_duplicate(tmp_path: Path) -> None:
+    """`classname.name` names a case; a name reported thrice keeps its failure."""
+    results = JUnitAdapter().parse(
+        tmp_path / "log", tmp_path, job("junit_bare_testsuite.xml", cwd=FIXTURES)
+    )
+    expected = (
+        TestResult("suite.café", PASSED, duration=0.1),
+        TestResult("suite.duplicate", FAILED, message="second run failed"),
+        TestResult("no classname", PASSED),
+    )
+    assert expected == results
+
+
+def test_adapter_reads_the_path_relative_to_the_job_directory(tmp_path: Path) -> None:
+    """The config's `junit_path` is relative to the suite's cwd; an absolute one works too."""
+    (tmp_path / "build").mkdir()
+    write(tmp_path / "build", ONE_CASE, "report.xml")
+    relative = JUnitAdapter().parse(tmp_path / "log", tmp_path, job("build/report.xml", tmp_path))
+    absolute = JUnitAdapter().parse(
+        tmp_path / "log", tmp_path, job(str(tmp_path / "build" / "report.xml"))
+    )
+    assert ((TestResult("c.ok", PASSED),),) * 2 == (relative, absolute)
+
+
+@pytest.mark.parametrize("junit_path", [None, "", "missing.xml", "."])
+def test_adapter_without_a_readable_file_has_no_results(
+    tmp_path: Path, junit_path: str | None
+) -> None:
+    """No path, a missing file or a directory: no per-test results, no exception."""
+    assert () == JUnitAdapter().parse(tmp_path / "log", tmp_path, job(junit_path, tmp_path))
+
+
+def test_adapter_command_and_targeted() -> None:
+    """The command runs as written; JUnit cannot say how to run one test."""
+    adapter = get_adapter("junit")
+    assert (("./run-tests",), None) == (
+        adapter.command(job("r.xml"), Path("attempt")),
+        adapter.targeted(("./run-tests",), ("c.ok",)),
+    )
+
+
+def test_latin1_declared_files_decode() -> None:
+    """The XML declaration's encoding is honoured."""
+    assert ("café",) == tuple(case.name for case in read_junit(FIXTURES / "junit_latin1.xml").cases)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_error"),
+    [
+        (BILLION_LAUGHS, "refused: DTDForbidden"),
+        (EXTERNAL_ENTITY, "refused: DTDForbidden"),
+        (EXTERNAL_DTD, "refused: DTDForbidden"),
+        ("", "malformed XML: no element found: line 1, column 0"),
+        ("<testsuite><testcase name='a'/>", "malformed XML: no element found: line 1, column 31"),
+        ("not xml at all", "malformed XML: syntax error: line 1, column 0"),
+    ],
+)
+def test_hostile_and_broken_files_are_refused_without_expansion(
+    tmp_path: Path, text: str, expected_error: str
+) -> None:
+    """DTDs (entity bombs, external entities) are refused before expansion; errors are named."""
+    path = write(tmp_path, text)
+    tracemalloc.start()
+    report = read_junit(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert f"{path}: {expected_error}" == report.error
+    assert 10_000_000 > peak  # the billion laughs would need gigabytes
+
+
+def test_a_truncated_file_keeps_the_complete_cases(tmp_path: Path) -> None:
+    """A runner killed mid-write leaves a file whose finished cases still count."""
+    text = (FIXTURES / "junit_surefire.xml").read_text()
+    path = write(tmp_path, text[: text.index('<testcase name="crashes"')])
+    report = read_junit(path)
+    expected = (("addsItem", PASSED), ("flakyCheckout", PASSED), ("alwaysBroken", FAILED))
+    assert expected == tuple((case.name, case.status) for case in report.cases)
+    assert report.error is not None
+
+
+@pytest.mark.parametrize("missing", ["does-not-exist.xml", "."])
+def test_missing_files_and_directories_are_reported(tmp_path: Path, missing: str) -> None:
+    """An unreadable path is an error in the report, not an exception."""
+    report = read_junit(tmp_path / missing)
+    assert ((), True) == (report.cases, (report.error or "").startswith(f"{tmp_path / missing}"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000))
+def test_reader_never_raises_on_arbitrary_bytes(data: bytes) -> None:
+    """Any bytes at all give a report, never an exception."""
+    with tempfile.TemporaryDirectory() as directory:
+        report = read_junit(write(Path(directory), data))
+    assert isinstance(report, JUnitReport)
+
+
+ATTRIBUTE_VALUES = st.sampled_from(["", "x", "1", "-2", "1e400", "nan", "0x10", "3,5", "&amp;"])
+ELEMENTS = st.recursive(
+    st.builds(
+        lambda tag, name, value: f'<{tag} {name}="{value}"/>',
+        st.sampled_from(["testcase", "failure", "error", "skipped", "flakyFailure", "rerunError"]),
+        st.sampled_from(["name", "classname", "time", "line", "file", "message"]),
+        ATTRIBUTE_VALUES,
+    ),
+    lambda children: st.builds(
+        lambda tag, inner, text: f"<{tag}>{text}{''.join(inner)}</{tag}>",
+        st.sampled_from(["testsuites", "testsuite", "testcase", "failure", "properties"]),
+        st.lists(children, max_size=4),
+        st.sampled_from(["", "text", "a\nb"]),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ELEMENTS)
+def test_reader_never_raises_on_arbitrary_junit_shapes(document: str) -> None:
+    """Well-formed XML of any JUnit-like shape reads without error and yields typed cases."""
+    with tempfile.TemporaryDirectory() as directory:
+        report = read_junit(write(Path(directory), document))
+    assert report.error is None
+    assert all(isinstance(case.status, TestStatus) for case in report.cases)
+
+
+@pytest.mark.slow
+def test_a_large_report_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """100,000 cases (20 MB) read with the tree pruned as it goes: memory holds the results."""
+    path = tmp_path / "junit.xml"
+    with path.open("w") as out:
+        out.write('<?xml version="1.0"?>\n<testsuites><testsuite name="big">\n')
+        for i in range(100_000):
+            out.write(f'<testcase classname="pkg.Big" name="case_{i}" time="0.001">')
+            if i % 100 == 0:
+                out.write(f'<failure message="failed {i}">{"trace line " * 10}</failure>')
+            out.write(f"<system-out>{'x' * 120}</system-out></testcase>\n")
+        out.write("</testsuite></testsuites>\n")
+    assert path.stat().st_size > 20_000_000
+    tracemalloc.start()
+    report = read_junit(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    failed = [case for case in report.cases if case.status is FAILED]
+    assert (100_000, 1_000, None) == (len(report.cases), len(failed), report.error)
+    assert path.stat().st_size > peak
