@@ -29,6 +29,7 @@ from replay._adapters import get_adapter
 from replay._artifacts import safe_component
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._procs import group_members, stop_group
+from replay._watchdog import Watchdog
 
 KILL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL: long enough to flush logs, short enough for CI."""
@@ -155,6 +156,7 @@ class Executor:
         run_id: str = "",
         stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
         stop_after: float | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.plan = plan
         self.run_id = run_id or run_dir.name
@@ -162,6 +164,8 @@ class Executor:
         """Asked after each finished job: True starts nothing new (a decided flake loop)."""
         self.stop_after = stop_after
         """Seconds after which nothing new starts (`--max-minutes`)."""
+        self.watchdog = watchdog
+        """Stops the jobs' groups if this process dies without cleaning up."""
         self.run_dir = run_dir
         self.listener: Listener = listener or _Silent()
         self.base_env = dict(os.environ if base_env is None else base_env)
@@ -342,9 +346,13 @@ class Executor:
                     duration=time.monotonic() - start,
                     log=relative_log,
                 )
+            if self.watchdog is not None:
+                self.watchdog.track(process.pid)
             try:
                 await self._supervise(process, job, ended)
             except anyio.get_cancelled_exc_class():
+                if self.watchdog is not None:
+                    self.watchdog.untrack(process.pid)
                 # Keep the interrupted attempt on record, then let cancellation go on.
                 interrupted = Attempt(
                     number=number,
@@ -355,6 +363,8 @@ class Executor:
                 )
                 self._outcomes[job.id] = JobOutcome(job=job, attempts=(*earlier, interrupted))
                 raise
+        if self.watchdog is not None:
+            self.watchdog.untrack(process.pid)
         duration = time.monotonic() - start
         tests = await anyio.to_thread.run_sync(adapter.parse, log, directory, job)
         return Attempt(

@@ -38,6 +38,7 @@ from replay._executor import (
 from replay._models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
 from replay._results import build_summary
 from replay._summary import summary_document
+from replay._watchdog import Watchdog
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -167,6 +168,7 @@ async def run_plan(
     stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
     stop_after: float | None = None,
     quarantine_delay: float = QUARANTINE_RETRY_DELAY,
+    watchdog: bool = True,
 ) -> RunResult:
     """Run `plan` and write its artifacts; never raises for a failing job.
 
@@ -200,6 +202,7 @@ async def run_plan(
         stop_when=stop_when,
         stop_after=stop_after,
         quarantine_delay=quarantine_delay,
+        watchdog=Watchdog() if watchdog and plan.jobs else None,
     )
     try:
         async with anyio.create_task_group() as tg:
@@ -223,6 +226,8 @@ async def run_plan(
                 "run_finished", run_id=run_id, status=summary.status.value, at=summary.finished_at
             )
             events.close()
+            if executor.watchdog is not None:
+                executor.watchdog.close()
     return RunResult(
         summary=summary, run_dir=run_dir, summary_path=summary_path, outcomes=executor.outcomes()
     )

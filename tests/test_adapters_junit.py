@@ -95,7 +95,7 @@ def test_surefire_nested_suites_and_odd_attributes() -> None:
                       time=1002.5, suite="inner"),
             JUnitCase(
                 "fails in a nested suite", "outer inner", FAILED, file="spec/outer.spec.ts",
-                line=12, message="first line of the text\nsecond line",
+                line=12, message="first line of the text",
                 detail_tail="first line of the text\nsecond line", suite="inner",
             ),
         )
@@ -229,15 +229,15 @@ def test_reader_never_raises_on_arbitrary_junit_shapes(document: str) -> None:
 
 @pytest.mark.slow
 def test_a_large_report_streams_in_bounded_memory(tmp_path: Path) -> None:
-    """100,000 cases (20 MB) read with the tree pruned as it goes: memory holds the results."""
+    """A 20 MB report is read with the tree pruned as it goes: memory holds results, not XML."""
     path = tmp_path / "junit.xml"
     with path.open("w") as out:
         out.write('<?xml version="1.0"?>\n<testsuites><testsuite name="big">\n')
-        for i in range(100_000):
+        for i in range(10_000):
             out.write(f'<testcase classname="pkg.Big" name="case_{i}" time="0.001">')
             if i % 100 == 0:
                 out.write(f'<failure message="failed {i}">{"trace line " * 10}</failure>')
-            out.write(f"<system-out>{'x' * 120}</system-out></testcase>\n")
+            out.write(f"<system-out>{'captured output ' * 130}</system-out></testcase>\n")
         out.write("</testsuite></testsuites>\n")
     assert path.stat().st_size > 20_000_000
     tracemalloc.start()
@@ -245,5 +245,5 @@ def test_a_large_report_streams_in_bounded_memory(tmp_path: Path) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     failed = [case for case in report.cases if case.status is FAILED]
-    assert (100_000, 1_000, None) == (len(report.cases), len(failed), report.error)
-    assert path.stat().st_size > peak
+    assert (10_000, 100, None) == (len(report.cases), len(failed), report.error)
+    assert path.stat().st_size // 4 > peak

@@ -267,11 +267,14 @@ def test_large_output_keeps_memory_flat(tmp_path: Path) -> None:
     """A job writing 200 MB leaves replay's own peak RSS far below the output size."""
     import subprocess
 
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a wrapper forked from a
+    # big pytest process would report pytest's size.
     wrapper = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from replay._cli import main\n"
         "code = main(sys.argv[1:])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
         "sys.exit(code)\n"
     )
     writer = "import sys; b = b'x' * (1 << 20)\nfor _ in range(200): sys.stdout.buffer.write(b)"

@@ -133,3 +133,17 @@ def test_sigkill_never_leaves_a_truncated_summary(tmp_path: Path, seed: int) -> 
             assert isinstance(orjson.loads(line), dict)
     leftovers = [p for p in (tmp_path / "run").glob("**/.*.tmp")] if summary.parent.exists() else []
     assert len(leftovers) <= 1
+
+
+def test_sigkill_of_replay_leaves_no_orphans(tmp_path: Path) -> None:
+    """Even a SIGKILLed replay (no cleanup possible) leaves no job running: the watchdog acts."""
+    process = start(tmp_path, "asyncio")
+    wait_for(tmp_path / "pids/a")
+    wait_for(tmp_path / "pids/b")
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(alive_groups(tmp_path / "pids").values()):
+        assert time.monotonic() < deadline, alive_groups(tmp_path / "pids")
+        time.sleep(0.05)
+    assert not (tmp_path / "run/summary.json").exists()

@@ -47,7 +47,7 @@ class JUnitCase:
     line: int | None = None
     time: float | None = None
     message: str | None = None
-    """The failure's (or skip's) `message` attribute, else the first lines of its text; capped."""
+    """The failure's (or skip's) `message` attribute, else the first line of its text; capped."""
     detail_tail: str | None = None
     """The last characters of the failure's text (a traceback ends with its location)."""
     flaky: bool = False
@@ -148,8 +148,12 @@ def _outcome_text(element: Any) -> tuple[str | None, str | None]:
     """(message, tail of the text) of a `<failure>`, `<error>` or `<skipped>` element."""
     text = element.text or ""
     attribute = element.get("message")
-    source = attribute if attribute and attribute.strip() else text.lstrip()
-    message = cap_message(source.splitlines())
+    if attribute and attribute.strip():
+        message = cap_message(attribute.splitlines())
+    else:
+        # Without a message attribute the text's first line says it (`NullPointerException`);
+        # the lines after it are a stack trace.
+        message = cap_message(text.strip().splitlines()[:1])
     tail = text.rstrip()[-DETAIL_TAIL_CHARS:] or None
     return message, tail
 

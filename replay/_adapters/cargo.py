@@ -174,22 +174,33 @@ class _LibtestParser:
                 self.hints.append(hint["args"])
                 if block is not None:
                     block.ended = True
-        notable = _NOTABLE.match(line)
-        # A test's own output may say "running 3 tests": only a finished block gives way.
-        if notable and (block is None or block.closed or block.ended):
-            if _RUNNING.match(line):
-                self._flush()
-                self.block = _Block()
-                return
-            if _BINARY.match(line):
-                self._flush()
-                return
+        notable = _NOTABLE.match(line) is not None
+        if notable and self._boundary(block, line):
+            return
         if block is None:
             return
         if block.collecting is not None and self._collect(block, block.collecting, line):
             return
-        if not notable:
-            return  # test output: the common case, skipped after one regex
+        if notable:  # else test output: the common case, skipped after one regex
+            self._notable(block, line)
+
+    def _boundary(self, block: _Block | None, line: str) -> bool:
+        """Start or end a binary's block at `running N tests` or cargo's `Running` line.
+
+        A test's own output may say "running 3 tests": only a finished block gives way.
+        """
+        if block is not None and not block.closed and not block.ended:
+            return False
+        if _RUNNING.match(line):
+            self._flush()
+            self.block = _Block()
+            return True
+        if _BINARY.match(line):
+            self._flush()
+            return True
+        return False
+
+    def _notable(self, block: _Block, line: str) -> None:
         crash = _CRASH.fullmatch(line)
         if crash:
             block.crash = crash["why"]

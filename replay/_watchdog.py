@@ -1,0 +1,87 @@
+"""A watchdog that stops a run's jobs if `replay` itself dies (SIGKILL, OOM killer).
+
+Jobs run in their own sessions, so nothing kills them when the orchestrator is
+killed without a chance to clean up. One small process per run holds the read
+end of a pipe; `replay` writes `+PGID` when a job starts and `-PGID` when its
+group is gone. When the pipe reaches EOF (replay exited, however it exited) the
+watchdog stops every group still listed: SIGTERM, a grace period, SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+
+WATCHDOG_GRACE = 1.0
+"""Seconds between SIGTERM and SIGKILL for jobs orphaned by a killed replay."""
+
+_SCRIPT = """
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    sign, pgid = line[:1], int(line[1:])
+    if sign == "+":
+        groups.add(pgid)
+    else:
+        groups.discard(pgid)
+def signal_all(signum):
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signum)
+        except OSError:
+            pass
+if groups:
+    signal_all(signal.SIGTERM)
+    time.sleep(float(sys.argv[1]))
+    signal_all(signal.SIGKILL)
+"""
+
+
+class Watchdog:
+    """The orchestrator's side of the watchdog pipe."""
+
+    def __init__(self, grace: float = WATCHDOG_GRACE) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        try:
+            # Infrastructure, not a test job: a plain Popen, in its own session so a
+            # Ctrl-C to the terminal's process group does not reach it.
+            self._process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError:
+            self._process = None  # no watchdog is a degraded run, not a failed one
+
+    def _send(self, line: str) -> None:
+        process = self._process
+        if process is None or process.stdin is None:
+            return
+        try:
+            os.write(process.stdin.fileno(), line.encode())
+        except OSError:
+            self._process = None
+
+    def track(self, pgid: int) -> None:
+        """A job's group exists now."""
+        self._send(f"+{pgid}\n")
+
+    def untrack(self, pgid: int) -> None:
+        """A job's group is gone."""
+        self._send(f"-{pgid}\n")
+
+    def close(self) -> None:
+        """Normal end: every group is gone; let the watchdog exit."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
