@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -313,6 +314,11 @@ class Executor:
         start = time.monotonic()
         adapter = get_adapter(job.adapter)
         argv = adapter.command(job, directory)
+        if job.junit_path:
+            # A report left by an earlier run must not pass for this attempt's results.
+            stale = Path(job.cwd or ".") / job.junit_path
+            with contextlib.suppress(OSError):
+                stale.unlink()
         env = {
             **self.base_env,
             **job.env,

@@ -202,7 +202,7 @@ async def run_plan(
         stop_when=stop_when,
         stop_after=stop_after,
         quarantine_delay=quarantine_delay,
-        watchdog=Watchdog() if watchdog and plan.jobs else None,
+        watchdog=Watchdog(run_id) if watchdog and plan.jobs else None,
     )
     try:
         async with anyio.create_task_group() as tg:

@@ -17,7 +17,7 @@ import sys
 WATCHDOG_GRACE = 1.0
 """Seconds between SIGTERM and SIGKILL for jobs orphaned by a killed replay."""
 
-_SCRIPT = """
+_SCRIPT = r"""
 import os, signal, sys, time
 groups = set()
 for line in sys.stdin:
@@ -26,6 +26,24 @@ for line in sys.stdin:
         groups.add(pgid)
     else:
         groups.discard(pgid)
+def marked():
+    # Jobs carry REPLAY_RUN_ID in their environment, and so do their descendants: this
+    # finds a job even if replay died between spawning it and reporting its group.
+    mark = ("\0REPLAY_RUN_ID=" + sys.argv[2] + "\0").encode()
+    found = set()
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        try:
+            with open("/proc/" + pid + "/environ", "rb") as handle:
+                if mark in b"\0" + handle.read():
+                    found.add(os.getpgid(int(pid)))
+        except OSError:
+            pass
+    return found
+groups |= marked() if sys.argv[2] else set()
 def signal_all(signum):
     for pgid in groups:
         try:
@@ -42,13 +60,13 @@ if groups:
 class Watchdog:
     """The orchestrator's side of the watchdog pipe."""
 
-    def __init__(self, grace: float = WATCHDOG_GRACE) -> None:
+    def __init__(self, run_id: str = "", grace: float = WATCHDOG_GRACE) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         try:
             # Infrastructure, not a test job: a plain Popen, in its own session so a
             # Ctrl-C to the terminal's process group does not reach it.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace)],
+                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace), run_id],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -243,6 +243,16 @@ def _check(argv: Sequence[str], code: int, stderr: bytes, ok_codes: tuple[int, .
     shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
     msg = f"`{shown}` exited {code} (expected {ok_codes}):\n" + "\n".join(tail)
     raise BenchError(msg)
+
+
+def guarded(label: str, part: Callable[[], list[Row]]) -> list[Row]:
+    """Run one part of a benchmark; a failed command becomes an error row, not a lost table."""
+    try:
+        return part()
+    except BenchError as exc:
+        print(f"{label}: error: {exc}")
+        summary = str(exc).splitlines()[0]
+        return [Row(f"{label}: error", summary[:60], "-", "-", "-", met=False)]
 
 
 def pick_sizes(

@@ -12,6 +12,7 @@ as an `error` row instead of hiding the others. Exit 1 if a target is missed.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Sequence
 
 import bench_capture
@@ -19,7 +20,7 @@ import bench_scale
 import bench_spawn
 import bench_startup
 import bench_timeout
-from _bench import BenchError, Row, report
+from _bench import Row, guarded, report
 
 BENCHES: dict[str, Callable[..., list[Row]]] = {
     "startup": bench_startup.measure,
@@ -42,11 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     for name in args.only or BENCHES:
         print(f"\n== {name}")
-        try:
-            rows += BENCHES[name](quick=args.quick)
-        except BenchError as exc:
-            print(f"{name}: error: {exc}")
-            rows.append(Row(f"{name}: error", str(exc).splitlines()[0], "-", "-", "-", False))
+        rows += guarded(name, functools.partial(BENCHES[name], quick=args.quick))
     print()
     return report(rows)
 

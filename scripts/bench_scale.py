@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from _bench import (
     Row,
+    guarded,
     median,
     ms,
     pick_sizes,
@@ -245,7 +246,11 @@ def summary_load(targets: int, repeats: int) -> list[Row]:
 
 def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
     """All three measurements; the table rows."""
-    return dry_run(suites, repeats) + real_run(suites, repeats) + summary_load(targets, repeats)
+    return (
+        guarded("scale: dry run", lambda: dry_run(suites, repeats))
+        + guarded("scale: real run", lambda: real_run(suites, repeats))
+        + guarded("scale: summary", lambda: summary_load(targets, repeats))
+    )
 
 
 def measure(*, quick: bool) -> list[Row]:

@@ -12,11 +12,12 @@ Two measurements of the same run:
 - replay's own (the figure judged): the attempt's `duration` in summary.json
   minus the timeout. The duration runs from just before the spawn to the end of
   replay's wait for the group, so it slightly overstates the reaction;
-- an outside observer (a cross-check): a thread finds the job (the child of
-  replay that leads its own session), takes its start time from
+- an outside observer (a cross-check): a thread finds the job (the `sh` or
+  `sleep` child of replay that leads its own session; replay's watchdog leads
+  one too but is a Python process), takes its start time from
   `/proc/<pid>/stat` (10 ms resolution), and polls `/proc` every 2 ms near the
-  deadline until no live (non-zombie) process is left in the group. Zombies count
-  as gone: a container's PID 1 may never reap reparented grandchildren.
+  deadline until no live (non-zombie) process is left in the group. Zombies
+  count as gone: a container's PID 1 may never reap reparented grandchildren.
 
 Targets (issue 8): stubborn at most grace + 100 ms, polite at most 100 ms.
 
@@ -64,14 +65,19 @@ JOBS = {
 """Name: (the sh script, the target reaction in seconds)."""
 
 
-def _stat(pid: str) -> tuple[str, int, int, int, int] | None:
-    """(state, ppid, pgrp, session, start time in clock ticks since boot) of a process."""
+JOB_COMMANDS = frozenset({"sh", "dash", "bash", "sleep"})
+"""What the job's session leader is called (dash may exec the script's last `sleep`)."""
+
+
+def _stat(pid: str) -> tuple[str, str, int, int, int, int] | None:
+    """(command, state, ppid, pgrp, session, start time in ticks since boot) of a process."""
     try:
         data = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
+    comm = data[data.find(b"(") + 1 : data.rfind(b")")].decode("utf-8", "replace")
     rest = data[data.rfind(b")") + 2 :].split()
-    return rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19])
+    return comm, rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[3]), int(rest[19])
 
 
 def _pids() -> list[str]:
@@ -96,10 +102,16 @@ class Observer(threading.Thread):
         while found is None and time.monotonic() < limit:
             for pid in _pids():
                 stat = _stat(pid)
-                # The job is the session leader replay started (replay's other
-                # children, git and tool probes, stay in replay's session).
-                if stat and stat[1] == self.replay_pid and stat[3] == int(pid):
-                    found = int(pid), stat[4]
+                # The job is a session leader replay started and that runs the
+                # job's command: git and tool probes stay in replay's session, and
+                # the watchdog (its own session too) is a Python process.
+                if (
+                    stat
+                    and stat[2] == self.replay_pid
+                    and stat[4] == int(pid)
+                    and stat[0] in JOB_COMMANDS
+                ):
+                    found = int(pid), stat[5]
                     break
             else:
                 time.sleep(OBSERVER_POLL)
@@ -115,7 +127,7 @@ class Observer(threading.Thread):
             alive = False
             for pid in _pids():
                 stat = _stat(pid)
-                if stat and stat[2] == pgid and stat[0] != "Z":
+                if stat and stat[3] == pgid and stat[1] != "Z":
                     alive = True
                     break
             if not alive:

@@ -216,6 +216,14 @@ SYNTHETIC = [
         {},
     ),
     (
+        "terse output (`cargo test -q`) still names the failures",
+        "running 4 tests\n.F.i\nfailures:\n\n---- b stdout ----\n"
+        "thread 'b' panicked at tests/q.rs:4:5:\nquiet failure\n\nfailures:\n    b\n\n"
+        "test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out\n",
+        {"b": FAILED},
+        {"b": ("quiet failure", "tests/q.rs", 4)},
+    ),
+    (
         "lines before any `running N tests` are not results",
         "test looks_like_a_result ... ok\n   Compiling x v0.1.0\n",
         {},
@@ -358,6 +366,28 @@ def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
         log.write_bytes(b"running 1 test\n" + data)
         results = CargoAdapter().parse(log, Path(directory), job("cargo", "test"))
     assert all(isinstance(result, TestResult) for result in results)
+
+
+SPACES = " " * 60_000
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"test a ... ignored, {SPACES}x", {"a": SKIPPED}),
+        (f"test a ... bench:{SPACES}x", {"a": PASSED}),
+        (f"test a ... ok{SPACES}x", {"a": FAILED}),  # no status, and the binary never ended
+        ("test " + "a - " * 15_000 + "... ok", {("a - " * 15_000).rstrip(): PASSED}),
+        ("thread '" + "'" * 60_000, {}),
+        ("thread 'a' panicked at " + "1:" * 30_000, {}),
+        ("---- " + "x stdout ----" * 5_000, {}),
+    ],
+)
+def test_lines_built_to_backtrack_parse_in_one_pass(
+    line: str, expected: dict[str, TestStatus]
+) -> None:
+    """Hostile 60 kB lines that would make a careless regex quadratic are read in one pass."""
+    assert expected == statuses(parse_libtest(["running 1 test", line]).tests)
 
 
 # --- the shared line reader and result book (replay._adapters._lines) ---

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -50,7 +51,7 @@ def job(*argv: str, cwd: str | None = None) -> Job:
     return Job(id="go", target="go", kind="unit", adapter="go", argv=argv, cwd=cwd)
 
 
-def events(*records: dict[str, object]) -> list[str]:
+def events(*records: Mapping[str, object]) -> list[str]:
     """JSON lines of the given events."""
     return [orjson.dumps(record).decode() for record in records]
 
@@ -176,6 +177,31 @@ SYNTHETIC = [
             {"Action": "fail", "Package": "p", "Test": "TestM"},
         ),
         {"TestM": (FAILED, "got:\n{a: 1}")},
+    ),
+    (
+        "pages of t.Log before the t.Fatal and the panic still explain the failure",
+        events(
+            {"Action": "run", "Package": "p", "Test": "TestLoud"},
+            *(
+                {"Action": "output", "Package": "p", "Test": "TestLoud", "Output": f"log {i}\n"}
+                for i in range(500)
+            ),
+            {
+                "Action": "output",
+                "Package": "p",
+                "Test": "TestLoud",
+                "Output": "    l_test.go:7: bad\n",
+            },
+            {"Action": "fail", "Package": "p", "Test": "TestLoud"},
+            {"Action": "run", "Package": "p", "Test": "TestBoom"},
+            *(
+                {"Action": "output", "Package": "p", "Test": "TestBoom", "Output": f"log {i}\n"}
+                for i in range(500)
+            ),
+            {"Action": "output", "Package": "p", "Test": "TestBoom", "Output": "panic: boom\n"},
+            {"Action": "fail", "Package": "p", "Test": "TestBoom"},
+        ),
+        {"TestLoud": (FAILED, "bad"), "TestBoom": (FAILED, "panic: boom")},
     ),
     (
         "a benchmark that logged passes; one that failed fails",

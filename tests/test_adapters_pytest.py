@@ -302,6 +302,27 @@ def test_log_parser_never_raises_on_arbitrary_lines(lines: list[str]) -> None:
     assert all(isinstance(result, TestResult) for result in parse_pytest_log(lines))
 
 
+SPACES = " " * 60_000
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a.py::t" + " PASSED (x" * 6_000, {}),
+        (f"a.py::t PASSED ({SPACES}x", {}),
+        (f"a.py::t PASSED{SPACES}[ 5%]", {"a.py::t": PASSED}),
+        (f"[gw0] [ 5%] PASSED a.py::t{SPACES}x", {f"a.py::t{SPACES}x": PASSED}),
+        (f"FAILED a.py::{SPACES}x", {}),
+        ("FAILED " + "a.py" * 15_000 + " x", {}),
+    ],
+)
+def test_lines_built_to_backtrack_parse_in_one_pass(
+    line: str, expected: dict[str, TestStatus]
+) -> None:
+    """Hostile 60 kB lines that would make a careless regex quadratic are read in one pass."""
+    assert expected == statuses(parse_pytest_log([line]))
+
+
 @pytest.mark.slow
 def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
     """A 20 MB `-v` log (benchmarks live in scripts/bench_parsers.py) parses in one pass."""

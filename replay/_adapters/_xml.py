@@ -108,8 +108,8 @@ def _iter_open_cases(source: BinaryIO) -> Iterator[JUnitCase]:
             yield _case(element, suite_name, suite_file)
         elif tag == "testsuite" and suites:
             suites.pop()
-        # Drop finished children of suites so memory holds one case, not the file.
-        if open_elements and _local(open_elements[-1].tag) in _SUITE_TAGS:
+        # Drop finished cases and children of suites so memory holds one case, not the file.
+        if open_elements and (tag == "testcase" or _local(open_elements[-1].tag) in _SUITE_TAGS):
             open_elements[-1].remove(element)
             element.clear()
 

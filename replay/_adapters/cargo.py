@@ -54,7 +54,8 @@ _NOTABLE = re.compile(
 _RUNNING = re.compile(r"running \d+ tests?\b")
 _BINARY = re.compile(r" +(?:Running|Doc-tests) ")
 _STATUS_PATTERN = (
-    r"(?P<word>ok|FAILED(?: \(time limit exceeded\))?|ignored(?:, .*?)?|bench:.*?)"
+    # Greedy reasons: a lazy `.*?` before `\s*` is quadratic on a line of spaces.
+    r"(?P<word>ok|FAILED(?: \(time limit exceeded\))?|ignored(?:, .*)?|bench:.*)"
     r"(?: <(?P<secs>\d+(?:\.\d+)?)s>)?\s*"
 )
 _STATUS = re.compile(_STATUS_PATTERN)
@@ -73,7 +74,7 @@ _TOTALS = re.compile(
     r"(?P<ignored>\d+) ignored; (?P<measured>\d+) measured; (?P<filtered>\d+) filtered out"
 )
 _RERUN_HINT = re.compile(r"error: (?:test|doctest) failed, to rerun pass `(?P<args>[^`]*)`")
-_DOC_TEST = re.compile(r".+ - .+ \(line \d+\)")
+_DOC_TEST_END = re.compile(r" \(line \d+\)\Z")
 _CRASH = re.compile(r"\s*process didn't exit successfully: .*\((?P<why>[^()]*)\)\s*")
 _MESSAGE_END = re.compile(r"\s*$|note: |stack backtrace:|failures:\s*$|test result: ")
 _RETURNED_ERROR = re.compile(r"Error: (?P<message>.+)")
@@ -395,6 +396,11 @@ def parse_libtest(lines: Iterable[str]) -> LibtestReport:
     return parser.report()
 
 
+def _is_doc_test(name: str) -> bool:
+    """Whether `name` is rustdoc's `src/lib.rs - path::item (line 7)`."""
+    return " - " in name and _DOC_TEST_END.search(name) is not None
+
+
 def _cargo_test_index(argv: tuple[str, ...]) -> int | None:
     """The index of `test` in `[wrapper...] cargo [+toolchain] test ...`, if argv is that."""
     for index, arg in enumerate(argv):
@@ -456,7 +462,7 @@ class CargoAdapter:
         or a name is a doc test (rustdoc splits filters at whitespace).
         """
         test_index = _cargo_test_index(argv)
-        if test_index is None or not tests or any(_DOC_TEST.fullmatch(t) for t in tests):
+        if test_index is None or not tests or any(map(_is_doc_test, tests)):
             return None
         head = list(argv[: test_index + 1])
         rest = list(argv[test_index + 1 :])

@@ -21,8 +21,10 @@ and flake loops pass without running anything.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ MAX_EVENT_BYTES = 1024 * 1024
 """test2json splits long output into events far below this; a longer line is not an event."""
 
 MAX_CAPTURED_LINES = 64
-"""Output lines kept per running test to explain its failure; the rest only streams past."""
+"""Output lines kept per running test, and per panic, to explain a failure; the rest streams by."""
 
 _TEST_NAME = re.compile(r"(?:Test|Benchmark|Example|Fuzz)[^/]*")
 _REPORT_LINE = re.compile(r"\s+(?P<file>[^\s:]+\.go):(?P<line>\d+): (?P<message>.*)")
@@ -57,10 +59,30 @@ _RUN_FLAGS = frozenset({"-run", "--run", "-test.run", "--test.run"})
 
 
 class _Running:
-    """Output of a test that has started and not ended, kept for its failure message."""
+    """Output of a test that has started and not ended, kept for its failure message.
+
+    Bounded: the first and the last lines (a `t.Fatal` after pages of `t.Log`
+    is last), and a panic with its stack wherever it comes.
+    """
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.head: list[str] = []
+        self.tail: deque[str] = deque(maxlen=MAX_CAPTURED_LINES // 2)
+        self.panic: list[str] | None = None
+
+    def add(self, text: str) -> None:
+        if self.panic is not None:
+            if len(self.panic) < MAX_CAPTURED_LINES:
+                self.panic.append(text)
+        elif text.startswith("panic: "):
+            self.panic = [text]
+        elif len(self.head) < MAX_CAPTURED_LINES // 2:
+            self.head.append(text)
+        else:
+            self.tail.append(text)
+
+    def lines(self) -> list[str]:
+        return [*self.head, *self.tail, *(self.panic or ())]
 
 
 class _GoParser:
@@ -118,8 +140,8 @@ class _GoParser:
             self.running.setdefault(key, _Running())
         elif action in ("output", "cont") and key not in self.finished:
             running = self.running.setdefault(key, _Running())
-            if action == "output" and len(running.lines) < MAX_CAPTURED_LINES:
-                running.lines.append(_text(event.get("Output")).rstrip("\n"))
+            if action == "output":
+                running.add(_text(event.get("Output")).rstrip("\n"))
         elif action in _RESULT_ACTIONS:
             self.finished.add(key)
             ended = self.running.pop(key) if key in self.running else None
@@ -160,7 +182,7 @@ class _GoParser:
             self.book.add(TestResult(name=test, status=status, duration=duration))
             return
         self.packages_with_failures.add(package)
-        message, file, line = _explain(running.lines if running else [], self.cwd)
+        message, file, line = _explain(running.lines() if running else [], self.cwd)
         if unfinished and message is None:
             message = "the test binary stopped while this test ran"
         self.book.add(
@@ -283,12 +305,15 @@ def run_pattern(tests: tuple[str, ...]) -> str:
     subtests narrows to them: its body still runs, its other subtests do not.
     """
     paths = [tuple(test.split("/")) for test in dict.fromkeys(tests)]
-    leaves = [path for path in paths if not any(_is_ancestor(path, other) for other in paths)]
+    # Sorted, a path's descendants follow it directly: one look at the next finds ancestors.
+    ordered = sorted(paths)
+    ancestors = {
+        path
+        for path, following in itertools.pairwise(ordered)
+        if len(following) > len(path) and following[: len(path)] == path
+    }
+    leaves = [path for path in paths if path not in ancestors]
     return "|".join("/".join(_anchored(element) for element in path) for path in leaves)
-
-
-def _is_ancestor(path: tuple[str, ...], other: tuple[str, ...]) -> bool:
-    return len(other) > len(path) and other[: len(path)] == path
 
 
 class GoAdapter:

@@ -62,10 +62,13 @@ _LOG_WORDS = {
 _WORDS = "PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS"
 _NODE = r"[^\s:]+\.py(?:::\S.*?)?"
 _SUMMARY_LINE = re.compile(rf"(?P<word>{_WORDS}) (?P<node>{_NODE})(?: - (?P<message>.*))?")
-_VERBOSE_LINE = re.compile(
-    rf"(?P<node>{_NODE}) (?P<word>{_WORDS})(?: \(.*\))?(?:\s+\[\s*\d+%\])?\s*"
+# A `-v` line is matched in two steps, node then tail, each in one pass: a single regex
+# with `\(.*\)` after a lazy node id is quadratic on hostile lines.
+_VERBOSE_LINE = re.compile(rf"(?P<node>[^\s:]+\.py::\S.*?) (?P<word>{_WORDS})(?P<tail> .*)?")
+_VERBOSE_TAIL = re.compile(r"(?: \(.*\))?(?:\s+\[\s*\d+%\])?\s*")
+_XDIST_LINE = re.compile(
+    rf"\[gw\d+\] \[\s*\d+%\] (?P<word>{_WORDS}) (?P<node>[^\s:]+\.py(?:::\S.*)?)"
 )
-_XDIST_LINE = re.compile(rf"\[gw\d+\] \[\s*\d+%\] (?P<word>{_WORDS}) (?P<node>{_NODE})\s*")
 _LOCATION = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): .*")
 
 
@@ -144,23 +147,40 @@ def _short_takes_next(arg: str) -> bool:
 
 def node_id(case: JUnitCase) -> str:
     """The pytest node id of a JUnit case pytest wrote (`tests/t.py::TestC::test_y[p]`)."""
+    classname = case.classname
     if case.file:
         module = case.file.replace(os.sep, "/")
-        dotted = module.removesuffix(".py").replace("/", ".").split(".")
-        parts = case.classname.split(".") if case.classname else []
-        for start in range(len(parts) - len(dotted) + 1):
-            # `--junitprefix` puts words before the module's dotted path.
-            if parts[start : start + len(dotted)] == dotted:
-                return "::".join([module, *parts[start + len(dotted) :], case.name])
-        if not parts and case.name == ".".join(dotted):
+        dotted = module.removesuffix(".py").replace("/", ".")
+        classes = _classes_after(classname, dotted)
+        if classes is not None:
+            return "::".join([module, *classes, case.name])
+        if not classname and case.name == dotted:
             return module  # a collection error names the module itself
-    parts = case.classname.split(".") if case.classname else []
+    parts = classname.split(".") if classname else []
     # No usable file: classes are the capitalised tail of the dotted classname.
     split = next((i for i, part in enumerate(parts) if part[:1].isupper()), len(parts))
     if split == 0:
         return "::".join([*parts, case.name])
     module = "/".join(parts[:split]) + ".py"
     return "::".join([module, *parts[split:], case.name])
+
+
+def _classes_after(classname: str, dotted: str) -> list[str] | None:
+    """The class names after the module's dotted path in `classname`; None if it is not there.
+
+    `--junitprefix` puts words before the module. A few `str` searches, not a scan
+    per position: both strings come from an untrusted file.
+    """
+    if classname == dotted or classname.endswith(f".{dotted}"):
+        return []
+    if classname.startswith(f"{dotted}."):
+        rest = classname[len(dotted) + 1 :]
+    else:
+        index = classname.find(f".{dotted}.")
+        if index < 0:
+            return None
+        rest = classname[index + len(dotted) + 2 :]
+    return rest.split(".")
 
 
 def _result(case: JUnitCase) -> TestResult:
@@ -196,19 +216,18 @@ def parse_pytest_log(lines: Iterable[str]) -> tuple[TestResult, ...]:
     book = ResultBook()
     for raw in lines:
         line = strip_ansi(raw)
-        match = (
-            _SUMMARY_LINE.fullmatch(line)
-            or _XDIST_LINE.fullmatch(line)
-            or _VERBOSE_LINE.fullmatch(line)
-        )
+        match = _SUMMARY_LINE.fullmatch(line) or _XDIST_LINE.fullmatch(line)
         if match is None:
-            continue
+            match = _VERBOSE_LINE.fullmatch(line)
+            if match is None or not _VERBOSE_TAIL.fullmatch(match["tail"] or ""):
+                continue
         status = _LOG_WORDS[match["word"]]
+        node = match["node"].rstrip()
         message = match.groupdict().get("message")
         if status is TestStatus.FAILED and message:
-            book.add(TestResult(name=match["node"], status=status, message=cap_message([message])))
+            book.add(TestResult(name=node, status=status, message=cap_message([message])))
         else:
-            book.add(TestResult(name=match["node"], status=status))
+            book.add(TestResult(name=node, status=status))
     return book.results()
 
 
