@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -109,6 +110,12 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     group.add_argument("--json", action="store_true", help="machine output: JSON lines on stdout")
+    group.add_argument(
+        "--github",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GitHub Actions annotations and step summary (default: on when GITHUB_ACTIONS=true)",
+    )
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     # Seconds before a quarantined target's retry (5 s by policy): a testing knob.
@@ -537,6 +544,37 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
         print(f"replay what is outstanding with:\n  {summary.one_command_replay}", file=err)
 
 
+def _github_output(result: RunResult) -> None:
+    """`::error` lines on stdout and a Markdown block in `$GITHUB_STEP_SUMMARY`."""
+    from replay._artifacts import inside
+    from replay._convert import parse_json
+    from replay._errors import InputError
+    from replay._github import annotation_lines, step_summary
+
+    summary = result.summary
+    digests: dict[str, dict[str, Any]] = {}
+    for target in summary.outstanding:
+        path = inside(result.run_dir, target.digest) if target.digest else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            document = parse_json(path.read_bytes(), source=str(path))
+        except (OSError, InputError):
+            continue
+        if isinstance(document, dict):
+            digests[target.name] = document
+    reasons = {t.name: describe_end(t) for t in summary.outstanding}
+    for line in annotation_lines(summary, digests, reasons):
+        print(line)
+    step_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_file:
+        try:
+            with open(step_file, "a", encoding="utf-8") as handle:
+                handle.write(step_summary(summary, reasons, _shown(result.run_dir)))
+        except OSError as exc:
+            print(f"replay: cannot append to GITHUB_STEP_SUMMARY ({exc.strerror})", file=sys.stderr)
+
+
 def finish(result: RunResult, args: argparse.Namespace) -> int:
     """Report and choose the exit code (`--fail-on-flaky` turns flaky into failure)."""
     if args.json:
@@ -554,6 +592,9 @@ def finish(result: RunResult, args: argparse.Namespace) -> int:
         )
     else:
         report(result, verbosity=args.verbose - args.quiet)
+    github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    if github:
+        _github_output(result)
     code = result.exit_code
     flaky = any(t.status is TargetStatus.FLAKY for t in result.summary.targets)
     if code == EXIT_OK and getattr(args, "fail_on_flaky", False) and flaky:
