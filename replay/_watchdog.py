@@ -21,6 +21,8 @@ _SCRIPT = r"""
 import os, signal, sys, time
 groups = set()
 for line in sys.stdin:
+    if line == "done\n":
+        sys.exit(0)  # a normal end: replay stopped every group itself
     sign, pgid = line[:1], int(line[1:])
     if sign == "+":
         groups.add(pgid)
@@ -94,7 +96,8 @@ class Watchdog:
         self._send(f"-{pgid}\n")
 
     def close(self) -> None:
-        """Normal end: every group is gone; let the watchdog exit."""
+        """Normal end: every group is gone; let the watchdog exit without acting."""
+        self._send("done\n")
         process, self._process = self._process, None
         if process is None:
             return

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -124,6 +125,16 @@ def scratch(label: str) -> Iterator[Path]:
     """A temporary directory removed afterwards, however the benchmark ends."""
     with tempfile.TemporaryDirectory(prefix=f"replay-bench-{label}-") as name:
         yield Path(name)
+
+
+def unique_run_dir(parent: Path) -> Path:
+    """A run directory whose name (replay's run id) no other run on this host shares.
+
+    replay takes the run id from `--out`'s last component and marks every job's
+    environment with it; two runs with the same id (say `--out .../run` in
+    parallel tests) must not be able to mistake each other's jobs for their own.
+    """
+    return parent / f"bench-{secrets.token_hex(6)}"
 
 
 def toml_string(text: str) -> str:

@@ -40,6 +40,7 @@ from _bench import (
     run_measured,
     run_timed,
     scratch,
+    unique_run_dir,
 )
 
 RATIO_TARGET = 1.3
@@ -83,7 +84,7 @@ def run(*, mib: int, repeats: int, kind: str = "python") -> list[Row]:
             _check_size(target.stat().st_size, expected, "redirect")
             target.unlink()
             progress(f"capture: replay, {mib} MiB ({kind}, repeat {repeat + 1})")
-            out = tmp / "run"
+            out = unique_run_dir(tmp)
             measured = run_measured(replay_argv("run", "-q", "--out", str(out), "--", *command))
             logs = list(out.glob("*/output.log"))
             _check_size(sum(p.stat().st_size for p in logs), expected, "replay output.log")

@@ -36,6 +36,7 @@ from _bench import (
     run_timed,
     scratch,
     secs,
+    unique_run_dir,
     write_config,
 )
 
@@ -104,7 +105,7 @@ def real_run(jobs: int, repeats: int) -> list[Row]:
             progress(f"scale: xargs, {jobs} x true at -P 8 (repeat {repeat + 1})")
             xargs_walls.append(run_timed(["xargs", "-P", "8", "-I{}", "true"], stdin=lines))
             progress(f"scale: replay, {jobs} x true at -j 8 (repeat {repeat + 1})")
-            out = tmp / f"run-{repeat}"
+            out = unique_run_dir(tmp)
             argv = replay_argv("run", "--config", str(config), "-j", "8", "-q", "--out", str(out))
             replay_walls.append(run_timed(argv))
     replay_wall, xargs_wall = median(replay_walls), median(xargs_walls)

@@ -29,6 +29,7 @@ from _bench import (
     run_timed,
     scratch,
     secs,
+    unique_run_dir,
     write_config,
 )
 
@@ -54,7 +55,7 @@ def compare(
             progress(f"{label}: xargs, {jobs} jobs at -P {parallelism} (repeat {repeat + 1})")
             xargs_walls.append(run_timed(xargs, stdin=lines))
             progress(f"{label}: replay, {jobs} jobs at -j {parallelism} (repeat {repeat + 1})")
-            out = tmp / f"run-{repeat}"
+            out = unique_run_dir(tmp)
             argv = replay_argv(
                 "run", "--config", str(config), "-j", str(parallelism), "-q", "--out", str(out)
             )

@@ -45,6 +45,7 @@ from _bench import (
     replay_argv,
     report,
     scratch,
+    unique_run_dir,
     warm_up,
 )
 from _bench import write_config as write_suites
@@ -140,7 +141,7 @@ class Observer(threading.Thread):
 def one_run(name: str, script: str, tmp: Path, repeat: int) -> tuple[float, float | None]:
     """(replay's reaction from summary.json, the observer's reaction) for one run."""
     config = write_suites(tmp / f"{name}-{repeat}.toml", [["sh", "-c", script]])
-    out = tmp / f"{name}-{repeat}"
+    out = unique_run_dir(tmp)
     argv = replay_argv(
         "run", "--config", str(config), "-q", "--out", str(out),
         "--timeout", f"{TIMEOUT}s", "--kill-grace", f"{GRACE}s",

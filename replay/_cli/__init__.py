@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from replay._errors import ReplayError
@@ -82,8 +84,16 @@ def _with_default_subcommand(argv: list[str]) -> list[str]:
     return ["run", *argv]
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    # Until a run installs its own handlers, SIGTERM ends replay like Ctrl-C (exit 130)
+    # instead of killing it outright.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     args_list = _with_default_subcommand(list(sys.argv[1:] if argv is None else argv))
     # Fast path: `--version` should not import the whole program.
     if args_list == ["--version"]:

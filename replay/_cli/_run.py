@@ -454,7 +454,8 @@ def execute(
     kwargs: dict[str, Any] = {
         "listener": listener,
         "previous": previous,
-        "run_id": run_dir.name,
+        # The default run directory is named after the run id; with --out, a fresh id.
+        "run_id": run_dir.name if args.out is None else None,
         "backend": args.backend,
     }
     if args.kill_grace is not None:

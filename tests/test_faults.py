@@ -1,0 +1,197 @@
+"""Faults around a run: signals at random moments, a full disk, odd jobs, hostile files."""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from replay._procs import group_members
+
+pytestmark = pytest.mark.slow
+
+PY = sys.executable
+
+
+def config(directory: Path, suites: list[tuple[str, list[str]]], **extra: str) -> None:
+    """Write a replay.toml with `suites` (name, command) and `[replay]` settings."""
+    lines = ["[replay]"] + [f"{k} = {v}" for k, v in extra.items()]
+    for name, command in suites:
+        lines += [
+            "[[replay.suites]]",
+            f'name = "{name}"',
+            f"command = {orjson.dumps(command).decode()}",
+        ]
+    (directory / "replay.toml").write_text("\n".join(lines) + "\n")
+
+
+def replay(directory: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """`python -m replay ARGS` in `directory`."""
+    return subprocess.run(
+        [sys.executable, "-m", "replay", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_signal_at_a_random_moment(tmp_path: Path, seed: int) -> None:
+    """SIGINT/SIGTERM anywhere in a run: no job survives, the summary is whole or absent,
+    events are whole lines, and a rerun plans exactly the unfinished targets."""
+    rng = random.Random(seed)  # noqa: S311 - a test schedule, not a secret
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    suites = [
+        (
+            f"s{i}",
+            ["sh", "-c", f"echo $$ >> {pids}/all; sleep {rng.choice(['0', '0.05', '0.3', '2'])}"],
+        )
+        for i in range(12)
+    ]
+    config(tmp_path, suites, parallelism="4")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--kill-grace", "0.3"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(rng.uniform(0.0, 1.5))
+    process.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+    code = process.wait(timeout=30)
+    # Killed by the signal itself only if it landed before Python set up its handlers.
+    assert code in (0, 130, -signal.SIGINT, -signal.SIGTERM)
+    started = (pids / "all").read_text().split() if (pids / "all").exists() else []
+    assert [] == [p for p in started if group_members(int(p))]
+    summary_path = tmp_path / "r/summary.json"
+    events = tmp_path / "r/events.jsonl"
+    if events.exists():
+        assert all(isinstance(orjson.loads(x), dict) for x in events.read_bytes().splitlines())
+    if not summary_path.exists():
+        return
+    summary = orjson.loads(summary_path.read_bytes())
+    assert 12 == len(summary["targets"])
+    unfinished = [t["name"] for t in summary["targets"] if t["chain_state"] == "outstanding"]
+    assert (code == 130) == (summary["status"] == "interrupted")
+    dry = replay(tmp_path, "--rerun-from", "r/summary.json", "--dry-run")
+    assert unfinished == [j["target"] for j in orjson.loads(dry.stdout)["jobs"]]
+
+
+def _limit_file_size(size: int) -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_full_disk_is_a_clear_error_keeping_what_was_written(tmp_path: Path) -> None:
+    """When summary.json cannot be written (file too large), exit 2 with the path named;
+    the previous summary.json and the logs stay intact."""
+    config(tmp_path, [(f"suite_{i:03d}", ["true"]) for i in range(150)], parallelism="8")
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text('{"previous": true}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "replay", "run", "--out", "r", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        preexec_fn=lambda: _limit_file_size(64 * 1024),
+    )
+    assert 2 == result.returncode, result.stderr
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert '{"previous": true}\n' == (run_dir / "summary.json").read_text()
+    assert (run_dir / "suite_000/result.json").is_file()
+    assert (run_dir / "events.jsonl").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "status"),
+    [
+        ("closes_stdout", ["sh", "-c", "exec >&- 2>&-; sleep 0.1; exit 0"], "passed"),
+        ("binary", [PY, "-c", "import os; os.write(1, os.urandom(1 << 16))"], "passed"),
+        (
+            "long_line",
+            [PY, "-c", "import sys; sys.stdout.write('x' * (100 << 20))"],
+            "passed",
+        ),
+        ("daemon", ["sh", "-c", "(sleep 60 &) ; echo started"], "passed"),
+        (
+            "segfault",
+            [PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+            "crashed",
+        ),
+    ],
+)
+def test_odd_jobs_are_handled(tmp_path: Path, name: str, command: list[str], status: str) -> None:
+    """Jobs that close stdout, print binary or a 100 MB line, fork a daemon or crash."""
+    (tmp_path / "replay.toml").write_text(
+        f'[[replay.suites]]\nname = "{name}"\nadapter = "cargo"\n'
+        f'command = {orjson.dumps(command).decode()}\ntimeout = "60s"\n'
+    )
+    start = time.monotonic()
+    result = replay(tmp_path, "run", "--out", "r", "-q")
+    assert (0 if status == "passed" else 1) == result.returncode, result.stderr
+    summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
+    assert status == summary["targets"][0]["status"]
+    assert time.monotonic() - start >= 0  # the run ended (the daemon did not hold it open)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"schema": "replay.summary.v1", "run_id": ' + b"9" * 5000 + b"}", "not valid JSON"),
+        (b"[" * 5000, "nested deeper"),
+        (b'{"schema": "replay.summary.v9"}', "newer replay"),
+        (b"\x00\x01\x02binary", "not valid JSON"),
+        (b'{"timestamp": "t", "suites": [{"suite": 7}]}', "$.suites[0]"),
+    ],
+)
+def test_hostile_summaries_exit_2(tmp_path: Path, content: bytes, message: str) -> None:
+    """Huge numbers, deep nesting, future schemas, binary and wrong types: one line, exit 2."""
+    (tmp_path / "s.json").write_bytes(content)
+    for args in (("--rerun-from", "s.json"), ("show", "s.json"), ("diff", "s.json", "s.json")):
+        result = replay(tmp_path, *args)
+        assert 2 == result.returncode, (args, result.stderr)
+        assert message in result.stderr
+        assert "s.json" in result.stderr
+        assert 1 == len(result.stderr.strip().splitlines())
+
+
+def test_secrets_never_reach_environment_or_output(tmp_path: Path) -> None:
+    """Secret-looking variables are redacted in environment.json and in what replay prints."""
+    secret = "hunter2-very-secret"  # noqa: S105 - a fake secret to look for
+    env = {
+        **os.environ,
+        "CI_API_TOKEN": secret,
+        "GITHUB_TOKEN": secret,
+        "CI_DATABASE_URL": f"postgres://user:{secret}@db/x",
+    }
+    result = replay(
+        tmp_path,
+        "run",
+        "--out",
+        "r",
+        "--",
+        "sh",
+        "-c",
+        f"echo password={secret}; exit 1",
+        env=env,
+    )
+    assert 1 == result.returncode
+    assert secret not in (tmp_path / "r/environment.json").read_text()
+    assert secret not in result.stderr + result.stdout
+    shown = replay(tmp_path, "show", "r/summary.json")
+    assert secret not in shown.stdout + shown.stderr
