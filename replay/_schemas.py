@@ -24,7 +24,10 @@ import orjson
 
 from replay._audit import AuditReport, QuarantineReport, WaiverAudit
 from replay._convert import unstructure
-from replay._models import SUMMARY_SCHEMA, Plan, Summary
+from replay._diff import TriageDiff
+from replay._digest import FailureDigest
+from replay._flakes import FlakeReport
+from replay._models import SUMMARY_SCHEMA, Plan, Summary, TargetResult
 from replay._summary import DERIVED_KEYS
 from replay._verify import INDEX_SCHEMA, VerifyReport
 
@@ -227,6 +230,10 @@ SCHEMAS: dict[str, SchemaSource] = {
     "waiver_audit": WaiverAudit,
     "quarantine_report": QuarantineReport,
     "audit_report": AuditReport,
+    "failure_digest": FailureDigest,
+    "triage_diff": TriageDiff,
+    "flake_report": FlakeReport,
+    "target_result": TargetResult,
 }
 """Published schemas: file stem -> attrs class or schema function. Add new artifacts here."""
 
