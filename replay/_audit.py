@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from replay import _quarantine as quarantine_policy
 from replay._convert import register_enum, structure
 from replay._errors import InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from replay._taxonomy import CATEGORIES
+from replay._toml import read_toml
 
 WAIVER_AUDIT_SCHEMA = "pi.ci.waiver_audit.v1"
 QUARANTINE_REPORT_SCHEMA = "pi.test.quarantine_report.v2"
@@ -44,28 +41,11 @@ WAIVER_MAX_DAYS = 30
 WAIVER_WARN_DAYS = 3
 """Upstream `WAIVER_EXPIRY_WARN_DAYS`: a waiver with 3 days or fewer left is `expiring_soon`."""
 
-QUARANTINE_FIELDS = (
-    "category",
-    "owner",
-    "quarantined",
-    "expires",
-    "bead",
-    "evidence",
-    "repro",
-    "reason",
-    "remove_when",
-)
-FLAKE_CATEGORIES = (
-    "FLAKE-TIMING",
-    "FLAKE-ENV",
-    "FLAKE-NET",
-    "FLAKE-RES",
-    "FLAKE-EXT",
-    "FLAKE-LOGIC",
-)
-QUARANTINE_MAX_DAYS = 14
-QUARANTINE_WARN_DAYS = 2
-"""Upstream's quarantine guard: 2 days or fewer left is `expiring-soon` (waivers use 3)."""
+# The quarantine rules are the run-time policy's (`_quarantine`); the audit only reports.
+QUARANTINE_FIELDS = quarantine_policy.FIELDS
+FLAKE_CATEGORIES = CATEGORIES
+QUARANTINE_MAX_DAYS = quarantine_policy.MAX_DAYS
+QUARANTINE_WARN_DAYS = quarantine_policy.EXPIRING_SOON_DAYS
 QUARANTINE_POLICY_VERSION = "2026-02-10"
 """The upstream policy version whose rules this audit applies."""
 
@@ -638,23 +618,7 @@ def audit_document(
 
 def read_classification(path: Path) -> dict[str, Any]:
     """Parse a classification file as TOML; `InputError` names the file and what is wrong."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected a suite_classification.toml file"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read classification ({exc.strerror or exc})"
-        raise InputError(msg) from None
-    try:
-        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        msg = f"{path}: not UTF-8 text"
-        raise InputError(msg) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: invalid TOML ({exc})"
-        raise InputError(msg) from None
-    return document
+    return read_toml(path, what="a suite_classification.toml file")
 
 
 def stems_in(tests_dir: Path) -> tuple[str, ...]:

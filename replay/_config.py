@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,7 @@ from replay._adapters import get_adapter
 from replay._convert import structure
 from replay._errors import ConfigError, InputError
 from replay._models import Suite
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from replay._toml import read_toml
 
 CONFIG_NAMES = ("replay.toml", "pyproject.toml")
 DEFAULT_OUT = "replay-results"
@@ -145,23 +140,7 @@ def find_config(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected a TOML config file"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read config ({exc.strerror})"
-        raise ConfigError(msg) from None
-    try:
-        document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        msg = f"{path}: not UTF-8 text"
-        raise ConfigError(msg) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: invalid TOML ({exc})"
-        raise ConfigError(msg) from None
-    return document
+    return read_toml(path, what="a TOML config file", error=ConfigError)
 
 
 def _section(path: Path, document: dict[str, Any]) -> tuple[dict[str, Any], str]:

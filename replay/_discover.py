@@ -10,7 +10,6 @@ is the only I/O besides listing the directory; errors name the file and key.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,7 @@ import attrs
 
 from replay._errors import ConfigError, InputError
 from replay._models import Suite
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from replay._toml import read_toml
 
 UNCLASSIFIED = "unclassified"
 """The kind of a discovered file that the classification does not list."""
@@ -67,24 +62,7 @@ def _utf8(text: str) -> bool:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        document: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected a suite classification TOML file"
-        raise InputError(msg) from None
-    except FileNotFoundError:
-        msg = f"{path}: suite classification file not found"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read suite classification ({exc.strerror})"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{path}: not UTF-8 text"
-        raise InputError(msg) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: invalid TOML ({exc})"
-        raise InputError(msg) from None
-    return document
+    return read_toml(path, what="a suite classification TOML file")
 
 
 _TOML_TYPES: dict[type, str] = {dict: "table", list: "array", str: "string"}

@@ -21,7 +21,6 @@ import copy
 import enum
 import os
 import re
-import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,11 +34,7 @@ from replay._errors import InputError, ReplayError
 from replay._flakes import runs_needed
 from replay._models import RetryPolicy
 from replay._taxonomy import CATEGORY_PREFIX
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from replay._toml import parse_toml, read_text, tomllib
 
 FIELDS = (
     "category",
@@ -57,8 +52,8 @@ FIELDS = (
 MAX_DAYS = 14
 """Upstream's cap on a quarantine's span: long enough to fix a flake, short enough to notice."""
 
-EXPIRING_SOON_DAYS = 3
-"""Entries expiring within this many days are `expiring_soon` (upstream's waiver warning window)."""
+EXPIRING_SOON_DAYS = 2
+"""Entries with this many days or fewer left are `expiring_soon`, as upstream's quarantine guard."""
 
 REMOVAL_FAILURE_RATE = 0.05
 """The default `remove_when` asks for enough green runs to bound the failure rate below this."""
@@ -206,27 +201,11 @@ def entry_toml(entry: QuarantineEntry, stem: str) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected a suite_classification.toml file"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read ({exc.strerror or exc})"
-        raise InputError(msg) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        msg = f"{path}: not UTF-8 text"
-        raise InputError(msg) from None
+    return read_text(path, what="a suite_classification.toml file")
 
 
 def _parse(text: str, path: Path) -> dict[str, Any]:
-    try:
-        document: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: invalid TOML ({exc})"
-        raise InputError(msg) from None
+    document = parse_toml(text, path)
     if not isinstance(document.get("quarantine", {}), dict):
         msg = f"{path}: quarantine: expected a table of [quarantine.<stem>] entries"
         raise InputError(msg)

@@ -330,3 +330,11 @@ def classify_attempts(
         evidence=tuple(evidence[winner])[:MAX_EVIDENCE],
         reasons=tuple(reasons[winner]),
     )
+
+
+CATEGORIES = ("FLAKE-TIMING", "FLAKE-ENV", "FLAKE-NET", "FLAKE-RES", "FLAKE-EXT", "FLAKE-LOGIC")
+"""The built-in categories in the taxonomy's own order (DESIGN.md); `RULES` holds their rules."""
+
+if set(CATEGORIES) != set(RULES):  # pragma: no cover - a table edit that forgot one
+    msg = "CATEGORIES and RULES name different FLAKE-* categories"
+    raise RuntimeError(msg)

@@ -169,7 +169,7 @@ def test_wrong_types_name_file_and_key(tmp_path: Path, text: str, problem: str) 
     [
         (b"[suite.unit\nfiles = []\n", "invalid TOML"),
         (b"\xff\xfe[suite]\n", "not UTF-8 text"),
-        (None, "suite classification file not found"),
+        (None, "a suite classification TOML file not found"),
         ("dir", "is a directory, expected a suite classification TOML file"),
     ],
 )

@@ -290,7 +290,7 @@ def test_write_entry_shows_the_entry_to_add_by_hand(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("missing.toml", "cannot read (No such file or directory)"), ("", "is a directory")],
+    [("missing.toml", "a suite_classification.toml file not found"), ("", "is a directory")],
 )
 def test_write_entry_needs_an_existing_file(tmp_path: Path, name: str, message: str) -> None:
     """`--write FILE` edits a classification file; a typo in the path is not a new file."""
@@ -391,7 +391,8 @@ def test_unquoted_toml_dates_read_as_dates() -> None:
     [
         (date(2026, 2, 15), ACTIVE),
         (date(2026, 2, 24), ACTIVE),
-        (date(2026, 2, 25), SOON),
+        (date(2026, 2, 25), ACTIVE),
+        (date(2026, 2, 26), SOON),
         (date(2026, 2, 28), SOON),
         (date(2026, 3, 1), EXPIRED),
     ],

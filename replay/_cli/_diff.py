@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from replay._artifacts import write_json_atomic
+from replay._cli._text import printable
 from replay._convert import dumps
 from replay._diff import DiffStatus, TriageClass, TriageDiff, triage_diff
 from replay._readers import load_summary
@@ -79,8 +80,8 @@ def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
     """The text report: status, counts, the top ranked changes, what to run next."""
     s = diff.summary
     lines = [
-        f"triage: {diff.status.value} ({_printable(diff.baseline_run_id)} -> "
-        f"{_printable(diff.current_run_id)})",
+        f"triage: {diff.status.value} ({printable(diff.baseline_run_id)} -> "
+        f"{printable(diff.current_run_id)})",
         f"  regressions {s.regression_count}, new failures {s.new_failure_count}, "
         f"unresolved {s.unresolved_failure_count}, fixed {s.fixed_count}, "
         f"removed {s.removed_count}, added {s.added_pass_count}, stable {s.stable_pass_count}",
@@ -93,7 +94,7 @@ def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
         for d in listed[:top]:
             lines.append(
                 f"{d.rank:>4}  {d.severity.value:<18}  {d.surface.value:<7}  "
-                f"{_printable(d.name):<{width}}  {_printable(redact_text(d.recommended_command))}"
+                f"{printable(d.name):<{width}}  {printable(redact_text(d.recommended_command))}"
             )
         if len(listed) > top:
             lines.append(f"  ... and {len(listed) - top} more in {written}")
@@ -110,15 +111,10 @@ def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
                 )
                 if flag
             ]
-            lines.append(f"still failing, differently: {_printable(sem.name)}: {', '.join(what)}")
+            lines.append(f"still failing, differently: {printable(sem.name)}: {', '.join(what)}")
     runner = diff.recommended_commands.runner_repro_command
     lines.append("")
     if runner:
-        lines.append(f"rerun what fails: {_printable(redact_text(runner))}")
+        lines.append(f"rerun what fails: {printable(redact_text(runner))}")
     lines.append(f"wrote {written}")
     return "\n".join(lines) + "\n"
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: a hostile name must not drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from replay._artifacts import make_run_id, write_json_atomic
+from replay._cli._text import printable
 from replay._convert import dumps
 from replay._merge import MergeResult, merge_summaries, rebase_paths
 from replay._readers import load_summary
@@ -96,28 +97,23 @@ def format_merge(result: MergeResult, summary_path: str) -> str:
     merged = result.summary
     outstanding = len(merged.outstanding)
     lines = [
-        f"merged {len(result.sources)} summaries into {_printable(summary_path)}: "
+        f"merged {len(result.sources)} summaries into {printable(summary_path)}: "
         f"{len(merged.targets)} targets, {outstanding} outstanding ({merged.status.value})"
     ]
     for overlap in result.overlaps:
         lines.append(
-            f"overlap: {_printable(overlap.name)} is in "
-            + ", ".join(_printable(s) for s in overlap.sources)
+            f"overlap: {printable(overlap.name)} is in "
+            + ", ".join(printable(s) for s in overlap.sources)
         )
     lines += [f"missing shard: {name}" for name in result.missing_shards]
     lines += [f"duplicate shard: {name}" for name in result.duplicate_shards]
-    lines += [f"mismatch: {_printable(m)}" for m in result.mismatches]
+    lines += [f"mismatch: {printable(m)}" for m in result.mismatches]
     lines += [
-        f"note: {_printable(s)} has no shard block; merged without completeness check"
+        f"note: {printable(s)} has no shard block; merged without completeness check"
         for s in result.unsharded
     ]
     if not result.consistent:
         lines.append("the inputs are not the shards of one plan, each once: exit 2")
     if merged.one_command_replay:
-        lines.append(f"replay all: {_printable(redact_text(merged.one_command_replay))}")
+        lines.append(f"replay all: {printable(redact_text(merged.one_command_replay))}")
     return "\n".join(lines) + "\n"
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: a hostile name must not drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

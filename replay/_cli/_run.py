@@ -11,11 +11,12 @@ from typing import Any
 
 import orjson
 
+from replay._cli._text import safe
 from replay._config import Config, adhoc_config, find_config, load_config, parse_duration
 from replay._errors import ReplayError
 from replay._models import Backoff, Job, Plan, RetryPolicy, Shard, Summary, TargetStatus
 from replay._planning import Granularity, Options, build_plan, rerun_plan
-from replay._redact import redact_argv, redact_text
+from replay._redact import redact_argv
 from replay._results import describe_end
 from replay._run import EXIT_EMPTY, EXIT_FAILED, EXIT_OK, RunResult, run, utc_now
 
@@ -523,14 +524,14 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
     ]
     spared = [t for t in executed if t.quarantined and not t.status.ok]
     if failing and verbosity >= -1:
-        width = max(len(t.name) for t in failing)
+        width = max(len(safe(t.name)) for t in failing)
         for target in failing:
             log = f"{_shown(result.run_dir)}/{target.log}" if target.log else "-"
-            why = redact_text(describe_end(target))
+            why = safe(describe_end(target))
             tag = f" · {target.root_cause}" if target.root_cause else ""
             tag += " [quarantined]" if target.quarantined else ""
             print(
-                f"  {target.status.value:9} {target.name:{width}}  {why}{tag}\n"
+                f"  {target.status.value:9} {safe(target.name):{width}}  {why}{tag}\n"
                 f"  {'':9} {'':{width}}  log: {log}",
                 file=err,
             )
@@ -539,10 +540,14 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
     if spared:
         print("quarantined, not failing the run:", file=err)
         for target in spared:
-            print(f"  {target.status.value:9} {target.name}  {describe_end(target)}", file=err)
+            why = safe(describe_end(target))
+            print(f"  {target.status.value:9} {safe(target.name)}  {why}", file=err)
     print(f"summary: {_shown(result.summary_path)}", file=err)
     if summary.outstanding:
-        print(f"replay what is outstanding with:\n  {summary.one_command_replay}", file=err)
+        print(
+            f"replay what is outstanding with:\n  {safe(summary.one_command_replay or '')}",
+            file=err,
+        )
 
 
 def _github_output(result: RunResult) -> None:

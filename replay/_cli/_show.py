@@ -16,6 +16,7 @@ from pathlib import Path
 
 import attrs
 
+from replay._cli._text import printable
 from replay._convert import dumps
 from replay._models import RunStatus, Summary, TargetResult, TargetStatus, TestStatus
 from replay._readers import load_summary
@@ -156,11 +157,11 @@ def format_report(report: ShowReport) -> str:
     """The human form of the report; every text from the summary is made printable."""
     totals = report.totals
     lines = [
-        f"{_printable(report.path)}: run {_printable(report.run_id)} {report.status.value}, "
+        f"{printable(report.path)}: run {printable(report.run_id)} {report.status.value}, "
         f"{totals.outstanding} of {totals.total} targets outstanding",
     ]
     for row in report.outstanding:
-        lines += ["", f"{_printable(row.name)} ({_printable(row.kind)}): {row.status.value}"]
+        lines += ["", f"{printable(row.name)} ({printable(row.kind)}): {row.status.value}"]
         fields = [("why", row.why)]
         if row.decided_by != report.run_id:
             fields.append(("run", row.decided_by))
@@ -174,14 +175,14 @@ def format_report(report: ShowReport) -> str:
             fields.append(("digest", row.digest))
         fields.append(("log", row.log if row.log is not None else "(none inside the run)"))
         fields.append(("replay", row.command))
-        lines += [f"  {label + ':':<8}{_printable(value)}" for label, value in fields]
+        lines += [f"  {label + ':':<8}{printable(value)}" for label, value in fields]
     lines += [
         "",
         f"totals: {totals.total} targets, {totals.passing} passing, "
         f"{totals.outstanding} outstanding",
     ]
     if report.outstanding:
-        lines.append(f"replay all: {_printable(report.one_command_replay)}")
+        lines.append(f"replay all: {printable(report.one_command_replay)}")
     return "\n".join(lines) + "\n"
 
 
@@ -223,8 +224,3 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: a hostile name must not drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

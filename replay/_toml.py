@@ -1,0 +1,51 @@
+"""Reading TOML files (configs, suite classifications) with one set of clear errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from replay._errors import InputError, ReplayError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["parse_toml", "read_text", "read_toml", "tomllib"]
+
+
+def read_text(path: Path, *, what: str, error: type[ReplayError] = InputError) -> str:
+    """The UTF-8 text of `path`, or `error` naming the file and what is wrong with it."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        msg = f"{path}: is a directory, expected {what}"
+        raise error(msg) from None
+    except FileNotFoundError:
+        msg = f"{path}: {what} not found"
+        raise error(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read {what} ({exc.strerror or exc})"
+        raise error(msg) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = f"{path}: not UTF-8 text"
+        raise error(msg) from None
+
+
+def parse_toml(text: str, path: Path, *, error: type[ReplayError] = InputError) -> dict[str, Any]:
+    """Parse TOML text read from `path`, or `error` with the parser's line and column."""
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: invalid TOML ({exc})"
+        raise error(msg) from None
+    return document
+
+
+def read_toml(path: Path, *, what: str, error: type[ReplayError] = InputError) -> dict[str, Any]:
+    """Read and parse the TOML file `path` (`what` names it in errors)."""
+    return parse_toml(read_text(path, what=what, error=error), path, error=error)
