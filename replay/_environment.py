@@ -19,6 +19,8 @@ TOOL_TIMEOUT = 5.0
 """Seconds a `git` or `--version` call may take before it is recorded as unavailable."""
 
 TOOLS = ("git", "cargo", "rustc", "go", "pytest")
+ADAPTER_TOOLS = {"cargo": ("cargo", "rustc"), "go": ("go",), "pytest": ("pytest",)}
+"""The tools worth a `--version` for the runners a plan uses (each call costs 10-300 ms)."""
 ENV_PREFIXES = ("CI", "GITHUB_", "GITLAB_", "BUILDKITE", "CIRCLE", "RUST_", "PI_", "VCR_")
 """Environment variables worth keeping for a replay (secrets among them are redacted)."""
 
@@ -51,11 +53,20 @@ def git_info(cwd: str) -> dict[str, str | None]:
     }
 
 
-def tool_versions(tools: tuple[str, ...] = TOOLS) -> dict[str, str | None]:
-    """`TOOL --version` of each tool found on PATH."""
-    import shutil
+def tools_for(adapters: tuple[str, ...]) -> tuple[str, ...]:
+    """`git` and the tools of the given adapters."""
+    return ("git", *(t for a in adapters for t in ADAPTER_TOOLS.get(a, ())))
 
-    return {t: _sh(t, "--version") if shutil.which(t) else None for t in tools}
+
+def tool_versions(tools: tuple[str, ...] = TOOLS) -> dict[str, str | None]:
+    """`TOOL --version` of each tool found on PATH, asked in parallel."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    found = [t for t in tools if shutil.which(t)]
+    with ThreadPoolExecutor(max_workers=max(1, len(found))) as pool:
+        versions = dict(zip(found, pool.map(lambda t: _sh(t, "--version"), found), strict=True))
+    return {t: versions.get(t) for t in tools}
 
 
 def environment_document(

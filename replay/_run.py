@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from replay._artifacts import (
     write_json_atomic,
 )
 from replay._bundle import bundle_document
-from replay._environment import environment_document, git_info, tool_versions
+from replay._environment import environment_document, git_info, tool_versions, tools_for
 from replay._executor import (
     KILL_GRACE,
     QUARANTINE_RETRY_DELAY,
@@ -186,12 +187,11 @@ async def run_plan(
     env = dict(os.environ if base_env is None else base_env)
     events = EventLog(run_dir / "events.jsonl")
     events.emit("run_started", run_id=run_id, jobs=len(plan.jobs), at=iso(started))
-    environment = await anyio.to_thread.run_sync(
-        functools.partial(
-            _environment, plan, run_id, env, collect=collect_environment, extra=environment_extra
-        )
-    )
+    # The basic facts now; git and tool versions (hundreds of ms) are gathered while the
+    # jobs run, and environment.json is rewritten with them at the end.
+    environment = _environment(plan, run_id, env, tools={}, git={}, extra=environment_extra)
     write_json_atomic(run_dir / "environment.json", environment)
+    gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
     executor = Executor(
         plan,
         run_dir,
@@ -212,6 +212,12 @@ async def run_plan(
             tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
+            if gathering is not None:
+                tools, git = await anyio.to_thread.run_sync(_facts, gathering)
+                environment = _environment(
+                    plan, run_id, env, tools=tools, git=git, extra=environment_extra
+                )
+                write_json_atomic(run_dir / "environment.json", environment)
             summary = _finish(
                 plan,
                 executor,
@@ -238,22 +244,45 @@ def _environment(
     run_id: str,
     env: Mapping[str, str],
     *,
-    collect: bool,
+    tools: Mapping[str, str | None],
+    git: Mapping[str, str | None],
     extra: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    cwd = os.getcwd()
     document = environment_document(
         run_id=run_id,
-        cwd=cwd,
+        cwd=os.getcwd(),
         env=env,
         shard=plan.shard,
         profile=plan.profile,
         parallelism=plan.parallelism,
-        tools=tool_versions() if collect else {},
-        git=git_info(cwd) if collect else {"git_sha": None, "git_branch": None},
+        tools=tools,
+        git={"git_sha": git.get("git_sha"), "git_branch": git.get("git_branch")},
     )
     document.update(extra or {})
     return document
+
+
+FACTS_TIMEOUT = 10.0
+"""Seconds the end of a run waits for git and tool versions before writing without them."""
+
+
+def _gather_facts(plan: Plan) -> Future[tuple[dict[str, str | None], dict[str, str | None]]]:
+    """Start collecting tool versions (of the runners the plan uses) and git facts."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-facts")
+    tools = tools_for(tuple(sorted({job.adapter for job in plan.jobs})))
+    cwd = os.getcwd()
+    future = pool.submit(lambda: (tool_versions(tools), git_info(cwd)))
+    pool.shutdown(wait=False)
+    return future
+
+
+def _facts(
+    future: Future[tuple[dict[str, str | None], dict[str, str | None]]],
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    try:
+        return future.result(timeout=FACTS_TIMEOUT)
+    except Exception:  # missing facts never fail a run
+        return {}, {}
 
 
 def _finish(

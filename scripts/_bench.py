@@ -121,9 +121,10 @@ def warm_up() -> None:
 
 
 @contextlib.contextmanager
-def scratch(label: str) -> Iterator[Path]:
-    """A temporary directory removed afterwards, however the benchmark ends."""
-    with tempfile.TemporaryDirectory(prefix=f"replay-bench-{label}-") as name:
+def scratch(label: str, parent: Path | None = None) -> Iterator[Path]:
+    """A temporary directory (in `parent`, else the system's) removed afterwards, however
+    the benchmark ends."""
+    with tempfile.TemporaryDirectory(prefix=f"replay-bench-{label}-", dir=parent) as name:
         yield Path(name)
 
 

@@ -1,0 +1,95 @@
+"""Flake loop throughput: `replay flake` of a 0.1 s test, 100 runs, 8 at a time.
+
+The ideal is 100 x 0.1 s / 8 = 1.25 s; the baseline measured in the same run is
+`xargs -P 8` running the same 100 commands (what a hand-written loop would do at
+best). Target (issue 6): replay at most 1.5 x the ideal.
+
+    python scripts/bench_flake.py              # 100 runs of 0.1 s at -P 8
+    python scripts/bench_flake.py --quick      # 40 runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from _bench import (
+    Row,
+    child_env,
+    pick_sizes,
+    progress,
+    replay_argv,
+    report,
+    run_timed,
+    scratch,
+    secs,
+    unique_run_dir,
+    write_config,
+)
+
+SLEEP = 0.1
+PARALLEL = 8
+TARGET_RATIO = 1.5
+"""Issue 6: the loop finishes in at most 1.5 x the ideal runs x 0.1 s / parallel."""
+FULL = {"runs": 100}
+QUICK = {"runs": 40}
+
+
+def run(*, runs: int) -> list[Row]:
+    """Measure the flake loop and the xargs baseline; return the table rows."""
+    ideal = runs * SLEEP / PARALLEL
+    with scratch("flake") as tmp:
+        config = write_config(tmp / "replay.toml", [["sleep", str(SLEEP)]])
+        progress(f"flake: replay flake s00000 --runs {runs} --parallel {PARALLEL}")
+        replay_wall = run_timed(
+            replay_argv(
+                "flake",
+                "s00000",
+                "--runs",
+                str(runs),
+                "--parallel",
+                str(PARALLEL),
+                "--config",
+                str(config),
+                "--out",
+                str(unique_run_dir(tmp)),
+                "-q",
+            ),
+            cwd=tmp,
+            env=child_env(),
+        )
+        progress(f"flake: xargs -P {PARALLEL} baseline")
+        xargs_wall = run_timed(
+            ["xargs", "-P", str(PARALLEL), "-n", "1", "sleep"],
+            stdin=("\n".join([str(SLEEP)] * runs) + "\n").encode(),
+        )
+    ratio = replay_wall / ideal
+    print(
+        f"flake loop: replay {replay_wall:.2f}s, xargs {xargs_wall:.2f}s, ideal {ideal:.2f}s; "
+        f"replay/ideal {ratio:.2f} (target <= {TARGET_RATIO}), replay/xargs "
+        f"{replay_wall / xargs_wall:.2f}"
+    )
+    return [
+        Row(
+            name=f"flake {runs}x{SLEEP}s -P{PARALLEL}",
+            figure=secs(replay_wall),
+            baseline=f"xargs {secs(xargs_wall)}, ideal {secs(ideal)}",
+            ratio=f"{ratio:.2f} x ideal",
+            target=f"<= {TARGET_RATIO} x ideal",
+            met=ratio <= TARGET_RATIO,
+        )
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: `--quick` for fewer runs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="40 runs instead of 100")
+    args = parser.parse_args(argv)
+    sizes = pick_sizes(args, FULL, QUICK)
+    return report(run(runs=sizes["runs"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
