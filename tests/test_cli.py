@@ -233,3 +233,24 @@ def test_demo_plan_runs(tmp_path: Path) -> None:
     summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
     statuses = {t["status"] for t in summary["targets"]}
     assert {"passed", "failed", "timed_out", "flaky"} <= statuses
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_environment_records_git_and_tools(tmp_path: Path) -> None:
+    """Inside a git repository, environment.json names the commit, branch and git's version."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "trunk"], cwd=tmp_path, check=True)
+    (tmp_path / "f").write_text("x")
+    subprocess.run([*git, "add", "f"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=tmp_path, check=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    replay(tmp_path, "run", "--out", "r", "--", "true")
+    environment = orjson.loads((tmp_path / "r/environment.json").read_bytes())
+    assert (sha, "trunk") == (environment["git_sha"], environment["git_branch"])
+    assert environment["tools"]["git"].startswith("git version")
