@@ -52,7 +52,7 @@ RATIO_TARGET = 1.3
 RSS_TARGET_MB = 100.0
 """Issue 8: replay's own peak RSS stays under 100 MB however much a job prints."""
 BLOCK = 1 << 20
-FULL = {"mib": 1024, "repeats": 3}
+FULL = {"mib": 1024, "repeats": 5}
 QUICK = {"mib": 128, "repeats": 1}
 
 
@@ -70,13 +70,13 @@ def writer(kind: str, mib: int) -> list[str]:
 
 
 def default_dir(mib: int) -> Path | None:
-    """/dev/shm when it has room for two outputs, else None (the system's temp dir).
+    """The shared-memory tmpfs when it has room for two outputs, else None (the temp dir).
 
     In memory, both sides write at the same speed every time; on a disk, the
     kernel's writeback of an earlier gigabyte makes either side 1-5x slower at
     random (seen on this project's CI VM), which hides what replay costs.
     """
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - only a parent: scratch() makes a private mkdtemp in it
     if shm.is_dir() and os.access(shm, os.W_OK):
         stats = os.statvfs(shm)
         if stats.f_bavail * stats.f_frsize > 2 * mib * BLOCK:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from replay._artifacts import make_run_id, write_json_atomic
+from replay._bundle import bundle_document
 from replay._cli._text import printable
 from replay._convert import dumps
 from replay._merge import MergeResult, merge_summaries, rebase_paths
@@ -63,6 +64,15 @@ def _handle(args: argparse.Namespace) -> int:
         run_id=make_run_id(now),
         now=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         summary_path=str(summary_path),
+    )
+    write_json_atomic(
+        out_dir / "replay_bundle.json",
+        bundle_document(
+            result.summary,
+            summary_path=str(summary_path),
+            generated_at=result.summary.finished_at,
+            environment={},
+        ),
     )
     write_json_atomic(summary_path, summary_document(result.summary))
     if args.json:
