@@ -32,8 +32,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(1, str(REPO))
 
 RSS_POLL_INTERVAL = 0.005
-"""Seconds between reads of /proc/<pid>/status: VmHWM is a high-water mark, so a
-sample only misses growth in the last interval before exit (a few KiB at most)."""
+"""Seconds between reads of /proc/<pid>/status: VmHWM is a high-water mark, so the
+samples only miss growth during the last interval before the process exits."""
 
 
 class BenchError(RuntimeError):

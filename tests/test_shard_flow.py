@@ -100,3 +100,17 @@ def test_empty_shard_is_a_success(tmp_path: Path) -> None:
     result = replay(tmp_path, "run", "--shard-index", "3", "--shard-total", "4")
     assert 0 == result.returncode
     assert "nothing to run" in result.stderr
+
+
+def test_matrix_from_config_and_durations(tmp_path: Path) -> None:
+    """`replay matrix` takes the suites from the config and balances them by past durations."""
+    (tmp_path / "replay.toml").write_text(
+        "".join(f'[[replay.suites]]\nname = "{n}"\ncommand = ["true"]\n' for n in NAMES)
+    )
+    replay(tmp_path, "run", "--out", "last")
+    result = replay(tmp_path, "matrix", "--shards", "3", "--from", "last/summary.json")
+    assert 0 == result.returncode, result.stderr
+    include = orjson.loads(result.stdout)["include"]
+    assert [0, 1, 2] == [entry["shard"] for entry in include]
+    assert {3} == {entry["total"] for entry in include}
+    assert len(NAMES) == sum(entry["targets"] for entry in include)

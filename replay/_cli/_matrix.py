@@ -14,9 +14,10 @@ from pathlib import Path
 
 import orjson
 
+from replay._config import find_config, load_config
 from replay._errors import ReplayError
 from replay._matrix import github_matrix
-from replay._models import Summary
+from replay._models import UNIT_KINDS, Summary
 from replay._readers import load_summary
 from replay._shards import DEFAULT_PERCENTILE, durations_from
 
@@ -36,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--shards", type=int, required=True, metavar="N", help="shard count")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="take the suites from this config (default: the nearest replay.toml, if any; "
+        "else the targets of the --from summaries)",
+    )
     parser.add_argument(
         "--from",
         dest="sources",
@@ -71,9 +79,14 @@ def _handle(args: argparse.Namespace) -> int:
         msg = f"--shards must be at least 1, got {args.shards}"
         raise ReplayError(msg)
     summaries: list[Summary] = [load_summary(p) for p in args.sources]
-    names = sorted(
-        {t.name for s in summaries for t in s.targets if _wanted(args.shard_kind, t.is_unit)}
-    )
+    config_path = args.config or find_config(Path.cwd())
+    if config_path is not None:
+        suites = load_config(config_path).suites
+        names = sorted({s.name for s in suites if _wanted(args.shard_kind, s.kind in UNIT_KINDS)})
+    else:
+        names = sorted(
+            {t.name for s in summaries for t in s.targets if _wanted(args.shard_kind, t.is_unit)}
+        )
     wanted = set(names)
     known = durations_from(summaries, args.percentile) if summaries else {}
     durations = {n: d for n, d in known.items() if n in wanted}
