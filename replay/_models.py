@@ -192,6 +192,8 @@ class TargetResult:
     junit_path: str | None = None
     retry_refused: str | None = None
     """Why retries were refused, when they were."""
+    timeout: float | None = None
+    """The per-job timeout it ran with (reused by a rerun when the config no longer has it)."""
 
     @property
     def outstanding(self) -> bool:
@@ -233,6 +235,8 @@ class Summary:
     shard: Shard | None = None
     one_command_replay: str | None = None
     triage_diff: TriageStatus | None = None
+    config: str | None = None
+    """The config file the run was given with `--config`, if any."""
     schema: str = SUMMARY_SCHEMA
 
     @property
@@ -256,3 +260,5 @@ class Plan:
     parent_run_id: str | None = None
     carried: tuple[TargetResult, ...] = ()
     """Targets of a rerun's parent that this run does not execute but reports."""
+    config: str | None = None
+    """The config file named with `--config`, so the replay command names it too."""

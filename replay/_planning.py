@@ -168,6 +168,7 @@ def _recorded_suite(target: TargetResult, config: Config) -> Suite:
         env=target.env,
         cwd=target.cwd or config.root,
         junit_path=target.junit_path,
+        timeout=target.timeout,
     )
 
 

@@ -25,9 +25,10 @@ from replay._models import (
 RERUN_COMMAND = ("python", "-m", "replay", "--rerun-from")
 
 
-def one_command_replay(summary_path: str) -> str:
+def one_command_replay(summary_path: str, config: str | None = None) -> str:
     """The one command that reruns what a summary leaves outstanding."""
-    return shlex.join((*RERUN_COMMAND, summary_path))
+    extra = ("--config", config) if config else ()
+    return shlex.join((*RERUN_COMMAND, summary_path, *extra))
 
 
 def merge_tests(
@@ -85,6 +86,7 @@ def target_result(
         quarantined=job.quarantined,
         junit_path=job.junit_path,
         retry_refused=outcome.retry_refused,
+        timeout=job.timeout,
     )
 
 
@@ -130,7 +132,8 @@ def build_summary(
         profile=plan.profile,
         correlation_id=correlation_id or run_id,
         shard=plan.shard,
-        one_command_replay=one_command_replay(summary_path),
+        one_command_replay=one_command_replay(summary_path, plan.config),
+        config=plan.config,
     )
 
 

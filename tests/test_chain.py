@@ -161,13 +161,15 @@ def test_rerun_uses_recorded_command_when_suite_left_the_config(tmp_path: Path) 
     """A suite no longer in the config reruns with its recorded argv, env and cwd."""
     (tmp_path / "replay.toml").write_text(
         '[[replay.suites]]\nname = "gone"\ncommand = ["sh", "-c", "echo $WHO > who; exit 1"]\n'
-        'env = { WHO = "recorded" }\n'
+        'env = { WHO = "recorded" }\ntimeout = "45s"\n'
     )
     assert 1 == replay(tmp_path, "run", "--out", "r1").returncode
     (tmp_path / "replay.toml").write_text('[[replay.suites]]\nname = "other"\ncommand = ["true"]\n')
     (tmp_path / "who").unlink()
     assert 1 == replay(tmp_path, "--rerun-from", "r1/summary.json", "--out", "r2").returncode
     assert "recorded" == (tmp_path / "who").read_text().strip()
+    (target,) = summary(tmp_path / "r2/summary.json")["targets"]
+    assert 45.0 == target["timeout"]
 
 
 def test_hostile_name_stays_one_argument(tmp_path: Path) -> None:

@@ -233,6 +233,11 @@ def test_demo_plan_runs(tmp_path: Path) -> None:
     summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
     statuses = {t["status"] for t in summary["targets"]}
     assert {"passed", "failed", "timed_out", "flaky"} <= statuses
+    expected = "python -m replay --rerun-from r/summary.json --config demo/replay.toml"
+    assert expected == summary["one_command_replay"]
+    rerun = orjson.loads(replay(tmp_path, *expected.split()[3:], "--dry-run").stdout)
+    timeouts = {j["target"]: j["timeout"] for j in rerun["jobs"]}
+    assert 2.0 == timeouts["e2e_slow_network"]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

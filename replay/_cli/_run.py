@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 
 from replay._cli._text import safe
@@ -316,8 +317,6 @@ def _shard(args: argparse.Namespace) -> Shard | None:
 
 
 def _apply_shard(plan: Plan, shard: Shard, durations_from: list[Path]) -> Plan:
-    import attrs
-
     from replay._shards import durations_from as load_durations
     from replay._shards import shard_items
 
@@ -382,6 +381,8 @@ def build_run_plan(args: argparse.Namespace, config: Config) -> tuple[Plan, Summ
     shard = _shard(args)
     if shard is not None:
         plan = _apply_shard(plan, shard, args.durations_from)
+    if args.config is not None:
+        plan = attrs.evolve(plan, config=str(args.config))
     return plan, previous
 
 
