@@ -74,7 +74,10 @@ class Progress:
         names = ", ".join(list(self.running)[:3])
         more = f" +{len(self.running) - 3}" if len(self.running) > 3 else ""
         line = f"[{self.done}/{self.total}] {failed} failed · running: {names}{more}"
-        width = os.get_terminal_size(self.stream.fileno()).columns if self.live else 120
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):  # not a real terminal after all
+            width = 120
         self.stream.write("\r\x1b[2K" + line[: max(20, width - 1)])
         self.stream.flush()
 
