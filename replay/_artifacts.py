@@ -67,8 +67,12 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically: temp file, fsync, rename; `ArtifactError` on failure."""
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write `data` to `path` atomically: temp file, fsync, rename; `ArtifactError` on failure.
+
+    `durable=False` skips the fsync: still all-or-nothing for readers, but a power
+    cut may lose it. For per-target files whose content the summary also holds.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -77,7 +81,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             # mkstemp makes the file 0600; artifacts are read by CI uploaders and people.
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -86,9 +91,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise ArtifactError(msg) from None
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, obj: Any, *, durable: bool = True) -> None:
     """Write a model or plain data as JSON, atomically."""
-    write_bytes_atomic(path, to_json_bytes(obj))
+    write_bytes_atomic(path, to_json_bytes(obj), durable=durable)
 
 
 class EventLog:

@@ -21,6 +21,8 @@ TOOL_TIMEOUT = 5.0
 TOOLS = ("git", "cargo", "rustc", "go", "pytest")
 ADAPTER_TOOLS = {"cargo": ("cargo", "rustc"), "go": ("go",), "pytest": ("pytest",)}
 """The tools worth a `--version` for the runners a plan uses (each call costs 10-300 ms)."""
+VERSION_ARGS = {"go": ("version",)}
+"""Tools that do not answer `--version`."""
 ENV_PREFIXES = ("CI", "GITHUB_", "GITLAB_", "BUILDKITE", "CIRCLE", "RUST_", "PI_", "VCR_")
 """Environment variables worth keeping for a replay (secrets among them are redacted)."""
 
@@ -65,7 +67,8 @@ def tool_versions(tools: tuple[str, ...] = TOOLS) -> dict[str, str | None]:
 
     found = [t for t in tools if shutil.which(t)]
     with ThreadPoolExecutor(max_workers=max(1, len(found))) as pool:
-        versions = dict(zip(found, pool.map(lambda t: _sh(t, "--version"), found), strict=True))
+        answers = pool.map(lambda t: _sh(t, *VERSION_ARGS.get(t, ("--version",))), found)
+        versions = dict(zip(found, answers, strict=True))
     return {t: versions.get(t) for t in tools}
 
 

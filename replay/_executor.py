@@ -30,7 +30,7 @@ from replay._adapters import get_adapter
 from replay._artifacts import safe_component
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._procs import group_members, stop_group
-from replay._watchdog import Watchdog
+from replay._watchdog import WATCHDOG_MARK, Watchdog
 
 KILL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL: long enough to flush logs, short enough for CI."""
@@ -161,6 +161,7 @@ class Executor:
     ) -> None:
         self.plan = plan
         self.run_id = run_id or run_dir.name
+        self.mark = watchdog.mark if watchdog is not None else ""
         self.stop_when = stop_when
         """Asked after each finished job: True starts nothing new (a decided flake loop)."""
         self.stop_after = stop_after
@@ -327,6 +328,8 @@ class Executor:
             "REPLAY_JOB": job.id,
             "REPLAY_ATTEMPT": str(number),
             "REPLAY_ATTEMPT_DIR": str(directory),
+            # A secret per run: the watchdog stops only processes carrying this run's mark.
+            WATCHDOG_MARK: self.mark,
         }
         ended: dict[str, object] = {}
         with open(log, "wb") as handle:

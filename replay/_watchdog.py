@@ -4,15 +4,20 @@ Jobs run in their own sessions, so nothing kills them when the orchestrator is
 killed without a chance to clean up. One small process per run holds the read
 end of a pipe; `replay` writes `+PGID` when a job starts and `-PGID` when its
 group is gone. When the pipe reaches EOF (replay exited, however it exited) the
-watchdog stops every group still listed: SIGTERM, a grace period, SIGKILL.
+watchdog stops every group still listed, and every process carrying the run's
+secret mark in its environment: SIGTERM, a grace period, SIGKILL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
+
+WATCHDOG_MARK = "REPLAY_WATCHDOG_MARK"
+"""The environment variable that marks a run's jobs (a random secret per run)."""
 
 WATCHDOG_GRACE = 1.0
 """Seconds between SIGTERM and SIGKILL for jobs orphaned by a killed replay."""
@@ -29,9 +34,9 @@ for line in sys.stdin:
     else:
         groups.discard(pgid)
 def marked():
-    # Jobs carry REPLAY_RUN_ID in their environment, and so do their descendants: this
+    # Jobs carry the run's mark in their environment, and so do their descendants: this
     # finds a job even if replay died between spawning it and reporting its group.
-    mark = ("\0REPLAY_RUN_ID=" + sys.argv[2] + "\0").encode()
+    mark = ("\0REPLAY_WATCHDOG_MARK=" + sys.argv[2] + "\0").encode()
     found = set()
     try:
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
@@ -62,13 +67,15 @@ if groups:
 class Watchdog:
     """The orchestrator's side of the watchdog pipe."""
 
-    def __init__(self, run_id: str = "", grace: float = WATCHDOG_GRACE) -> None:
+    def __init__(self, grace: float = WATCHDOG_GRACE) -> None:
+        self.mark = secrets.token_hex(16)
+        """Put into every job's environment as `REPLAY_WATCHDOG_MARK`."""
         self._process: subprocess.Popen[bytes] | None = None
         try:
             # Infrastructure, not a test job: a plain Popen, in its own session so a
             # Ctrl-C to the terminal's process group does not reach it.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace), run_id],
+                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace), self.mark],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -46,12 +46,9 @@ Exit codes: 0 nothing outstanding, 1 failures, 2 bad usage or input,
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from replay._version import __version__
 
-    try:
-        return version("replay-ci")
-    except PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,39 @@
+"""The public API: every name in `__all__` resolves, lazily, to a documented object."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import replay
+
+
+@pytest.mark.parametrize("name", replay.__all__)
+def test_every_public_name_resolves(name: str) -> None:
+    """Each exported name is importable from `replay` and documented."""
+    value = getattr(replay, name)
+    assert value is not None
+    if name != "__version__":
+        assert (value.__doc__ or "").strip(), name
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    """A misspelt name is an AttributeError, as for any module."""
+    with pytest.raises(AttributeError, match="no attribute 'run_plna'"):
+        _ = replay.run_plna
+
+
+def test_import_replay_is_cheap() -> None:
+    """`import replay` loads no executor, anyio or cattrs until a name is used."""
+    code = (
+        "import sys, replay\n"
+        "heavy = [m for m in ('anyio', 'cattrs', 'replay._run', 'replay._executor') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "" == result.stdout.strip()
