@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -142,3 +143,25 @@ def test_floats_accept_integers() -> None:
     attempt = structure({"number": 1, "duration": 1}, Attempt, source="a")
     assert 1.0 == attempt.duration
     assert orjson.loads(dumps(attempt))["duration"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"name": "t", "status": "nope"}, "$.status: 'nope' is not one of"),
+        ({"name": "t", "status": "passed", "line": "7"}, "$.line: expected int"),
+        ({"name": 1, "status": "passed"}, "$.name: expected str, got int"),
+        ({"name": "t", "status": "passed", "extra": 1}, "extra fields found (extra)"),
+        ({"status": "passed"}, "$.name: required field missing"),
+    ],
+)
+def test_fast_test_records_keep_exact_errors(document: dict[str, Any], problem: str) -> None:
+    """The fast path for test records hands anything unusual to the checked path."""
+    with pytest.raises(InputError, match=re.escape(problem)):
+        structure(document, TestResult, source="t.json")
+
+
+@given(tests)
+def test_fast_test_records_equal_the_model(test: TestResult) -> None:
+    """A valid test record comes back equal through the fast path."""
+    assert test == structure(orjson.loads(dumps(test)), TestResult, source="t.json")
