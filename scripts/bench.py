@@ -7,6 +7,10 @@ as an `error` row instead of hiding the others. Exit 1 if a target is missed.
     python scripts/bench.py --quick                 # smaller sizes, about a minute
     python scripts/bench.py                         # the issue's sizes (several minutes)
     python scripts/bench.py --only spawn --only timeout
+
+Pure-function benchmarks print their own tables: `bench_shards.py` (makespan per
+strategy), `bench_diff.py` (load and diff two 100,000-test summaries) and
+`bench_parsers.py` (adapter parsers on a 100 MB log vs `wc -l`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 import bench_capture
+import bench_flake
 import bench_scale
 import bench_spawn
 import bench_startup
@@ -28,6 +33,7 @@ BENCHES: dict[str, Callable[..., list[Row]]] = {
     "capture": bench_capture.measure,
     "timeout": bench_timeout.measure,
     "scale": bench_scale.measure,
+    "flake": bench_flake.measure,
 }
 """Name: the benchmark's `measure(quick=...)`, cheapest first."""
 

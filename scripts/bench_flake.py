@@ -82,6 +82,11 @@ def run(*, runs: int) -> list[Row]:
     ]
 
 
+def measure(*, quick: bool) -> list[Row]:
+    """The benchmark at its full or its quick size (what `bench.py` calls)."""
+    return run(**(QUICK if quick else FULL))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: `--quick` for fewer runs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
