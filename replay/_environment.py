@@ -28,11 +28,15 @@ ENV_PREFIXES = ("CI", "GITHUB_", "GITLAB_", "BUILDKITE", "CIRCLE", "RUST_", "PI_
 
 
 def _sh(program: str, *args: str, cwd: str | None = None) -> str | None:
+    """The first line `program args` prints, or None if it fails or takes too long."""
     try:
         import sh
 
         command = sh.Command(program)
-        # _tty_out=False: no pty; _env extends (not replaces) the environment.
+        # _tty_out=False: no pty; _env extends (not replaces) the environment. `_timeout`
+        # makes a call take at least 100 ms (sh's timer); callers run probes in parallel,
+        # alongside the jobs. (sh 2.4's `wait(timeout=)` can return before the output is
+        # read, so it is not used.)
         output = command(
             *args,
             _tty_out=False,
@@ -41,18 +45,25 @@ def _sh(program: str, *args: str, cwd: str | None = None) -> str | None:
             _env={**os.environ, "LC_ALL": "C"},
             _err_to_out=True,
         )
-    except Exception:
+    except Exception:  # any failure means "not available", by design
         return None
     text = str(output).strip()
     return text.splitlines()[0] if text else None
 
 
+GIT_FACTS = {
+    "git_sha": ("rev-parse", "--short=12", "HEAD"),
+    "git_branch": ("rev-parse", "--abbrev-ref", "HEAD"),
+}
+
+
 def git_info(cwd: str) -> dict[str, str | None]:
     """The commit and branch of the repository at `cwd` (None outside a repository)."""
-    return {
-        "git_sha": _sh("git", "rev-parse", "--short=12", "HEAD", cwd=cwd),
-        "git_branch": _sh("git", "rev-parse", "--abbrev-ref", "HEAD", cwd=cwd),
-    }
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(GIT_FACTS)) as pool:
+        answers = pool.map(lambda args: _sh("git", *args, cwd=cwd), GIT_FACTS.values())
+        return dict(zip(GIT_FACTS, answers, strict=True))
 
 
 def tools_for(adapters: tuple[str, ...]) -> tuple[str, ...]:

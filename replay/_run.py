@@ -266,21 +266,21 @@ FACTS_TIMEOUT = 10.0
 """Seconds the end of a run waits for git and tool versions before writing without them."""
 
 
-def _gather_facts(plan: Plan) -> Future[tuple[dict[str, str | None], dict[str, str | None]]]:
-    """Start collecting tool versions (of the runners the plan uses) and git facts."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-facts")
+Facts = tuple["Future[dict[str, str | None]]", "Future[dict[str, str | None]]"]
+
+
+def _gather_facts(plan: Plan) -> Facts:
+    """Start asking for tool versions (of the runners the plan uses) and git facts."""
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="replay-facts")
     tools = tools_for(tuple(sorted({job.adapter for job in plan.jobs})))
-    cwd = os.getcwd()
-    future = pool.submit(lambda: (tool_versions(tools), git_info(cwd)))
+    facts = (pool.submit(tool_versions, tools), pool.submit(git_info, os.getcwd()))
     pool.shutdown(wait=False)
-    return future
+    return facts
 
 
-def _facts(
-    future: Future[tuple[dict[str, str | None], dict[str, str | None]]],
-) -> tuple[dict[str, str | None], dict[str, str | None]]:
+def _facts(facts: Facts) -> tuple[dict[str, str | None], dict[str, str | None]]:
     try:
-        return future.result(timeout=FACTS_TIMEOUT)
+        return facts[0].result(timeout=FACTS_TIMEOUT), facts[1].result(timeout=FACTS_TIMEOUT)
     except Exception:  # missing facts never fail a run
         return {}, {}
 

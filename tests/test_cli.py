@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay._cli import main
+from replay._cli import SUBCOMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,3 +259,12 @@ def test_environment_records_git_and_tools(tmp_path: Path) -> None:
     environment = orjson.loads((tmp_path / "r/environment.json").read_bytes())
     assert (sha, "trunk") == (environment["git_sha"], environment["git_branch"])
     assert environment["tools"]["git"].startswith("git version")
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_subcommand_help_lines_match_their_modules(name: str) -> None:
+    """The help line shown for an unloaded subcommand is the one its module registers."""
+    parser = build_parser()
+    choices = next(a for a in parser._actions if a.dest == "subcommand")
+    shown = {c.dest: c.help for c in choices._choices_actions}  # type: ignore[attr-defined]
+    assert SUBCOMMANDS[name] == shown[name]

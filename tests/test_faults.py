@@ -50,7 +50,8 @@ def replay(directory: Path, *args: str, **kwargs: Any) -> subprocess.CompletedPr
 @pytest.mark.parametrize("seed", range(8))
 def test_signal_at_a_random_moment(tmp_path: Path, seed: int) -> None:
     """SIGINT/SIGTERM anywhere in a run: no job survives, the summary is whole or absent,
-    events are whole lines, and a rerun plans exactly the unfinished targets."""
+    events are whole lines, and a rerun plans exactly the unfinished targets (seeds
+    alternate between the asyncio and trio backends)."""
     rng = random.Random(seed)  # noqa: S311 - a test schedule, not a secret
     pids = tmp_path / "pids"
     pids.mkdir()
@@ -63,7 +64,10 @@ def test_signal_at_a_random_moment(tmp_path: Path, seed: int) -> None:
     ]
     config(tmp_path, suites, parallelism="4")
     process = subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--kill-grace", "0.3"],
+        [
+            *(sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--kill-grace", "0.3"),
+            *("--backend", "trio" if seed % 2 else "asyncio"),
+        ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

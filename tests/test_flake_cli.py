@@ -122,3 +122,38 @@ def test_write_adds_the_entry_keeping_comments(tmp_path: Path) -> None:
     text = classification.read_text()
     assert text.startswith(original)
     assert "[quarantine.job]" in text
+
+
+def test_flake_loop_of_one_pytest_test(tmp_path: Path) -> None:
+    """`SUITE::TEST` loops over one test through the adapter's targeted command."""
+    (tmp_path / "test_one.py").write_text("def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "py"\nadapter = "pytest"\n'
+        f'command = ["{sys.executable}", "-m", "pytest", "-q", "-p", "no:cacheprovider", '
+        '"test_one.py"]\n'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "replay",
+            "flake",
+            "py::test_one.py::test_b",
+            "--runs",
+            "2",
+            "--out",
+            "r",
+            "-q",
+            "--dry-run",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert 0 == result.returncode, result.stderr
+    jobs = orjson.loads(result.stdout)["jobs"]
+    assert 2 == len(jobs)
+    assert "test_one.py::test_b" == jobs[0]["argv"][-1]
+    assert "test_one.py" not in jobs[0]["argv"][:-1]

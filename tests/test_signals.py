@@ -60,6 +60,20 @@ def wait_for(path: Path, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+def wait_finished(events: Path, target: str, timeout: float = 20.0) -> None:
+    """Wait until events.jsonl says `target` finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = events.read_bytes().splitlines() if events.exists() else []
+        if any(
+            e.get("event") == "job_finished" and e.get("target") == target
+            for e in map(orjson.loads, lines)
+        ):
+            return
+        assert time.monotonic() < deadline, f"{target} never finished"
+        time.sleep(0.02)
+
+
 def alive_groups(pids: Path) -> dict[str, tuple[int, ...]]:
     """Live members of each sleeper's process group."""
     return {f.name: group_members(int(f.read_text())) for f in pids.iterdir() if f.read_text()}
@@ -74,6 +88,7 @@ def test_signal_mid_run_writes_interrupted_summary(
     process = start(tmp_path, backend)
     wait_for(tmp_path / "pids/a")
     wait_for(tmp_path / "pids/b")
+    wait_finished(tmp_path / "run/events.jsonl", "quick")
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert 130 == process.returncode, stderr.decode()
@@ -93,6 +108,7 @@ def test_rerun_of_an_interrupted_summary_runs_only_the_unfinished(tmp_path: Path
     process = start(tmp_path, "asyncio")
     wait_for(tmp_path / "pids/a")
     wait_for(tmp_path / "pids/b")
+    wait_finished(tmp_path / "run/events.jsonl", "quick")
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=30)
     dry = subprocess.run(

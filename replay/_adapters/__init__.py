@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
+
 from replay._adapters._base import Adapter
-from replay._adapters.cargo import CargoAdapter
-from replay._adapters.generic import GenericAdapter
-from replay._adapters.go import GoAdapter
-from replay._adapters.junit import JUnitAdapter
-from replay._adapters.pytest import PytestAdapter
 from replay._errors import ConfigError
 
-_ADAPTERS: dict[str, Adapter] = {
-    "cargo": CargoAdapter(),
-    "generic": GenericAdapter(),
-    "go": GoAdapter(),
-    "junit": JUnitAdapter(),
-    "pytest": PytestAdapter(),
+_MODULES = {
+    "cargo": ("replay._adapters.cargo", "CargoAdapter"),
+    "generic": ("replay._adapters.generic", "GenericAdapter"),
+    "go": ("replay._adapters.go", "GoAdapter"),
+    "junit": ("replay._adapters.junit", "JUnitAdapter"),
+    "pytest": ("replay._adapters.pytest", "PytestAdapter"),
 }
+"""Adapter name -> (module, class); a module is imported (its regexes compiled) on first use."""
+
+_ADAPTERS: dict[str, Adapter] = {}
 
 
 def adapter_names() -> tuple[str, ...]:
     """The names a config may use for `adapter`, sorted."""
-    return tuple(sorted(_ADAPTERS))
+    return tuple(sorted(_MODULES))
 
 
 def get_adapter(name: str) -> Adapter:
     """The adapter called `name`, or a `ConfigError` listing the known ones."""
-    try:
-        return _ADAPTERS[name]
-    except KeyError:
-        msg = f"unknown adapter {name!r}; expected one of: {', '.join(adapter_names())}"
-        raise ConfigError(msg) from None
+    adapter = _ADAPTERS.get(name)
+    if adapter is None:
+        if name not in _MODULES:
+            msg = f"unknown adapter {name!r}; expected one of: {', '.join(adapter_names())}"
+            raise ConfigError(msg)
+        module, cls = _MODULES[name]
+        adapter = _ADAPTERS[name] = getattr(importlib.import_module(module), cls)()
+    return adapter
 
 
 __all__ = ["Adapter", "adapter_names", "get_adapter"]

@@ -16,18 +16,22 @@ from collections.abc import Sequence
 from replay._errors import ReplayError
 from replay._redact import redact_text
 
-SUBCOMMANDS = (
-    "run",
-    "show",
-    "flake",
-    "diff",
-    "merge",
-    "matrix",
-    "gates",
-    "audit",
-    "verify",
-)
-"""Subcommand names, each implemented by `replay._cli._<name>`."""
+SUBCOMMANDS = {
+    "run": "run suites from the config, a summary to rerun, or a command (the default)",
+    "show": "what failed in a summary, why, and the command to replay each",
+    "flake": "run a suite or one test K times: verdict, FLAKE-* category, quarantine entry",
+    "diff": "triage diff of two summaries: regressions, new failures, fixed, ranked",
+    "merge": "merge shard summaries into one summary",
+    "matrix": "CI matrix JSON (GitHub Actions `include` form) with balanced shards",
+    "gates": "list (and replay) the failing gates of a full_suite_verdict.json",
+    "audit": "audit a suite_classification.toml (suites, waivers, quarantine)",
+    "verify": "check that a run directory's artifacts exist, stay inside it and parse",
+}
+"""Subcommand name -> its one-line help; each is implemented by `replay._cli._<name>`.
+
+Only the chosen subcommand's module is imported (each pulls in its own
+dependencies); the others appear in `--help` by name and help line only.
+"""
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -51,8 +55,8 @@ def _version() -> str:
     return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, with every subcommand registered."""
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser: `chosen` (or every subcommand, when None) fully registered."""
     parser = argparse.ArgumentParser(
         prog="replay",
         description=DESCRIPTION,
@@ -60,14 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"replay {_version()}")
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"replay._cli._{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"replay._cli._{name}":
-                raise
-            continue  # a subcommand still being built is simply absent
-        module.register(subparsers)
+    for name, help_line in SUBCOMMANDS.items():
+        if chosen is None or name == chosen:
+            importlib.import_module(f"replay._cli._{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 
@@ -96,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list == ["--version"]:
         print(f"replay {_version()}")
         return 0
-    parser = build_parser()
+    chosen = args_list[0] if args_list[0] in SUBCOMMANDS else None
+    parser = build_parser(chosen)
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
