@@ -14,8 +14,10 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+import attrs
+
 from replay._errors import ReplayError
-from replay._models import Summary, TargetStatus
+from replay._models import UNIT_KINDS, Plan, Shard, Summary, TargetStatus
 
 
 class ShardStrategy(str, enum.Enum):
@@ -247,3 +249,22 @@ def shard_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
             raise ReplayError(msg)
         return index - first, total
     return None
+
+
+def _sharded(kind: str, shard: Shard) -> bool:
+    return shard.kind == "both" or (shard.kind == "unit") == (kind in UNIT_KINDS)
+
+
+def shard_plan(plan: Plan, shard: Shard, durations: Mapping[str, float] | None = None) -> Plan:
+    """The part of `plan` that shard `shard` runs.
+
+    Targets of the sharded kind are spread by the shard's strategy; targets of
+    the other kind all run on shard 0, so that across the N shards every target
+    runs exactly once.
+    """
+    eligible = [j.target for j in plan.jobs if _sharded(j.kind, shard)]
+    mine = set(shard_items(eligible, shard.index, shard.total, shard.strategy, durations))
+    jobs = tuple(
+        j for j in plan.jobs if (j.target in mine if _sharded(j.kind, shard) else shard.index == 0)
+    )
+    return attrs.evolve(plan, jobs=jobs, shard=shard)

@@ -278,3 +278,29 @@ def test_shard_from_env_never_crashes(env: dict[str, str]) -> None:
     except ReplayError:
         return
     assert found is None or 0 <= found[0] < found[1]
+
+
+@given(
+    kinds=st.lists(st.sampled_from(["unit", "vcr", "e2e", "lint"]), min_size=0, max_size=25),
+    total=st.integers(1, 6),
+    shard_kind=st.sampled_from(["suite", "unit", "both"]),
+    strategy=st.sampled_from(["round-robin", "hash", "duration"]),
+)
+def test_shard_plans_cover_every_job_once(
+    kinds: list[str], total: int, shard_kind: str, strategy: str
+) -> None:
+    """Across all shards of a plan, every job runs exactly once, whatever is sharded."""
+    from replay._models import Job, Plan, Shard
+    from replay._shards import shard_plan
+
+    jobs = tuple(
+        Job(id=f"j{i}", target=f"t{i}", kind=kind, adapter="generic", argv=("true",))
+        for i, kind in enumerate(kinds)
+    )
+    plan = Plan(jobs=jobs)
+    ran = [
+        job.target
+        for index in range(total)
+        for job in shard_plan(plan, Shard(index, total, shard_kind, strategy)).jobs
+    ]
+    assert sorted(j.target for j in jobs) == sorted(ran)

@@ -12,13 +12,13 @@ import attrs
 
 from replay._adapters import get_adapter
 from replay._artifacts import safe_component, write_json_atomic
-from replay._cli._run import (
+from replay._cli._options import (
     add_execution_options,
-    execute,
     load_run_config,
     options_from_args,
     print_plan,
 )
+from replay._cli._run import execute
 from replay._config import Config
 from replay._errors import ReplayError
 from replay._executor import JobOutcome
@@ -286,9 +286,9 @@ def handle(args: argparse.Namespace) -> int:
 
         sys.stdout.write(orjson.dumps(flake_report_document(report)).decode() + "\n")
     else:
-        from replay._cli._run import _shown
+        from replay._cli._report import shown_path
 
-        print(format_report(report, _shown(result.run_dir)))
+        print(format_report(report, shown_path(result.run_dir)))
     if result.exit_code == EXIT_INTERRUPTED:
         return EXIT_INTERRUPTED
     return EXIT_OK if report.failed == 0 else EXIT_FAILED

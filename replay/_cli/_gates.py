@@ -16,7 +16,7 @@ from replay._redact import redact_text
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `gates` subcommand (with the execution options `--run` uses)."""
-    from replay._cli._run import add_execution_options
+    from replay._cli._options import add_execution_options
 
     parser = subparsers.add_parser(
         "gates",

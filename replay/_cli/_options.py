@@ -1,0 +1,184 @@
+"""Options shared by the commands that execute plans, and turning them into planning input."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from replay._config import Config, adhoc_config, find_config, load_config, parse_duration
+from replay._errors import ReplayError
+from replay._models import Backoff, Plan, RetryPolicy
+from replay._planning import Granularity, Options
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"expected a whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1:
+        msg = f"must be at least 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"expected a whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 0:
+        msg = f"must not be negative, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def duration_arg(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ReplayError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def env_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        msg = f"expected KEY=VALUE, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return name, value
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that executes a plan (run, flake, gates --run)."""
+    group = parser.add_argument_group("execution")
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="config file (default: the nearest replay.toml or pyproject.toml with [tool.replay])",
+    )
+    group.add_argument(
+        "--out", type=Path, metavar="DIR", help="the run directory (default: <config out>/<run id>)"
+    )
+    group.add_argument(
+        "-j",
+        "--parallelism",
+        type=positive_int,
+        metavar="N",
+        help="jobs at once (default: config, else CPU count)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=duration_arg,
+        metavar="DURATION",
+        help="per-job timeout, e.g. 90s, 15m (overrides the config)",
+    )
+    group.add_argument(
+        "--kill-grace",
+        type=duration_arg,
+        default=None,
+        metavar="DURATION",
+        help="wait between SIGTERM and SIGKILL of a stopped job (default: 3s)",
+    )
+    group.add_argument(
+        "--env",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set an environment variable for every job (repeatable)",
+    )
+    group.add_argument(
+        "--debug", action="store_true", help="add the config's debug_env (e.g. RUST_LOG=debug)"
+    )
+    group.add_argument(
+        "--exec-prefix", metavar="CMD", help='prefix every command, e.g. "rch exec --"'
+    )
+    group.add_argument(
+        "--dry-run", action="store_true", help="print the plan as JSON and run nothing"
+    )
+    group.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    group.add_argument("--json", action="store_true", help="machine output: JSON lines on stdout")
+    group.add_argument(
+        "--github",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="GitHub Actions annotations and step summary (default: on when GITHUB_ACTIONS=true)",
+    )
+    group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+    # Seconds before a quarantined target's retry (5 s by policy): a testing knob.
+    group.add_argument("--quarantine-delay", type=float, default=None, help=argparse.SUPPRESS)
+    # The anyio backend: a testing knob, so the CLI is exercised on asyncio and trio.
+    group.add_argument(
+        "--backend", choices=["asyncio", "trio"], default="asyncio", help=argparse.SUPPRESS
+    )
+
+
+def load_run_config(args: argparse.Namespace, *, required: bool = True) -> Config:
+    """The config named by `--config`, else the nearest one, else an empty one (if allowed)."""
+    command = _adhoc_command(args)
+    if command:
+        return adhoc_config(tuple(command), Path.cwd())
+    if args.config is not None:
+        if not args.config.exists():
+            msg = f"{args.config}: config file not found"
+            raise ReplayError(msg)
+        return load_config(args.config)
+    found = find_config(Path.cwd())
+    if found is not None:
+        return load_config(found)
+    if required:
+        msg = (
+            f"no replay.toml (or pyproject.toml with [tool.replay]) in {Path.cwd()} or its "
+            "parents; write one (see README), pass --config FILE, or run one command with "
+            "`replay run -- CMD ARGS...`"
+        )
+        raise ReplayError(msg)
+    return Config(root=str(Path.cwd()), out=str(Path.cwd() / "replay-results"))
+
+
+def _adhoc_command(args: argparse.Namespace) -> list[str]:
+    command = list(getattr(args, "command", []) or [])
+    if command and command[0] == "--":
+        command = command[1:]
+    return command
+
+
+def options_from_args(args: argparse.Namespace, **extra: Any) -> Options:
+    """The planning options the command line asks for."""
+    prefix = shlex.split(args.exec_prefix) if args.exec_prefix is not None else None
+    retry = RetryPolicy(
+        retries=getattr(args, "retries", 0),
+        delay=getattr(args, "retry_delay", 0.0),
+        backoff=Backoff(getattr(args, "retry_backoff", "fixed")),
+        max_failures=getattr(args, "retry_max_failures", None),
+    )
+    fields: dict[str, Any] = {
+        "profile": getattr(args, "profile", None),
+        "suites": tuple(getattr(args, "suite", ())),
+        "kinds": tuple(getattr(args, "kind", ())),
+        "parallelism": args.parallelism,
+        "timeout": args.timeout,
+        "env": dict(args.env),
+        "debug": args.debug,
+        "exec_prefix": prefix,
+        "fail_fast": getattr(args, "fail_fast", False),
+        "max_failures": getattr(args, "max_failures", None),
+        "retry": retry,
+        "granularity": Granularity(getattr(args, "rerun_granularity", "test")),
+    }
+    fields.update(extra)
+    return Options(**fields)
+
+
+def print_plan(plan: Plan) -> None:
+    """`--dry-run`: the plan as JSON on stdout."""
+    from replay._artifacts import to_json_bytes
+
+    sys.stdout.write(to_json_bytes(plan).decode())

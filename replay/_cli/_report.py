@@ -1,0 +1,130 @@
+"""The end of a run: the table of failures, the replay command, GitHub output, the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from replay._cli._text import safe
+from replay._models import TargetStatus
+from replay._results import describe_end
+from replay._run import EXIT_FAILED, EXIT_OK, RunResult
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.absolute())
+
+
+def report(result: RunResult, *, verbosity: int = 0) -> None:
+    """The end of a run on stderr: totals, a table of failures, the replay command."""
+    summary = result.summary
+    counts: dict[str, int] = {}
+    for target in summary.targets:
+        counts[target.status.value] = counts.get(target.status.value, 0) + 1
+    executed = [t for t in summary.targets if t.decided_by == summary.run_id]
+    carried = len(summary.targets) - len(executed)
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    err = sys.stderr
+    print(
+        f"\nreplay: {summary.status.value}: {parts or 'no targets'}"
+        + (f" ({carried} carried from earlier runs)" if carried else ""),
+        file=err,
+    )
+    failing = [
+        t
+        for t in executed
+        if (not t.status.ok and not t.quarantined) or t.status is TargetStatus.FLAKY
+    ]
+    spared = [t for t in executed if t.quarantined and not t.status.ok]
+    if failing and verbosity >= -1:
+        width = max(len(safe(t.name)) for t in failing)
+        for target in failing:
+            log = f"{shown_path(result.run_dir)}/{target.log}" if target.log else "-"
+            why = safe(describe_end(target))
+            tag = f" · {target.root_cause}" if target.root_cause else ""
+            tag += " [quarantined]" if target.quarantined else ""
+            print(
+                f"  {target.status.value:9} {safe(target.name):{width}}  {why}{tag}\n"
+                f"  {'':9} {'':{width}}  log: {log}",
+                file=err,
+            )
+            if target.retry_refused:
+                print(f"  {'':9} {'':{width}}  no retry: {target.retry_refused}", file=err)
+    if spared:
+        print("quarantined, not failing the run:", file=err)
+        for target in spared:
+            why = safe(describe_end(target))
+            print(f"  {target.status.value:9} {safe(target.name)}  {why}", file=err)
+    print(f"summary: {shown_path(result.summary_path)}", file=err)
+    if summary.outstanding:
+        print(
+            f"replay what is outstanding with:\n  {safe(summary.one_command_replay or '')}",
+            file=err,
+        )
+
+
+def _github_output(result: RunResult) -> None:
+    """`::error` lines on stdout and a Markdown block in `$GITHUB_STEP_SUMMARY`."""
+    from replay._artifacts import inside
+    from replay._convert import parse_json
+    from replay._errors import InputError
+    from replay._github import annotation_lines, step_summary
+
+    summary = result.summary
+    digests: dict[str, dict[str, Any]] = {}
+    for target in summary.outstanding:
+        path = inside(result.run_dir, target.digest) if target.digest else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            document = parse_json(path.read_bytes(), source=str(path))
+        except (OSError, InputError):
+            continue
+        if isinstance(document, dict):
+            digests[target.name] = document
+    reasons = {t.name: describe_end(t) for t in summary.outstanding}
+    for line in annotation_lines(summary, digests, reasons):
+        print(line)
+    step_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_file:
+        try:
+            with open(step_file, "a", encoding="utf-8") as handle:
+                handle.write(step_summary(summary, reasons, shown_path(result.run_dir)))
+        except OSError as exc:
+            print(f"replay: cannot append to GITHUB_STEP_SUMMARY ({exc.strerror})", file=sys.stderr)
+
+
+def finish(result: RunResult, args: argparse.Namespace) -> int:
+    """Report and choose the exit code (`--fail-on-flaky` turns flaky into failure)."""
+    if args.json:
+        sys.stdout.write(
+            orjson.dumps(
+                {
+                    "event": "run_finished",
+                    "status": result.summary.status.value,
+                    "summary": str(result.summary_path),
+                    "one_command_replay": result.summary.one_command_replay,
+                    "exit_code": result.exit_code,
+                }
+            ).decode()
+            + "\n"
+        )
+    else:
+        report(result, verbosity=args.verbose - args.quiet)
+    github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    if github:
+        _github_output(result)
+    code = result.exit_code
+    flaky = any(t.status is TargetStatus.FLAKY for t in result.summary.targets)
+    if code == EXIT_OK and getattr(args, "fail_on_flaky", False) and flaky:
+        print("replay: failing because of flaky targets (--fail-on-flaky)", file=sys.stderr)
+        return EXIT_FAILED
+    return code
