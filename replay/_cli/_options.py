@@ -14,31 +14,30 @@ from replay._models import Backoff, Plan, RetryPolicy
 from replay._planning import Granularity, Options
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         msg = f"expected a whole number, got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
-    if value < 1:
-        msg = f"must be at least 1, got {value}"
+    if value < minimum:
+        msg = f"must be at least {minimum}, got {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    return _whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"expected a whole number, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if value < 0:
-        msg = f"must not be negative, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+    """An argparse type: a whole number of at least 0."""
+    return _whole_number(text, 0)
 
 
 def duration_arg(text: str) -> float:
+    """An argparse type: a duration such as 90s, 15m or 1h, in seconds."""
     try:
         return parse_duration(text)
     except ReplayError as exc:
@@ -46,6 +45,7 @@ def duration_arg(text: str) -> float:
 
 
 def env_pair(text: str) -> tuple[str, str]:
+    """An argparse type: KEY=VALUE."""
     name, sep, value = text.partition("=")
     if not sep or not name:
         msg = f"expected KEY=VALUE, got {text!r}"
