@@ -97,7 +97,8 @@ def _limit_file_size(size: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
-def test_full_disk_is_a_clear_error_keeping_what_was_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_full_disk_is_a_clear_error_keeping_what_was_written(tmp_path: Path, backend: str) -> None:
     """When summary.json cannot be written (file too large), exit 2 with the path named;
     the previous summary.json and the logs stay intact."""
     config(tmp_path, [(f"suite_{i:03d}", ["true"]) for i in range(150)], parallelism="8")
@@ -105,7 +106,7 @@ def test_full_disk_is_a_clear_error_keeping_what_was_written(tmp_path: Path) -> 
     run_dir.mkdir()
     (run_dir / "summary.json").write_text('{"previous": true}\n')
     result = subprocess.run(
-        [sys.executable, "-m", "replay", "run", "--out", "r", "-q"],
+        [sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--backend", backend],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -139,14 +140,17 @@ def test_full_disk_is_a_clear_error_keeping_what_was_written(tmp_path: Path) -> 
         ),
     ],
 )
-def test_odd_jobs_are_handled(tmp_path: Path, name: str, command: list[str], status: str) -> None:
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_odd_jobs_are_handled(
+    tmp_path: Path, name: str, command: list[str], status: str, backend: str
+) -> None:
     """Jobs that close stdout, print binary or a 100 MB line, fork a daemon or crash."""
     (tmp_path / "replay.toml").write_text(
         f'[[replay.suites]]\nname = "{name}"\nadapter = "cargo"\n'
         f'command = {orjson.dumps(command).decode()}\ntimeout = "60s"\n'
     )
     start = time.monotonic()
-    result = replay(tmp_path, "run", "--out", "r", "-q")
+    result = replay(tmp_path, "run", "--out", "r", "-q", "--backend", backend)
     assert (0 if status == "passed" else 1) == result.returncode, result.stderr
     summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
     assert status == summary["targets"][0]["status"]
