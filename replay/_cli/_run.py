@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "run",
         help="run suites from the config, a summary to rerun, or a command (the default)",
-        description="Run the plan from the config (or rerun a summary's outstanding targets, "
-        "or one ad-hoc command after `--`), write the run directory, exit 0/1.",
+        description="Run the plan from the config, or rerun what a summary left outstanding,\n"
+        "or one ad-hoc command given after `--`; write the run directory; exit 0 when\n"
+        "nothing is outstanding, 1 on failures, 130 when interrupted.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  replay run --profile quick -j 8\n"
@@ -80,8 +81,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=["auto"],
         help="read the shard from CI variables (GitLab, Buildkite, CircleCI)",
     )
-    shard.add_argument("--shard-index", type=non_negative_int, metavar="I")
-    shard.add_argument("--shard-total", type=positive_int, metavar="N")
+    shard.add_argument(
+        "--shard-index", type=non_negative_int, metavar="I", help="this shard, 0-based"
+    )
+    shard.add_argument("--shard-total", type=positive_int, metavar="N", help="number of shards")
     shard.add_argument(
         "--shard-kind",
         choices=["suite", "unit", "both"],
@@ -89,7 +92,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="which targets to spread over shards; the others all run on shard 0 (default: both)",
     )
     shard.add_argument(
-        "--shard-strategy", choices=["round-robin", "hash", "duration"], default="round-robin"
+        "--shard-strategy",
+        choices=["round-robin", "hash", "duration"],
+        default="round-robin",
+        help="round-robin over sorted names (upstream's), hash (stable as suites come and go), "
+        "or duration (balanced by --durations-from); default: round-robin",
     )
     shard.add_argument(
         "--durations-from",
