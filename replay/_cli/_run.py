@@ -120,8 +120,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="retry a failed job up to N times; pass-after-fail is flaky",
     )
-    failures.add_argument("--retry-delay", type=duration_arg, default=0.0, metavar="DURATION")
-    failures.add_argument("--retry-backoff", choices=[b.value for b in Backoff], default="fixed")
+    failures.add_argument(
+        "--retry-delay",
+        type=duration_arg,
+        default=0.0,
+        metavar="DURATION",
+        help="wait before a retry (default: none)",
+    )
+    failures.add_argument(
+        "--retry-backoff",
+        choices=[b.value for b in Backoff],
+        default="fixed",
+        help="fixed delay, or doubling it each retry (with up to 10%% jitter); default: fixed",
+    )
     failures.add_argument(
         "--retry-max-failures",
         type=non_negative_int,
