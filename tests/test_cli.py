@@ -228,8 +228,21 @@ def test_demo_plan_runs(tmp_path: Path) -> None:
     """The demo shipped in examples/ shows pass, fail, timeout and flaky, and exits 1."""
     demo = tmp_path / "demo"
     shutil.copytree(ROOT / "examples" / "demo", demo)
-    result = replay(tmp_path, "--config", "demo/replay.toml", "--retries", "1", "--out", "r")
+    result = replay(
+        tmp_path,
+        "--config",
+        "demo/replay.toml",
+        "--retries",
+        "1",
+        "--out",
+        "r",
+        "--junit",
+        "junit.xml",
+    )
     assert 1 == result.returncode, result.stderr
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "<flakyFailure" in junit
+    assert "<rerunFailure" in junit
     summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
     statuses = {t["status"] for t in summary["targets"]}
     assert {"passed", "failed", "timed_out", "flaky"} <= statuses
