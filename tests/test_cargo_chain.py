@@ -7,21 +7,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
+from _support import load_json as load
 
 pytestmark = pytest.mark.slow
 
 CRATE = Path(__file__).parent / "fixtures" / "adapters" / "cargo_project"
 FAILED = {"a::b::nested_fails", "fails_assert_eq", "panics_plain"}
-
-
-def load(path: Path) -> dict[str, Any]:
-    """A JSON artifact."""
-    document: dict[str, Any] = orjson.loads(path.read_bytes())
-    return document
 
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 import pytest
+from _support import load_json
+from _support import replay as run_replay
 
 pytestmark = pytest.mark.slow
 
@@ -41,21 +43,13 @@ command = ["sh", "-c", "test -f fixed_hangs && exit 0; echo $$ > hang.pid; sleep
 
 
 def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m replay ARGS` in `cwd`."""
-    return subprocess.run(
-        [sys.executable, "-m", "replay", *args, "--kill-grace", "0.2"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    """Run `python -m replay ARGS` in `cwd`, with a short kill grace."""
+    return run_replay(cwd, *args, "--kill-grace", "0.2", timeout=60)
 
 
 def summary(path: Path) -> dict[str, Any]:
     """A summary document."""
-    document: dict[str, Any] = orjson.loads(path.read_bytes())
-    return document
+    return load_json(path)
 
 
 def states(document: dict[str, Any]) -> dict[str, tuple[str, str]]:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
+from _support import replay
 
 from replay._cli import SUBCOMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def replay(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m replay ARGS` in `cwd` as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "replay", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def write_config(directory: Path, body: str) -> Path:

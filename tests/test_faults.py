@@ -10,10 +10,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
+from _support import replay
 
 from replay._procs import group_members
 
@@ -32,19 +32,6 @@ def config(directory: Path, suites: list[tuple[str, list[str]]], **extra: str) -
             f"command = {orjson.dumps(command).decode()}",
         ]
     (directory / "replay.toml").write_text("\n".join(lines) + "\n")
-
-
-def replay(directory: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """`python -m replay ARGS` in `directory`."""
-    return subprocess.run(
-        [sys.executable, "-m", "replay", *args],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        **kwargs,
-    )
 
 
 @pytest.mark.parametrize("seed", range(8))

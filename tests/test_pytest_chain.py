@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
+from _support import load_json as load
+from _support import replay
 
 pytestmark = pytest.mark.slow
 
@@ -27,24 +26,6 @@ def test_fails_until_fixed():
 def test_also_passes():
     pass
 """
-
-
-def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m replay ARGS` in `cwd`."""
-    return subprocess.run(
-        [sys.executable, "-m", "replay", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
-def load(path: Path) -> dict[str, Any]:
-    """A JSON artifact."""
-    document: dict[str, Any] = orjson.loads(path.read_bytes())
-    return document
 
 
 def test_pytest_suite_chain(tmp_path: Path) -> None:

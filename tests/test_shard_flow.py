@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
+from _support import load_json as load
+from _support import replay
 
 pytestmark = pytest.mark.slow
 
 NAMES = [f"suite_{c}" for c in "abcdefg"]
 FAILING = {"suite_b", "suite_f"}
-
-
-def replay(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`python -m replay ARGS` in `cwd`."""
-    return subprocess.run(
-        [sys.executable, "-m", "replay", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
-    )
-
-
-def load(path: Path) -> dict[str, Any]:
-    """A JSON document."""
-    document: dict[str, Any] = orjson.loads(path.read_bytes())
-    return document
 
 
 @pytest.mark.parametrize("strategy", ["round-robin", "hash", "duration"])
