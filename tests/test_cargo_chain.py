@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from _support import load_json as load
+from _support import replay as run_replay
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +33,7 @@ def test_cargo_suite_chain(tmp_path: Path) -> None:
     )
 
     def replay(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "replay", *args],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=900,
-        )
+        return run_replay(project, *args, timeout=900)
 
     first = replay("run", "--out", "r1")
     assert 1 == first.returncode, first.stderr
