@@ -190,3 +190,46 @@ def test_secrets_never_reach_environment_or_output(tmp_path: Path) -> None:
     assert secret not in result.stderr + result.stdout
     shown = replay(tmp_path, "show", "r/summary.json")
     assert secret not in shown.stdout + shown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "message"),
+    [
+        (("gates",), b'{"schema": "pi.ci.full_suite_gate.v1", "gates": [{"id": 1}]}', "$.gates[0]"),
+        (("gates",), b"[" * 2000, "nested deeper"),
+        (("audit",), b"[suite.unit\nfiles = [", "invalid TOML"),
+        (("audit",), b'[suite.unit]\nfiles = "not a list"\n', "suite.unit"),
+        (("audit",), b"\xff\xfe\x00binary", "not UTF-8"),
+    ],
+)
+def test_hostile_verdicts_and_classifications_exit_2(
+    tmp_path: Path, args: tuple[str, ...], content: bytes, message: str
+) -> None:
+    """Broken or hostile verdict and classification files: one line naming the file, exit 2."""
+    (tmp_path / "input").write_bytes(content)
+    result = replay(tmp_path, *args, "input")
+    assert 2 == result.returncode, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "input" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<testsuite><testcase name="&lol3;"/></testsuite>
+"""
+
+
+def test_junit_entity_bomb_is_data_not_a_crash(tmp_path: Path) -> None:
+    """A JUnit file with an entity bomb is refused as a report; the run goes on by exit code."""
+    (tmp_path / "bomb.xml").write_bytes(BOMB)
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "x"\nadapter = "junit"\njunit_path = "report.xml"\n'
+        'command = ["sh", "-c", "cp bomb.xml report.xml; exit 1"]\n'
+    )
+    result = replay(tmp_path, "run", "--out", "r", "-q")
+    assert 1 == result.returncode, result.stderr
+    summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
+    (target,) = summary["targets"]
+    assert ("failed", []) == (target["status"], target["tests"])
