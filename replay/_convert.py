@@ -198,6 +198,26 @@ def fast_path(conv: cattrs.Converter, cl: type[T]) -> None:
     conv.register_structure_hook(cl, namespace["hook"])
 
 
+def with_derived(conv: cattrs.Converter, cl: type[Any]) -> None:
+    """Write `cl.DERIVED` properties into JSON beside the fields; drop them when reading."""
+    derived: tuple[str, ...] = cl.DERIVED
+    unstructure_fields = conv.get_unstructure_hook(cl)
+    structure_fields = conv.get_structure_hook(cl)
+
+    def unstructure_hook(obj: Any) -> Any:
+        document = unstructure_fields(obj)
+        document.update({name: getattr(obj, name) for name in derived})
+        return document
+
+    def structure_hook(value: Any, _: type) -> Any:
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in derived}
+        return structure_fields(value, cl)
+
+    conv.register_unstructure_hook(cl, unstructure_hook)
+    conv.register_structure_hook(cl, structure_hook)
+
+
 def make_converter() -> cattrs.Converter:
     """Build the strict converter (exposed for tests; use `converter`)."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
@@ -218,6 +238,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_dict, _strict_dict_factory)
     conv.register_structure_hook_factory(_is_scalar_union, _scalar_union_factory)
     fast_path(conv, _models.TestResult)
+    with_derived(conv, _models.Shard)
     return conv
 
 

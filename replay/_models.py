@@ -8,6 +8,7 @@ fingerprint, printed with `--dry-run` and round-tripped through JSON.
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
 
 import attrs
 
@@ -125,6 +126,9 @@ class Shard:
     total: int
     kind: str = "suite"
     strategy: str = "round-robin"
+
+    DERIVED: ClassVar[tuple[str, ...]] = ("name",)
+    """Properties written into JSON beside the fields (and ignored when read back)."""
 
     @property
     def name(self) -> str:

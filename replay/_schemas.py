@@ -160,6 +160,12 @@ class _Builder:
             else:
                 prop = {**prop, "default": unstructure(default)}
             properties[field.name] = prop
+        for name in getattr(cl, "DERIVED", ()):
+            about = inspect.getdoc(getattr(cl, name)) or ""
+            properties[name] = {
+                "type": "string",
+                "description": f"Derived, ignored on read. {about}".strip(),
+            }
         schema: Schema = {"type": "object"}
         if doc := _doc(cl):
             schema["description"] = doc

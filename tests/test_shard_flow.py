@@ -42,6 +42,7 @@ def test_shards_merge_and_rerun(tmp_path: Path, strategy: str) -> None:
         assert {"index": index, "total": 3, "strategy": strategy} == {
             k: summary["shard"][k] for k in ("index", "total", "strategy")
         }
+        assert f"both-{index}-of-3" == summary["shard"]["name"]
         ran += [t["name"] for t in summary["targets"]]
     assert sorted(NAMES) == sorted(ran)
 
