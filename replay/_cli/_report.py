@@ -17,6 +17,7 @@ from replay._run import EXIT_FAILED, EXIT_OK, RunResult
 
 
 def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when under it, else absolute (for display)."""
     try:
         return str(path.absolute().relative_to(Path.cwd()))
     except ValueError:
