@@ -56,6 +56,15 @@ def inside(base: Path, relative: str) -> Path | None:
     return candidate
 
 
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when under it, else absolute (for display)."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
 def to_json_bytes(obj: Any) -> bytes:
     """Indented JSON of a model or plain data, with a final newline."""
     return orjson.dumps(unstructure(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)

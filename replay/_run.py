@@ -21,6 +21,7 @@ import attrs
 
 from replay._artifacts import (
     EventLog,
+    display_path,
     make_run_id,
     safe_component,
     write_bytes_atomic,
@@ -137,15 +138,6 @@ async def _watch_signals(
             executor.mark_interrupted()
             scope.cancel()
             return
-
-
-def _display(path: Path) -> str:
-    """`path` relative to the working directory when under it, else absolute."""
-    absolute = path.absolute()
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
 
 
 PostProcess = Callable[[Summary, Path], Summary]
@@ -305,7 +297,7 @@ def _finish(
         started_at=iso(started),
         finished_at=iso(utc_now()),
         interrupted=executor.interrupted,
-        summary_path=_display(summary_path),
+        summary_path=display_path(summary_path),
         previous={t.name: t for t in previous.targets} if previous else None,
     )
     summary = _with_result_paths(summary, plan, run_dir)
@@ -318,7 +310,7 @@ def _finish(
         run_dir / "replay_bundle.json",
         bundle_document(
             summary,
-            summary_path=_display(summary_path),
+            summary_path=display_path(summary_path),
             generated_at=summary.finished_at,
             environment=environment,
         ),

@@ -286,9 +286,9 @@ def handle(args: argparse.Namespace) -> int:
 
         sys.stdout.write(orjson.dumps(flake_report_document(report)).decode() + "\n")
     else:
-        from replay._cli._report import shown_path
+        from replay._artifacts import display_path
 
-        print(format_report(report, shown_path(result.run_dir)))
+        print(format_report(report, display_path(result.run_dir)))
     if result.exit_code == EXIT_INTERRUPTED:
         return EXIT_INTERRUPTED
     return EXIT_OK if report.failed == 0 else EXIT_FAILED

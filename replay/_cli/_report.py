@@ -5,23 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from replay._artifacts import display_path
 from replay._cli._text import safe
 from replay._models import TargetStatus
 from replay._results import describe_end
 from replay._run import EXIT_FAILED, EXIT_OK, RunResult
-
-
-def shown_path(path: Path) -> str:
-    """`path` relative to the working directory when under it, else absolute (for display)."""
-    try:
-        return str(path.absolute().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path.absolute())
 
 
 def report(result: RunResult, *, verbosity: int = 0) -> None:
@@ -48,7 +40,7 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
     if failing and verbosity >= -1:
         width = max(len(safe(t.name)) for t in failing)
         for target in failing:
-            log = f"{shown_path(result.run_dir)}/{target.log}" if target.log else "-"
+            log = f"{display_path(result.run_dir)}/{target.log}" if target.log else "-"
             why = safe(describe_end(target))
             tag = f" · {target.root_cause}" if target.root_cause else ""
             tag += " [quarantined]" if target.quarantined else ""
@@ -64,7 +56,7 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
         for target in spared:
             why = safe(describe_end(target))
             print(f"  {target.status.value:9} {safe(target.name)}  {why}", file=err)
-    print(f"summary: {shown_path(result.summary_path)}", file=err)
+    print(f"summary: {display_path(result.summary_path)}", file=err)
     if summary.outstanding:
         print(
             f"replay what is outstanding with:\n  {safe(summary.one_command_replay or '')}",
@@ -98,7 +90,7 @@ def _github_output(result: RunResult) -> None:
     if step_file:
         try:
             with open(step_file, "a", encoding="utf-8") as handle:
-                handle.write(step_summary(summary, reasons, shown_path(result.run_dir)))
+                handle.write(step_summary(summary, reasons, display_path(result.run_dir)))
         except OSError as exc:
             print(f"replay: cannot append to GITHUB_STEP_SUMMARY ({exc.strerror})", file=sys.stderr)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from replay._artifacts import display_path
 from replay._cli._options import (
     add_execution_options,
     duration_arg,
@@ -19,7 +20,7 @@ from replay._cli._options import (
     positive_int,
     print_plan,
 )
-from replay._cli._report import finish, shown_path
+from replay._cli._report import finish
 from replay._config import Config
 from replay._errors import ReplayError
 from replay._models import Backoff, Job, Plan, Shard, Summary
@@ -285,7 +286,7 @@ def execute(
     if args.json:
         listener = JsonLines()
     else:
-        listener = Progress(len(plan.jobs), verbosity=verbosity, run_dir=shown_path(run_dir))
+        listener = Progress(len(plan.jobs), verbosity=verbosity, run_dir=display_path(run_dir))
     if previous is not None and not plan.jobs and verbosity >= 0 and not args.json:
         print(
             "replay: nothing outstanding in that summary; writing a green summary", file=sys.stderr
@@ -293,7 +294,7 @@ def execute(
     elif verbosity >= 0 and not args.json:
         jobs, at_once = len(plan.jobs), plan.parallelism
         print(
-            f"replay: running {jobs} job(s), {at_once} at a time → {shown_path(run_dir)}",
+            f"replay: running {jobs} job(s), {at_once} at a time → {display_path(run_dir)}",
             file=sys.stderr,
         )
     kwargs: dict[str, Any] = {
