@@ -111,6 +111,8 @@ class EventLog:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # A new file per run (a reused --out starts a fresh log), then append-only writes.
+        path.write_bytes(b"")
         self._handle: IO[bytes] | None = open(path, "ab", buffering=0)  # noqa: SIM115
 
     def emit(self, event: str, **fields: Any) -> None:
