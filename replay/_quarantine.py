@@ -102,6 +102,8 @@ class Quarantined:
     """Why the entry is invalid, one line each, naming the field."""
     days_left: int | None = None
     """Days from the day judged to `expires` (negative once expired), when `expires` is a date."""
+    warnings: tuple[str, ...] = ()
+    """Worth fixing but not invalidating (unknown fields), as `replay audit` reports them."""
 
 
 QUARANTINE_RETRY = RetryPolicy(retries=1, delay=5.0)
@@ -319,7 +321,11 @@ def _as_date(value: str) -> date | None:
 
 
 def _fields(table: dict[str, Any]) -> tuple[dict[str, str], list[str], list[str]]:
-    """The string values, the missing field names and the type problems of an entry table."""
+    """The string values, the missing field names and the type problems of an entry table.
+
+    Unknown fields are not problems (`unknown_fields` lists them): `replay audit` calls
+    them a warning, and a run must not fail on what the audit lets pass.
+    """
     values: dict[str, str] = {}
     missing: list[str] = []
     problems: list[str] = []
@@ -335,8 +341,12 @@ def _fields(table: dict[str, Any]) -> tuple[dict[str, str], list[str], list[str]
             problems.append(f"{name}: expected a string, got {type(value).__name__}")
     if missing:
         problems.insert(0, "missing fields: " + ", ".join(missing))
-    problems.extend(f"unknown field {name!r}" for name in table if name not in FIELDS)
     return values, missing, problems
+
+
+def unknown_fields(table: dict[str, Any]) -> tuple[str, ...]:
+    """Fields of an entry table that are not among the 9."""
+    return tuple(f"unknown field {name!r}" for name in table if name not in FIELDS)
 
 
 def _span_problems(values: dict[str, str]) -> tuple[list[str], date | None]:
@@ -387,6 +397,7 @@ def judge_entry(stem: str, table: object, *, today: date) -> Quarantined:
         missing=tuple(missing),
         problems=tuple(problems),
         days_left=days_left,
+        warnings=unknown_fields(table),
     )
 
 

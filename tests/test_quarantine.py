@@ -335,7 +335,6 @@ def test_written_entries_read_back_active(tmp_path: Path) -> None:
             (
                 "missing fields: reason",
                 "owner: expected a string, got int",
-                "unknown field 'notes'",
                 "category: 'unclassified' is not a FLAKE-* category",
                 "quarantined: '2026-02-30' is not a date (YYYY-MM-DD)",
                 "expires: 'soon' is not a date (YYYY-MM-DD)",
@@ -450,3 +449,14 @@ def test_policy_is_upstreams() -> None:
     expected = (RetryPolicy(retries=1, delay=5.0), False, (EXPIRED, INVALID))
     policy = QUARANTINE_POLICY
     assert expected == (policy.retry, policy.blocks_run, policy.failing_states)
+
+
+def test_unknown_fields_warn_but_do_not_invalidate() -> None:
+    """An entry with an extra field stays active (as `replay audit` says) and carries a warning."""
+    from replay._quarantine import judge_entry
+
+    table = {name: "x" for name in FIELDS}
+    table.update(category="FLAKE-NET", quarantined="2026-02-10", expires="2026-02-20")
+    table["notes"] = "kept for the humans"
+    judged = judge_entry("suite", table, today=date(2026, 2, 12))
+    assert (QuarantineState.ACTIVE, ("unknown field 'notes'",)) == (judged.state, judged.warnings)
