@@ -325,3 +325,34 @@ def progress(message: str) -> None:
     """A line about what is being measured now (on stderr, so stdout stays the figures)."""
     sys.stdout.flush()
     print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def sized_measure(
+    run: Callable[..., list[Row]], full: Mapping[str, int], quick: Mapping[str, int]
+) -> Callable[..., list[Row]]:
+    """A benchmark's `measure(quick=...)`, as `bench.py` calls it, from its `run(**sizes)`."""
+
+    def measure(*, quick: bool) -> list[Row]:
+        return run(**(quick_sizes if quick else full))
+
+    quick_sizes = quick
+    return measure
+
+
+def sized_main(
+    doc: str | None,
+    run: Callable[..., list[Row]],
+    full: Mapping[str, int],
+    quick: Mapping[str, int],
+    *,
+    helps: Mapping[str, str],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """A benchmark's command line: `--<size> N` for each size in `helps`, and `--quick`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    for name, text in helps.items():
+        parser.add_argument(f"--{name}", type=int, help=f"{text} (default {full[name]})")
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {dict(quick)}")
+    rows = run(**pick_sizes(parser.parse_args(argv), full, quick))
+    print()
+    return report(rows)

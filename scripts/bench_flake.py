@@ -10,20 +10,18 @@ best). Target (issue 6): replay at most 1.5 x the ideal.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 
 from _bench import (
     Row,
     child_env,
-    pick_sizes,
     progress,
     replay_argv,
-    report,
     run_timed,
     scratch,
     secs,
+    sized_main,
+    sized_measure,
     unique_run_dir,
     write_config,
 )
@@ -82,19 +80,17 @@ def run(*, runs: int) -> list[Row]:
     ]
 
 
-def measure(*, quick: bool) -> list[Row]:
-    """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    return run(**(QUICK if quick else FULL))
+SIZE_HELP = {"runs": "loop runs"}
+"""The sizes the command line can set, with their help."""
+
+measure = sized_measure(run, FULL, QUICK)
+"""The benchmark at its full or its quick size (what `bench.py` calls)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: `--quick` for fewer runs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="40 runs instead of 100")
-    args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
-    return report(run(runs=sizes["runs"]))
+    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -18,7 +18,6 @@ The issue sets no numbers here; the targets below are this script's own
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,13 +28,13 @@ from _bench import (
     guarded,
     median,
     ms,
-    pick_sizes,
     progress,
     replay_argv,
-    report,
     run_timed,
     scratch,
     secs,
+    sized_main,
+    sized_measure,
     unique_run_dir,
     write_config,
 )
@@ -254,27 +253,20 @@ def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
     )
 
 
-def measure(*, quick: bool) -> list[Row]:
-    """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    return run(**(QUICK if quick else FULL))
+SIZE_HELP = {
+    "suites": "suites / jobs",
+    "targets": "summary targets x 100 tests",
+    "repeats": "medians of this many runs",
+}
+"""The sizes the command line can set, with their help."""
+
+measure = sized_measure(run, FULL, QUICK)
+"""The benchmark at its full or its quick size (what `bench.py` calls)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--suites", type=int, help=f"suites / jobs ({FULL['suites']})")
-    parser.add_argument(
-        "--targets", type=int, help=f"summary targets x 100 tests ({FULL['targets']})"
-    )
-    parser.add_argument(
-        "--repeats", type=int, help=f"medians of this many runs ({FULL['repeats']})"
-    )
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
-    args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
-    rows = run(**sizes)
-    print()
-    return report(rows)
+    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ ratio of at most 1.10 on sleeping jobs (`sleep 0.2`, `-j 8`).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from _bench import (
@@ -22,13 +21,13 @@ from _bench import (
     guarded,
     median,
     ms,
-    pick_sizes,
     progress,
     replay_argv,
-    report,
     run_timed,
     scratch,
     secs,
+    sized_main,
+    sized_measure,
     unique_run_dir,
     write_config,
 )
@@ -115,23 +114,20 @@ def run(*, trivial: int, sleeping: int, repeats: int) -> list[Row]:
     )
 
 
-def measure(*, quick: bool) -> list[Row]:
-    """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    return run(**(QUICK if quick else FULL))
+SIZE_HELP = {
+    "trivial": "`true` jobs",
+    "sleeping": "`sleep 0.2` jobs",
+    "repeats": "runs per side, medians",
+}
+"""The sizes the command line can set, with their help."""
+
+measure = sized_measure(run, FULL, QUICK)
+"""The benchmark at its full or its quick size (what `bench.py` calls)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--trivial", type=int, help=f"`true` jobs (default {FULL['trivial']})")
-    parser.add_argument("--sleeping", type=int, help=f"`sleep 0.2` jobs ({FULL['sleeping']})")
-    parser.add_argument("--repeats", type=int, help=f"runs per side, medians ({FULL['repeats']})")
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
-    args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
-    rows = run(**sizes)
-    print()
-    return report(rows)
+    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,20 @@ For the time spent importing, run `python -X importtime -m replay run --help`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
-from _bench import Row, child_env, median, ms, pick_sizes, progress, replay_argv, report, run_timed
+from _bench import (
+    Row,
+    child_env,
+    median,
+    ms,
+    progress,
+    replay_argv,
+    run_timed,
+    sized_main,
+    sized_measure,
+)
 
 EXTRA_TARGET_MS = 150.0
 """Issue 8: `replay --version` costs at most 150 ms over a bare interpreter."""
@@ -69,21 +78,16 @@ def run(*, runs: int) -> list[Row]:
     return rows
 
 
-def measure(*, quick: bool) -> list[Row]:
-    """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    return run(**(QUICK if quick else FULL))
+SIZE_HELP = {"runs": "runs of each command"}
+"""The sizes the command line can set, with their help."""
+
+measure = sized_measure(run, FULL, QUICK)
+"""The benchmark at its full or its quick size (what `bench.py` calls)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the run count, run, print the table; exit 1 if the target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, help=f"runs of each command ({FULL['runs']})")
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
-    args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
-    rows = run(**sizes)
-    print()
-    return report(rows)
+    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Targets (issue 8): stubborn at most grace + 100 ms, polite at most 100 ms.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import threading
@@ -40,11 +39,11 @@ from _bench import (
     Row,
     child_env,
     ms,
-    pick_sizes,
     progress,
     replay_argv,
-    report,
     scratch,
+    sized_main,
+    sized_measure,
     unique_run_dir,
     warm_up,
 )
@@ -203,21 +202,16 @@ def run(*, repeats: int) -> list[Row]:
     return rows
 
 
-def measure(*, quick: bool) -> list[Row]:
-    """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    return run(**(QUICK if quick else FULL))
+SIZE_HELP = {"repeats": "runs of each job"}
+"""The sizes the command line can set, with their help."""
+
+measure = sized_measure(run, FULL, QUICK)
+"""The benchmark at its full or its quick size (what `bench.py` calls)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the repeat count, run, print the table; exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, help=f"runs of each job ({FULL['repeats']})")
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
-    args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
-    rows = run(**sizes)
-    print()
-    return report(rows)
+    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
 
 
 if __name__ == "__main__":
