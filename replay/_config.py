@@ -20,7 +20,6 @@ from replay._errors import ConfigError, InputError
 from replay._models import Suite
 from replay._toml import read_toml
 
-CONFIG_NAMES = ("replay.toml", "pyproject.toml")
 DEFAULT_OUT = "replay-results"
 DEFAULT_PARALLELISM = max(1, os.cpu_count() or 1)
 

@@ -348,10 +348,6 @@ def _first_failing(final: dict[str, TestResult]) -> FailingAssertion | None:
     return None
 
 
-def _failed_names(final: dict[str, TestResult]) -> tuple[str, ...]:
-    return tuple(sorted(n for n, r in final.items() if r.status is TestStatus.FAILED))
-
-
 def _changed(baseline: object, current: object, known: bool) -> bool | None:
     return (baseline != current) if known else None
 

@@ -445,6 +445,3 @@ def signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-ListenerFactory = Callable[[], Listener]

@@ -16,7 +16,6 @@ from replay._artifacts import safe_component
 from replay._config import Config
 from replay._errors import ConfigError
 from replay._models import (
-    ChainState,
     Job,
     Plan,
     RetryPolicy,
@@ -204,8 +203,3 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
         parent_run_id=summary.run_id,
         carried=tuple(carried),
     )
-
-
-def outstanding_names(summary: Summary) -> tuple[str, ...]:
-    """Names of the targets `summary` leaves outstanding."""
-    return tuple(t.name for t in summary.targets if t.chain_state is ChainState.OUTSTANDING)

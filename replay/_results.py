@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 
-from replay._executor import JobOutcome, attempt_status, could_not_start
+from replay._executor import JobOutcome, could_not_start
 from replay._models import (
     Attempt,
     ChainState,
@@ -156,8 +156,3 @@ def describe_end(target: TargetResult) -> str:
     if target.status is TargetStatus.FLAKY:
         text = f"flaky: passed on attempt {last.number} of {len(target.attempts)}"
     return text
-
-
-def attempt_summary(attempt: Attempt) -> str:
-    """`passed`, `failed`, ... for one attempt."""
-    return str(attempt_status(attempt).value)

@@ -24,7 +24,6 @@ from replay._artifacts import (
     display_path,
     make_run_id,
     safe_component,
-    write_bytes_atomic,
     write_json_atomic,
 )
 from replay._bundle import bundle_document
@@ -341,10 +340,3 @@ def run(
 ) -> RunResult:
     """Blocking form of `run_plan` for scripts that are not anyio programs."""
     return anyio.run(functools.partial(run_plan, plan, run_dir, **kwargs), backend=backend)
-
-
-def write_plan(path: Path, plan: Plan) -> None:
-    """Write a plan as JSON (used by `--dry-run --out`)."""
-    from replay._artifacts import to_json_bytes
-
-    write_bytes_atomic(path, to_json_bytes(plan))

@@ -217,9 +217,10 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(active), tuple(problems)
 
 
-def build_run_plan(args: argparse.Namespace, config: Config) -> tuple[Plan, Summary | None]:
+def build_run_plan(
+    args: argparse.Namespace, config: Config, quarantined: frozenset[str] = frozenset()
+) -> tuple[Plan, Summary | None]:
     """The plan `replay run` executes, and the summary it reruns from (if any)."""
-    quarantined, _ = quarantine_state(config)
     options = options_from_args(args, quarantined=quarantined)
     previous = None
     if args.rerun_from is not None:
@@ -242,7 +243,9 @@ def handle(args: argparse.Namespace) -> int:
     config = load_run_config(args, required=args.rerun_from is None)
     for note in config.notes:
         print(f"replay: note: {note}", file=sys.stderr)
-    plan, previous = build_run_plan(args, config)
+    # Read once: the plan spares these targets, and the end of the run reports the problems.
+    quarantined, problems = quarantine_state(config)
+    plan, previous = build_run_plan(args, config, quarantined)
     if args.dry_run:
         print_plan(plan)
         return EXIT_OK
@@ -256,7 +259,6 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_EMPTY
     result = execute(plan, args, config, previous=previous)
     code = finish(result, args)
-    _, problems = quarantine_state(config)
     for problem in problems:
         print(f"replay: quarantine: {problem}", file=sys.stderr)
     if problems and code == EXIT_OK:
