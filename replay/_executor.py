@@ -375,13 +375,16 @@ class Executor:
         if self.watchdog is not None:
             self.watchdog.untrack(process.pid)
         duration = time.monotonic() - start
-        tests = await anyio.to_thread.run_sync(adapter.parse, log, directory, job)
+        report = await anyio.to_thread.run_sync(adapter.parse, log, directory, job)
         return Attempt(
             number=number,
             started_at=started_at,
             duration=duration,
             log=relative_log,
-            tests=tuple(attrs.evolve(t, attempt=number) for t in tests),
+            tests=tuple(attrs.evolve(t, attempt=number) for t in report.tests),
+            argv=argv,
+            unseen=report.unseen,
+            not_found=report.not_found,
             **ended,  # type: ignore[arg-type]
         )
 

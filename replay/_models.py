@@ -44,6 +44,8 @@ class TestStatus(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    """Failed as the suite expects (pytest's xfail): not a failure, not a pass either."""
 
 
 class RunStatus(str, enum.Enum):
@@ -59,6 +61,15 @@ class ChainState(str, enum.Enum):
 
     PASSING = "passing"
     OUTSTANDING = "outstanding"
+
+
+class Granularity(str, enum.Enum):
+    """What a rerun or a retry executes for a failed suite."""
+
+    TEST = "test"
+    """Only its failed tests, where the adapter knows them and can target them."""
+    SUITE = "suite"
+    """The whole suite."""
 
 
 class Backoff(str, enum.Enum):
@@ -92,6 +103,10 @@ class RetryPolicy:
     backoff: Backoff = Backoff.FIXED
     max_failures: int | None = None
     """Refuse retries once more than this many targets failed (a broken build, not flakes)."""
+    granularity: Granularity = Granularity.TEST
+    """A retry runs only the failed tests where the adapter can target them, else the suite."""
+    max_tests: int = 100
+    """More failed tests than this in one attempt: the retry runs the whole suite."""
 
 
 @attrs.frozen
@@ -167,6 +182,12 @@ class Attempt:
     """Path of the output log, relative to the run directory."""
     tests: tuple[TestResult, ...] = ()
     interrupted: bool = False
+    argv: tuple[str, ...] = ()
+    """The argv that actually ran (with the adapter's options and test targeting)."""
+    unseen: str | None = None
+    """Why the runner could not show every test it was asked to run (the adapter says)."""
+    not_found: tuple[str, ...] = ()
+    """Targeted test ids the runner said do not exist."""
 
 
 @attrs.frozen
@@ -198,6 +219,10 @@ class TargetResult:
     """Why retries were refused, when they were."""
     timeout: float | None = None
     """The per-job timeout it ran with (reused by a rerun when the config no longer has it)."""
+    unseen: str | None = None
+    """Why part of the suite went unrun since its last full run; the next rerun runs it whole."""
+    gone: tuple[str, ...] = ()
+    """Targeted test ids the runner no longer has (renamed, deleted): neither passed nor failed."""
 
     @property
     def outstanding(self) -> bool:
@@ -241,6 +266,8 @@ class Summary:
     triage_diff: TriageStatus | None = None
     config: str | None = None
     """The config file the run was given with `--config`, if any."""
+    policy_failures: tuple[str, ...] = ()
+    """Why the run failed beyond its targets (an expired quarantine entry, `--fail-on-flaky`)."""
     schema: str = SUMMARY_SCHEMA
 
     @property
@@ -266,3 +293,9 @@ class Plan:
     """Targets of a rerun's parent that this run does not execute but reports."""
     config: str | None = None
     """The config file named with `--config`, so the replay command names it too."""
+    fail_on_flaky: bool = False
+    """A flaky target is outstanding, not passing (`--fail-on-flaky`)."""
+    policy_failures: tuple[str, ...] = ()
+    """Problems found while planning that fail the run whatever the jobs do (quarantine)."""
+    root: str | None = None
+    """The repository root (the config's directory): failure locations are relative to it."""

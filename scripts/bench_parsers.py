@@ -148,19 +148,21 @@ def main() -> int:
         (
             "cargo",
             directory / "cargo.log",
-            lambda p: CargoAdapter().parse(p, directory, _job("cargo")),
+            lambda p: CargoAdapter().parse(p, directory, _job("cargo")).tests,
         ),
-        ("go", directory / "go.jsonl", lambda p: GoAdapter().parse(p, directory, _job("go"))),
+        ("go", directory / "go.jsonl", lambda p: GoAdapter().parse(p, directory, _job("go")).tests),
         (
             "pytest (log)",
             directory / "pytest.log",
-            lambda p: PytestAdapter().parse(p, directory / "no-attempt", _job("pytest")),
+            lambda p: PytestAdapter().parse(p, directory / "no-attempt", _job("pytest")).tests,
         ),
         (
             "junit",
             directory / "junit.xml",
-            lambda p: JUnitAdapter().parse(
-                p, directory, _job("junit", junit_path=p.name, cwd=str(directory))
+            lambda p: (
+                JUnitAdapter()
+                .parse(p, directory, _job("junit", junit_path=p.name, cwd=str(directory)))
+                .tests
             ),
         ),
     ]

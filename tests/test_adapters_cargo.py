@@ -85,7 +85,7 @@ def failures(results: tuple[TestResult, ...]) -> dict[str, Failure]:
 )
 def test_real_logs_give_each_tests_status(fixture: str, expected: dict[str, TestStatus]) -> None:
     """Every captured cargo log yields the status of every test it reported."""
-    results = CargoAdapter().parse(FIXTURES / fixture, FIXTURES, job("cargo", "test"))
+    results = CargoAdapter().parse(FIXTURES / fixture, FIXTURES, job("cargo", "test")).tests
     assert expected == statuses(results)
 
 
@@ -364,7 +364,7 @@ def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "output.log"
         log.write_bytes(b"running 1 test\n" + data)
-        results = CargoAdapter().parse(log, Path(directory), job("cargo", "test"))
+        results = CargoAdapter().parse(log, Path(directory), job("cargo", "test")).tests
     assert all(isinstance(result, TestResult) for result in results)
 
 
@@ -475,7 +475,7 @@ def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
     log = tmp_path / "output.log"
     write_big_libtest_log(log, 500_000)
     assert log.stat().st_size > 20_000_000
-    results = CargoAdapter().parse(log, tmp_path, job("cargo", "test"))
+    results = CargoAdapter().parse(log, tmp_path, job("cargo", "test")).tests
     failed = [result for result in results if result.status is FAILED]
     assert (500_000, 5_000) == (len(results), len(failed))
     expected = TestResult(
@@ -537,14 +537,14 @@ def test_live_cargo_statuses_and_targeted_rerun(
     adapter = CargoAdapter()
     first = tmp_path / "first.log"
     run_cargo(crate, adapter.command(job(*argv), tmp_path), first)
-    results = adapter.parse(first, tmp_path, job(*argv))
+    results = adapter.parse(first, tmp_path, job(*argv)).tests
     assert (IT_STATUSES, IT_FAILURES) == (statuses(results), failures(results))
 
     targeted = adapter.targeted(argv, tuple(sorted(IT_FAILED)))
     assert targeted is not None
     second = tmp_path / "second.log"
     run_cargo(crate, targeted, second)
-    rerun = adapter.parse(second, tmp_path, job(*targeted))
+    rerun = adapter.parse(second, tmp_path, job(*targeted)).tests
     assert dict.fromkeys(IT_FAILED, FAILED) == statuses(rerun)
 
 
@@ -556,7 +556,7 @@ def test_live_doc_tests_are_read_but_not_targeted(
     argv = ("cargo", "test", "--offline", "--doc")
     log = tmp_path / "doc.log"
     run_cargo(crate, argv, log)
-    results = CargoAdapter().parse(log, tmp_path, job(*argv))
+    results = CargoAdapter().parse(log, tmp_path, job(*argv)).tests
     expected = {"src/lib.rs - add (line 3)": PASSED, "src/lib.rs - add (line 7)": FAILED}
     assert expected == statuses(results)
     assert CargoAdapter().targeted(argv, ("src/lib.rs - add (line 7)",)) is None

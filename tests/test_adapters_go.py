@@ -68,8 +68,10 @@ def failures(results: tuple[TestResult, ...]) -> dict[str, Failure]:
 
 def test_real_module_run_gives_statuses_messages_and_locations() -> None:
     """Pass, fail, skip, subtests (one named `bad/nested`), a panic and a second package."""
-    results = GoAdapter().parse(
-        FIXTURES / "go_module.jsonl", FIXTURES, job("go", "test", "./...", cwd="/tmp/gfx")
+    results = (
+        GoAdapter()
+        .parse(FIXTURES / "go_module.jsonl", FIXTURES, job("go", "test", "./...", cwd="/tmp/gfx"))
+        .tests
     )
     assert (MODULE_STATUSES, MODULE_FAILURES) == (statuses(results), failures(results))
 
@@ -433,7 +435,7 @@ def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "output.log"
         log.write_bytes(data)
-        results = GoAdapter().parse(log, Path(directory), job("go", "test"))
+        results = GoAdapter().parse(log, Path(directory), job("go", "test")).tests
     assert all(isinstance(result, TestResult) for result in results)
 
 
@@ -458,7 +460,7 @@ def test_a_20_mb_stream_parses_completely(tmp_path: Path) -> None:
             ):  # fmt: skip
                 out.write(orjson.dumps(record) + b"\n")
     assert log.stat().st_size > 20_000_000
-    results = GoAdapter().parse(log, tmp_path, job("go", "test"))
+    results = GoAdapter().parse(log, tmp_path, job("go", "test")).tests
     failed = [result for result in results if result.status is FAILED]
     assert (40_000, 400) == (len(results), len(failed))
     assert ("case_test.go", 100) == (failed[1].file, failed[1].line)
@@ -492,7 +494,7 @@ def test_live_go_statuses_and_targeted_rerun(tmp_path: Path) -> None:
                 command, check=False, cwd=project, env=env, stdout=out,
                 stderr=subprocess.STDOUT, timeout=600,
             )  # fmt: skip
-        return adapter.parse(log, tmp_path, job(*command, cwd=str(project)))
+        return adapter.parse(log, tmp_path, job(*command, cwd=str(project))).tests
 
     argv = ("go", "test", "./...")
     results = run(argv, "first.log")

@@ -105,8 +105,10 @@ def test_surefire_nested_suites_and_odd_attributes() -> None:
 
 def test_adapter_names_cases_and_keeps_the_worse_duplicate(tmp_path: Path) -> None:
     """`classname.name` names a case; a name reported thrice keeps its failure."""
-    results = JUnitAdapter().parse(
-        tmp_path / "log", tmp_path, job("junit_bare_testsuite.xml", cwd=FIXTURES)
+    results = (
+        JUnitAdapter()
+        .parse(tmp_path / "log", tmp_path, job("junit_bare_testsuite.xml", cwd=FIXTURES))
+        .tests
     )
     expected = (
         TestResult("suite.café", PASSED, duration=0.1),
@@ -120,9 +122,13 @@ def test_adapter_reads_the_path_relative_to_the_job_directory(tmp_path: Path) ->
     """The config's `junit_path` is relative to the suite's cwd; an absolute one works too."""
     (tmp_path / "build").mkdir()
     write(tmp_path / "build", ONE_CASE, "report.xml")
-    relative = JUnitAdapter().parse(tmp_path / "log", tmp_path, job("build/report.xml", tmp_path))
-    absolute = JUnitAdapter().parse(
-        tmp_path / "log", tmp_path, job(str(tmp_path / "build" / "report.xml"))
+    relative = (
+        JUnitAdapter().parse(tmp_path / "log", tmp_path, job("build/report.xml", tmp_path)).tests
+    )
+    absolute = (
+        JUnitAdapter()
+        .parse(tmp_path / "log", tmp_path, job(str(tmp_path / "build" / "report.xml")))
+        .tests
     )
     assert ((TestResult("c.ok", PASSED),),) * 2 == (relative, absolute)
 
@@ -132,7 +138,7 @@ def test_adapter_without_a_readable_file_has_no_results(
     tmp_path: Path, junit_path: str | None
 ) -> None:
     """No path, a missing file or a directory: no per-test results, no exception."""
-    assert () == JUnitAdapter().parse(tmp_path / "log", tmp_path, job(junit_path, tmp_path))
+    assert () == JUnitAdapter().parse(tmp_path / "log", tmp_path, job(junit_path, tmp_path)).tests
 
 
 def test_adapter_command_and_targeted() -> None:

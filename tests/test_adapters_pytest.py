@@ -79,14 +79,14 @@ def attempt_with(tmp_path: Path, junit: str | None) -> Path:
 def test_junit_gives_node_ids_statuses_and_failure_locations(tmp_path: Path) -> None:
     """pass, fail, skip, xfail, setup error, parametrized ids with odd characters, classes."""
     attempt = attempt_with(tmp_path, "pytest_junit.xml")
-    results = PytestAdapter().parse(tmp_path / "missing.log", attempt, job("pytest"))
+    results = PytestAdapter().parse(tmp_path / "missing.log", attempt, job("pytest")).tests
     assert (DEMO_STATUSES, DEMO_FAILURES) == (statuses(results), failures(results))
 
 
 def test_a_collection_error_names_the_module(tmp_path: Path) -> None:
     """An import error while collecting fails the module's node id with the `E` lines."""
     attempt = attempt_with(tmp_path, "pytest_collect_error.xml")
-    results = PytestAdapter().parse(tmp_path / "missing.log", attempt, job("pytest"))
+    results = PytestAdapter().parse(tmp_path / "missing.log", attempt, job("pytest")).tests
     expected = {
         "tests/test_broken.py": (
             "ModuleNotFoundError: No module named 'no_such_module_here'",
@@ -110,7 +110,7 @@ def test_without_usable_junit_the_log_is_read(
 ) -> None:
     """A missing or non-XML junit file falls back to `-v` and summary lines in the log."""
     attempt = attempt_with(tmp_path, junit)
-    results = PytestAdapter().parse(FIXTURES / log, attempt, job("pytest"))
+    results = PytestAdapter().parse(FIXTURES / log, attempt, job("pytest")).tests
     assert expected == statuses(results)
 
 
@@ -141,7 +141,7 @@ def test_a_truncated_junit_with_a_silent_log_keeps_the_cases_read(tmp_path: Path
     (attempt / JUNIT_FILE).write_text(text[: text.index("test_skip")])
     log = tmp_path / "output.log"
     log.write_text("Killed\n")
-    results = PytestAdapter().parse(log, attempt, job("pytest"))
+    results = PytestAdapter().parse(log, attempt, job("pytest")).tests
     expected = {
         "tests/sub/test_nested.py::test_nested_ok": PASSED,
         f"{DEMO}::test_pass": PASSED,
@@ -155,7 +155,9 @@ def test_a_junitxml_named_by_the_command_is_read_from_the_job_directory(tmp_path
     (tmp_path / "reports").mkdir()
     shutil.copy(FIXTURES / "pytest_junit.xml", tmp_path / "reports" / "j.xml")
     argv = ("pytest", "--junitxml", "reports/j.xml", "tests")
-    results = PytestAdapter().parse(tmp_path / "none.log", tmp_path, job(*argv, cwd=str(tmp_path)))
+    results = (
+        PytestAdapter().parse(tmp_path / "none.log", tmp_path, job(*argv, cwd=str(tmp_path))).tests
+    )
     assert DEMO_STATUSES == statuses(results)
 
 
@@ -291,7 +293,7 @@ def test_parse_never_raises_on_arbitrary_junit_and_log_bytes(junit: bytes, log: 
         attempt = Path(directory)
         (attempt / JUNIT_FILE).write_bytes(junit)
         (attempt / "output.log").write_bytes(log)
-        results = PytestAdapter().parse(attempt / "output.log", attempt, job("pytest"))
+        results = PytestAdapter().parse(attempt / "output.log", attempt, job("pytest")).tests
     assert all(isinstance(result, TestResult) for result in results)
 
 
@@ -333,7 +335,7 @@ def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
             out.write(f"tests/test_big.py::test_case[{i}] {word}{' ' * 40}[ 50%]\n")
             out.write(f"    some captured output line number {i}\n")
     assert log.stat().st_size > 20_000_000
-    results = PytestAdapter().parse(log, tmp_path, job("pytest"))
+    results = PytestAdapter().parse(log, tmp_path, job("pytest")).tests
     assert (200_000, 2_000) == (len(results), sum(r.status is FAILED for r in results))
 
 
@@ -363,7 +365,7 @@ def test_live_pytest_statuses_and_targeted_rerun(tmp_path: Path) -> None:
             subprocess.run(
                 command, check=False, cwd=project, stdout=out, stderr=subprocess.STDOUT, timeout=300
             )
-        return adapter.parse(attempt / "output.log", attempt, job(*argv, cwd=str(project)))
+        return adapter.parse(attempt / "output.log", attempt, job(*argv, cwd=str(project))).tests
 
     argv = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests")
     results = run(argv, "first")

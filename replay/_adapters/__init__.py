@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from replay._adapters._base import Adapter
+from replay._adapters._base import Adapter, Report
 from replay._errors import ConfigError
 
 _MODULES = {
@@ -36,4 +36,4 @@ def get_adapter(name: str) -> Adapter:
     return adapter
 
 
-__all__ = ["Adapter", "adapter_names", "get_adapter"]
+__all__ = ["Adapter", "Report", "adapter_names", "get_adapter"]

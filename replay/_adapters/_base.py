@@ -5,7 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import attrs
+
 from replay._models import Job, TestResult
+
+
+@attrs.frozen
+class Report:
+    """What one attempt's runner output showed: the tests, and what it could not show."""
+
+    tests: tuple[TestResult, ...] = ()
+    unseen: str | None = None
+    """Why some tests the attempt was asked to run may never have run, in a few words.
+
+    For example a test binary cargo skipped after a build error, a pytest session
+    interrupted by a collection error or `-x`, a Go package that did not build.
+    None when the runner reported on everything it was asked to run.
+    """
+    not_found: tuple[str, ...] = ()
+    """Targeted test ids the runner said do not exist (renamed or deleted tests)."""
 
 
 class Adapter(Protocol):
@@ -20,7 +38,7 @@ class Adapter(Protocol):
         """The argv to run for one attempt (e.g. pytest gets `--junitxml` into `attempt_dir`)."""
         ...
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Per-test results of one attempt, from its output log and files in `attempt_dir`.
 
         Must never raise on arbitrary content and must stream the log (it may be GBs).

@@ -26,7 +26,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 
 # Which result wins when one log reports a name twice (several test binaries or
 # packages, a teardown error after a pass): a failure anywhere is a failure.
-_RANK = {TestStatus.FAILED: 2, TestStatus.PASSED: 1, TestStatus.SKIPPED: 0}
+_RANK = {TestStatus.FAILED: 2, TestStatus.PASSED: 1, TestStatus.XFAILED: 0, TestStatus.SKIPPED: 0}
 
 
 def iter_lines(path: Path, max_line: int = MAX_LINE_BYTES) -> Iterator[str]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import attrs
 
+from replay._adapters._base import Report
 from replay._adapters._lines import (
     MAX_MESSAGE_LINES,
     ResultBook,
@@ -450,9 +451,9 @@ class CargoAdapter:
         """The job's argv, unchanged: libtest's default output is what `parse` reads."""
         return job.argv
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Per-test results from the attempt's log, streamed."""
-        return parse_libtest(iter_lines(log)).tests
+        return Report(parse_libtest(iter_lines(log)).tests)
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """`cargo test ... -- --exact T1 T2` keeping every option, dropping earlier filters.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from replay._models import Job, TestResult
+from replay._adapters._base import Report
+from replay._models import Job
 
 
 class GenericAdapter:
@@ -16,9 +17,9 @@ class GenericAdapter:
         """The job's argv, unchanged."""
         return job.argv
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """No per-test results."""
-        return ()
+        return Report()
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """A generic command cannot be narrowed to single tests."""

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from replay._adapters._base import Report
 from replay._adapters._lines import (
     MAX_MESSAGE_LINES,
     ResultBook,
@@ -335,9 +336,9 @@ class GoAdapter:
             added.append("-count=1")
         return (*argv[: test_index + 1], *added, *argv[test_index + 1 :])
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Per-test results from the attempt's log of JSON events, streamed."""
-        return parse_go_test_json(iter_lines(log, MAX_EVENT_BYTES), job.cwd)
+        return Report(parse_go_test_json(iter_lines(log, MAX_EVENT_BYTES), job.cwd))
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """argv with its `-run` replaced by an anchored pattern of `tests`.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook
 from replay._adapters._xml import JUnitCase, read_junit
 from replay._models import Job, TestResult, TestStatus
@@ -49,11 +50,11 @@ class JUnitAdapter:
         """The job's argv, unchanged: the runner writes its XML where the config says."""
         return job.argv
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Results from the XML at `job.junit_path`; none when it is unset, missing or refused."""
         if not job.junit_path:
-            return ()
-        return junit_results(read_junit(Path(job.cwd or ".") / job.junit_path).cases)
+            return Report()
+        return Report(junit_results(read_junit(Path(job.cwd or ".") / job.junit_path).cases))
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """JUnit XML does not say how to run one test."""

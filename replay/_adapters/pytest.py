@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook, cap_message, iter_lines, strip_ansi
 from replay._adapters._xml import JUnitCase, read_junit
 from replay._models import Job, TestResult, TestStatus
@@ -248,16 +249,16 @@ class PytestAdapter:
         junit = Path(os.path.abspath(attempt_dir / JUNIT_FILE))
         return (*job.argv[:start], f"--junitxml={junit}", *family, *job.argv[start:])
 
-    def parse(self, log: Path, attempt_dir: Path, job: Job) -> tuple[TestResult, ...]:
+    def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Results from the JUnit file, else from the log; never raises."""
         start = _program_end(job.argv)
         user = _user_junit(job.argv[start:]) if start is not None else None
         junit = Path(job.cwd or ".") / user if user else attempt_dir / JUNIT_FILE
         report = read_junit(junit)
         if report.error is None:
-            return _book(report.cases)
+            return Report(_book(report.cases))
         from_log = parse_pytest_log(iter_lines(log))
-        return from_log or _book(report.cases)
+        return Report(from_log or _book(report.cases))
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """argv with its test paths replaced by the node ids `tests`, options kept.
