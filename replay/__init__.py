@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from replay._models import (
         Attempt,
         ChainState,
+        Granularity,
         Job,
         Plan,
         RetryPolicy,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
         TestResult,
         TestStatus,
     )
-    from replay._planning import Granularity, Options, build_plan, rerun_plan
+    from replay._planning import Options, build_plan, rerun_plan
     from replay._readers import load_summary
     from replay._run import RunResult, run, run_plan
 
@@ -39,7 +40,7 @@ _EXPORTS = {
     "ChainState": "replay._models",
     "Config": "replay._config",
     "ConfigError": "replay._errors",
-    "Granularity": "replay._planning",
+    "Granularity": "replay._models",
     "InputError": "replay._errors",
     "Job": "replay._models",
     "JobOutcome": "replay._executor",

@@ -12,6 +12,8 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
+import stat
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +56,46 @@ def inside(base: Path, relative: str) -> Path | None:
     if candidate == resolved_base or resolved_base not in candidate.parents:
         return None
     return candidate
+
+
+CARRIED_DIR = "carried"
+"""Where a rerun keeps the artifacts of targets it carries from earlier runs."""
+
+
+def carry_file(from_dir: Path, relative: str | None, run_dir: Path, run_id: str) -> str | None:
+    """Bring an earlier run's artifact into `run_dir`; its new path, or None if it is gone.
+
+    The file lands at `carried/<run id>/<its path>` (hard-linked, else copied),
+    so every path a summary records resolves inside its own run directory and
+    the directory stands alone when CI uploads it. Only regular files inside
+    `from_dir` are carried: never a link, a FIFO or anything outside.
+    """
+    source = inside(from_dir, relative) if relative else None
+    if source is None or relative is None or not _regular_file(from_dir / relative):
+        return None
+    moved = Path(relative)
+    if moved.parts[0] != CARRIED_DIR:
+        moved = Path(CARRIED_DIR, safe_component(run_id), relative)
+    target = run_dir / moved
+    if target.exists():
+        return moved.as_posix()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target, follow_symlinks=False)
+    except OSError:
+        return None
+    return moved.as_posix()
+
+
+def _regular_file(path: Path) -> bool:
+    """Whether `path` itself (not what a link points to) is a regular file."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def display_path(path: Path) -> str:

@@ -12,16 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from replay._adapters import get_adapter
+from replay._chain import failed_tests, rerun_tests, suite_command
 from replay._errors import ConfigError
 from replay._models import Summary, TargetResult
-from replay._planning import failed_tests
 
 BUNDLE_SCHEMA = "replay.replay_bundle.v1"
 
 
 def targeted_command(target: TargetResult) -> str | None:
-    """The shell-quoted command that runs only the target's failed tests, if the adapter can."""
-    tests = failed_tests(target)
+    """The shell-quoted command that runs only the target's failed tests, if the adapter can.
+
+    None when a rerun would run the whole suite (part of it went unrun, or no
+    failed test is known).
+    """
+    tests = rerun_tests(target)
     if not tests:
         return None
     try:
@@ -31,7 +35,7 @@ def targeted_command(target: TargetResult) -> str | None:
     return shlex.join(argv) if argv is not None else None
 
 
-def bundle_entry(target: TargetResult) -> dict[str, Any]:
+def bundle_entry(target: TargetResult, config: str | None = None) -> dict[str, Any]:
     """One failed target's replay commands (`suite`/`target` key as upstream named them)."""
     command = shlex.join(target.argv)
     key = "target" if target.is_unit else "suite"
@@ -44,7 +48,7 @@ def bundle_entry(target: TargetResult) -> dict[str, Any]:
         "argv": list(target.argv),
         "command": command,
         "env": target.env,
-        "runner_replay": shlex.join(("python", "-m", "replay", "run", "--suite", target.name)),
+        "runner_replay": suite_command(target.name, config),
         "cargo_replay": command,
         "targeted_replay": targeted_command(target),
         "failed_tests": list(failed_tests(target)),
@@ -64,8 +68,8 @@ def bundle_document(
 ) -> dict[str, Any]:
     """The `replay_bundle.json` document of `summary` (pure)."""
     outstanding = summary.outstanding
-    suites = [bundle_entry(t) for t in outstanding if not t.is_unit]
-    units = [bundle_entry(t) for t in outstanding if t.is_unit]
+    suites = [bundle_entry(t, summary.config) for t in outstanding if not t.is_unit]
+    units = [bundle_entry(t, summary.config) for t in outstanding if t.is_unit]
     shard = summary.shard
     return {
         "schema": BUNDLE_SCHEMA,

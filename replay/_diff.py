@@ -30,8 +30,8 @@ from collections.abc import Iterable
 import attrs
 
 from replay._adapters import Adapter, get_adapter
+from replay._chain import REPLAY, replay_command
 from replay._errors import ReplayError
-from replay._merge import REPLAY, rerun_command
 from replay._models import (
     Summary,
     TargetResult,
@@ -406,12 +406,14 @@ def _runner_command(problems: set[str], current: Summary, current_path: str) -> 
         return ""
     outstanding = {t.name for t in current.outstanding}
     if problems == outstanding:
-        return rerun_command(current_path)
+        return replay_command(current_path, current.config)
     args: list[str] = [*REPLAY, "run"]
     if problems <= outstanding:
         args += ["--rerun-from", current_path]
     for name in sorted(problems):
         args += ["--suite", name]
+    if current.config:
+        args += ["--config", current.config]
     return shlex.join(args)
 
 

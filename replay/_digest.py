@@ -38,11 +38,12 @@ ROOT_CAUSE_CLASSES = (
     "permission_denied",
     "network_io",
     "lint_failure",
+    "build_failure",
     "missing_file",
     "panic",
     "unknown",
 )
-"""Upstream's classes, in its order: the first class with a matching line wins."""
+"""Upstream's classes, in its order, and `build_failure` (replay's): the first match wins."""
 
 MAX_EVIDENCE_LINES = 5
 """Deciding lines kept in a digest: enough to show why, not a second copy of the log."""
@@ -75,7 +76,9 @@ _CLASS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "assertion_failure",
         re.compile(
             r"\bassertion\b.*\bfailed\b|\bassert(?:_eq|_ne)?!|^\s*(?:left|right)\s*:"
-            r"|\bAssertionError\b|\bexpected\b.+\bgot\b|^E\s+assert\b|\bNot equal:",
+            r"|\bAssertionError\b|\bexpected\b.+\bgot\b|^E\s+assert\b|\bNot equal:"
+            # Go's testing idiom (`t.Errorf("f(2) = %d, want %d")`) and testify's report.
+            r"|\bgot\b.*\bwant\b|, want\b|\bwant\b.*\bgot\b|^\s*Error Trace:",
             _F,
         ),
     ),
@@ -110,6 +113,15 @@ _CLASS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "build_failure",
+        # The code under test did not compile or import: no test of it ran.
+        re.compile(
+            r"\bcould not compile\b|^error\[E\d{4}\]|\[build failed\]|\bundefined: \S"
+            r"|\b(?:declared|imported) and not used\b|\bsyntax error\b"
+            r"|\b(?:ImportError|ModuleNotFoundError|SyntaxError)\b|errors? during collection",
+        ),
+    ),
+    (
         "missing_file",
         re.compile(
             r"no such file or directory|\bENOENT\b|os error 2\b|\bFileNotFoundError\b"
@@ -123,7 +135,15 @@ _CLASS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _CLASS_KEYWORDS: dict[str, tuple[str, ...]] = {
     "timeout": ("timed out", "timeout", "time-out", "deadline", "timedout", "os error 110"),
     "vcr_mismatch": ("cassette", "vcr", "no matching interaction", "match criteria"),
-    "assertion_failure": ("assert", "left", "right", "expected", "not equal"),
+    "assertion_failure": (
+        "assert",
+        "left",
+        "right",
+        "expected",
+        "not equal",
+        "want",
+        "error trace",
+    ),
     "permission_denied": (
         "permission",
         "eacces",
@@ -153,6 +173,18 @@ _CLASS_KEYWORDS: dict[str, tuple[str, ...]] = {
         "-d warnings",
         "error: unused",
         "reformat",
+    ),
+    "build_failure": (
+        "could not compile",
+        "error[e",
+        "build failed",
+        "undefined: ",
+        "and not used",
+        "syntax error",
+        "importerror",
+        "modulenotfounderror",
+        "syntaxerror",
+        "during collection",
     ),
     "missing_file": (
         "no such file",

@@ -28,6 +28,7 @@ import attrs
 
 from replay._adapters import get_adapter
 from replay._artifacts import safe_component
+from replay._chain import retry_tests
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._procs import group_members, stop_group
 from replay._watchdog import WATCHDOG_MARK, Watchdog
@@ -177,6 +178,7 @@ class Executor:
         self._state = _RunState()
         self._serial_locks: dict[str, anyio.Lock] = {}
         self._outcomes: dict[str, JobOutcome] = {}
+        self._planned = {job.id: job for job in plan.jobs}
 
     @property
     def interrupted(self) -> bool:
@@ -274,7 +276,7 @@ class Executor:
             if number > 1:
                 await anyio.sleep(self._delay(job, number))
             self.listener.job_started(job, number)
-            attempt = await self._attempt(job, number, attempts)
+            attempt = await self._attempt(self._narrowed(job, attempts), number, attempts)
             attempts.append(attempt)
             self._outcomes[job.id] = JobOutcome(job=job, attempts=tuple(attempts))
             self.listener.attempt_finished(job, attempt)
@@ -294,6 +296,16 @@ class Executor:
         if self.stop_when is not None and self.stop_when(self._finished()):
             self._state.stop_starting = True
 
+    def _narrowed(self, job: Job, earlier: list[Attempt]) -> Job:
+        """The job a retry runs: only the failed tests of the last attempt where it can."""
+        if not earlier:
+            return job
+        tests = retry_tests(earlier[-1], self.plan.retry)
+        argv = get_adapter(job.adapter).targeted(job.argv, tests) if tests else None
+        if argv is None:
+            return job
+        return attrs.evolve(job, argv=argv, tests=tests)
+
     def _delay(self, job: Job, number: int) -> float:
         policy = self.plan.retry
         if job.quarantined:
@@ -307,6 +319,9 @@ class Executor:
             self._state.stop_starting = True
 
     async def _attempt(self, job: Job, number: int, earlier: list[Attempt]) -> Attempt:
+        planned = self._planned.get(job.id, job)
+        # A retry narrowed to failed tests records them; the outcome stays the planned job's.
+        targeted = job.tests if job.tests != planned.tests else ()
         directory = attempt_dir(self.run_dir, job, number)
         directory.mkdir(parents=True, exist_ok=True)
         log = directory / "output.log"
@@ -354,6 +369,8 @@ class Executor:
                     started_at=started_at,
                     duration=time.monotonic() - start,
                     log=relative_log,
+                    argv=argv,
+                    targeted=targeted,
                 )
             if self.watchdog is not None:
                 self.watchdog.track(process.pid)
@@ -368,9 +385,11 @@ class Executor:
                     started_at=started_at,
                     duration=time.monotonic() - start,
                     log=relative_log,
+                    argv=argv,
+                    targeted=targeted,
                     **ended,  # type: ignore[arg-type]
                 )
-                self._outcomes[job.id] = JobOutcome(job=job, attempts=(*earlier, interrupted))
+                self._outcomes[job.id] = JobOutcome(job=planned, attempts=(*earlier, interrupted))
                 raise
         if self.watchdog is not None:
             self.watchdog.untrack(process.pid)
@@ -383,6 +402,7 @@ class Executor:
             log=relative_log,
             tests=tuple(attrs.evolve(t, attempt=number) for t in report.tests),
             argv=argv,
+            targeted=targeted,
             unseen=report.unseen,
             not_found=report.not_found,
             **ended,  # type: ignore[arg-type]

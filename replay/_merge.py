@@ -10,16 +10,13 @@ be merged together: each kind is checked on its own.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from collections.abc import Sequence
 
 import attrs
 
+from replay._chain import replay_command, run_status
 from replay._errors import ReplayError
 from replay._models import RunStatus, Shard, Summary, TargetResult
-
-REPLAY = ("python", "-m", "replay")
-"""How printed commands start: works wherever replay is installed, console script or not."""
 
 
 @attrs.frozen
@@ -140,11 +137,6 @@ def _shard_order(item: tuple[int, tuple[str, Summary]]) -> tuple[int, str, int, 
     return (0, shard.kind, shard.index, position)
 
 
-def rerun_command(summary_path: str) -> str:
-    """The one command that reruns everything outstanding in the summary at `summary_path`."""
-    return shlex.join((*REPLAY, "--rerun-from", summary_path))
-
-
 def merge_summaries(
     summaries: Sequence[tuple[str, Summary]],
     *,
@@ -155,7 +147,8 @@ def merge_summaries(
     """One summary from the shard summaries `(source, summary)`, and what is wrong with them.
 
     Targets are unioned (shards in kind and index order); the merged status is
-    `interrupted` if any shard was, else `failed` if anything is outstanding.
+    the chain core's rule over them (`interrupted` if any shard was; a
+    quarantined target does not fail it), and a shard's policy failures stay.
     When `summary_path` (where the merged summary will be written) is given and
     something is outstanding, `one_command_replay` reruns all of it in one go:
     the merged summary holds every failed target's argv, env and cwd.
@@ -182,10 +175,13 @@ def merge_summaries(
 
     merged_targets = tuple(targets.values())
     outstanding = any(t.outstanding for t in merged_targets)
-    if any(s.status is RunStatus.INTERRUPTED for _, s in ordered):
-        status = RunStatus.INTERRUPTED
-    else:
-        status = RunStatus.FAILED if outstanding else RunStatus.PASSED
+    policy_failures = tuple(dict.fromkeys(p for _, s in ordered for p in s.policy_failures))
+    status = run_status(
+        merged_targets,
+        interrupted=any(s.status is RunStatus.INTERRUPTED for _, s in ordered),
+        policy_failures=policy_failures,
+    )
+    config = _common([s.config for _, s in ordered])
     started = [s.started_at for _, s in ordered if s.started_at]
     finished = [s.finished_at for _, s in ordered if s.finished_at]
     merged = Summary(
@@ -197,7 +193,11 @@ def merge_summaries(
         targets=merged_targets,
         profile=_common([s.profile for _, s in ordered]),
         correlation_id=_common([s.correlation_id for _, s in ordered]),
-        one_command_replay=rerun_command(summary_path) if summary_path and outstanding else None,
+        one_command_replay=(
+            replay_command(summary_path, config) if summary_path and outstanding else None
+        ),
+        config=config,
+        policy_failures=policy_failures,
     )
     return MergeResult(
         summary=merged,

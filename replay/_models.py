@@ -184,6 +184,8 @@ class Attempt:
     interrupted: bool = False
     argv: tuple[str, ...] = ()
     """The argv that actually ran (with the adapter's options and test targeting)."""
+    targeted: tuple[str, ...] = ()
+    """The failed tests a retry was narrowed to; empty: the job's own selection."""
     unseen: str | None = None
     """Why the runner could not show every test it was asked to run (the adapter says)."""
     not_found: tuple[str, ...] = ()

@@ -6,16 +6,17 @@ Nothing here runs anything, reads a clock or touches the file system, so
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 
 import attrs
 
 from replay._adapters import get_adapter
 from replay._artifacts import safe_component
+from replay._chain import needs_rerun, rerun_tests
 from replay._config import Config
 from replay._errors import ConfigError
 from replay._models import (
+    Granularity,
     Job,
     Plan,
     RetryPolicy,
@@ -23,17 +24,7 @@ from replay._models import (
     Suite,
     Summary,
     TargetResult,
-    TestStatus,
 )
-
-
-class Granularity(str, enum.Enum):
-    """What a rerun executes for an outstanding suite."""
-
-    TEST = "test"
-    """Only its failed tests, where the adapter knows them and can target them."""
-    SUITE = "suite"
-    """The whole suite."""
 
 
 @attrs.frozen
@@ -54,6 +45,10 @@ class Options:
     granularity: Granularity = Granularity.TEST
     quarantined: frozenset[str] = frozenset()
     """Target names (suite, or `suite::test`) quarantined in the classification file."""
+    fail_on_flaky: bool = False
+    """A flaky target is outstanding, not passing (and a rerun runs it again)."""
+    policy_failures: tuple[str, ...] = ()
+    """Problems that fail the run whatever its jobs do (an expired quarantine entry)."""
 
 
 def select_suites(config: Config, options: Options) -> tuple[Suite, ...]:
@@ -139,6 +134,9 @@ def _plan(config: Config, options: Options, jobs: Sequence[Job], **fields: objec
         max_failures=options.max_failures,
         retry=options.retry,
         profile=options.profile,
+        fail_on_flaky=options.fail_on_flaky,
+        policy_failures=options.policy_failures,
+        root=config.root,
         **fields,  # type: ignore[arg-type]
     )
 
@@ -151,11 +149,6 @@ def build_plan(config: Config, options: Options, *, shard: Shard | None = None) 
         for s in select_suites(config, options)
     ]
     return _plan(config, options, jobs, shard=shard)
-
-
-def failed_tests(target: TargetResult) -> tuple[str, ...]:
-    """Tests of `target` that are failing in the chain, in first-seen order."""
-    return tuple(dict.fromkeys(t.name for t in target.tests if t.status is TestStatus.FAILED))
 
 
 def _recorded_suite(target: TargetResult, config: Config) -> Suite:
@@ -175,22 +168,25 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
     """The plan that reruns what `summary` left outstanding, carrying the rest forward.
 
     A suite still in `config` runs as the config now defines it; otherwise as
-    recorded. Where the adapter knows the failed tests and can target them,
-    only those run (unless `options.granularity` is `suite`).
+    recorded. What runs is the chain core's answer (`replay._chain.rerun_tests`):
+    the failed tests where the adapter can target them (unless
+    `options.granularity` is `suite`), else the whole suite.
     """
     taken: set[str] = set()
     jobs = []
     carried = []
     selected = set(options.suites)
     for target in summary.targets:
-        wanted = target.outstanding and (not selected or target.name in selected)
+        wanted = needs_rerun(target, fail_on_flaky=options.fail_on_flaky) and (
+            not selected or target.name in selected
+        )
         if options.kinds and target.kind not in options.kinds:
             wanted = False
         if not wanted:
             carried.append(target)
             continue
         suite = config.suite(target.name) or _recorded_suite(target, config)
-        tests = failed_tests(target) if options.granularity is Granularity.TEST else ()
+        tests = rerun_tests(target) if options.granularity is Granularity.TEST else ()
         jobs.append(
             suite_job(suite, config, options, job_id=_unique_id(target.name, taken), tests=tests)
         )

@@ -1,52 +1,42 @@
 """From job outcomes to target results and a summary: pure functions.
 
-This is where chain semantics live: a rerun's targets are merged with what the
-parent summary knew, tests that were not rerun keep their state, and targets
-that never finished stay outstanding.
+The chain rules (what is passing, what a rerun runs, the run status) are the
+chain core's (`replay._chain`); this module assembles records and summaries.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 
+import attrs
+
+from replay._chain import (
+    chain_state,
+    passing,
+    replay_command,
+    root_relative,
+    run_status,
+    settle_tests,
+)
 from replay._executor import JobOutcome, could_not_start
 from replay._models import (
     Attempt,
-    ChainState,
     Plan,
-    RunStatus,
     Summary,
     TargetResult,
     TargetStatus,
-    TestResult,
 )
 
-RERUN_COMMAND = ("python", "-m", "replay", "--rerun-from")
 
-
-def one_command_replay(summary_path: str, config: str | None = None) -> str:
-    """The one command that reruns what a summary leaves outstanding."""
-    extra = ("--config", config) if config else ()
-    return shlex.join((*RERUN_COMMAND, summary_path, *extra))
-
-
-def merge_tests(
-    previous: Sequence[TestResult], latest: Sequence[TestResult]
-) -> tuple[TestResult, ...]:
-    """Tests of a target across a chain: the latest result of each, previous order first."""
-    merged: dict[str, TestResult] = {t.name: t for t in previous}
-    merged.update({t.name: t for t in latest})
-    return tuple(merged.values())
-
-
-def _last_tests(attempts: Sequence[Attempt]) -> tuple[TestResult, ...]:
-    """Each test's result in its latest attempt that reported it."""
-    seen: dict[str, TestResult] = {}
-    for attempt in attempts:
-        for test in attempt.tests:
-            seen[test.name] = test
-    return tuple(seen.values())
+def _rebased(attempt: Attempt, cwd: str | None, root: str | None) -> Attempt:
+    """`attempt` with its tests' file locations relative to the repository root."""
+    if not root or not any(t.file for t in attempt.tests):
+        return attempt
+    tests = tuple(
+        attrs.evolve(t, file=root_relative(t.file, cwd, root)) if t.file else t
+        for t in attempt.tests
+    )
+    return attrs.evolve(attempt, tests=tests)
 
 
 def target_result(
@@ -54,48 +44,45 @@ def target_result(
     *,
     run_id: str,
     previous: TargetResult | None = None,
+    fail_on_flaky: bool = False,
+    root: str | None = None,
 ) -> TargetResult:
     """The summary record of one executed (or never started) job.
 
     It records the suite's whole command without exec prefix or targeting
-    (what a later rerun starts from), so replay commands stay portable.
+    (what a later rerun starts from), so replay commands stay portable; the
+    argv each attempt actually ran is on the attempt. Whether the target is
+    passing is the chain core's decision (`replay._chain`).
     """
     job = outcome.job
     status = outcome.status
-    last = outcome.attempts[-1] if outcome.attempts else None
-    tests = _last_tests(outcome.attempts)
-    if previous is not None and job.tests:
-        tests = merge_tests(previous.tests, tests)
-    passing = status.ok and outcome.finished
+    attempts = tuple(_rebased(a, job.cwd, root) for a in outcome.attempts)
+    last = attempts[-1] if attempts else None
+    settled = settle_tests(job, attempts, previous)
+    passed = passing(status, settled, finished=outcome.finished, fail_on_flaky=fail_on_flaky)
     return TargetResult(
         name=job.target,
         kind=job.kind,
         adapter=job.adapter,
         argv=job.suite_command or job.argv,
         status=status,
-        chain_state=ChainState.PASSING if passing else ChainState.OUTSTANDING,
+        chain_state=chain_state(passed),
         decided_by=run_id,
         env=job.env,
         cwd=job.cwd,
         exit_code=last.exit_code if last else None,
         signal=last.signal if last else None,
-        duration=sum(a.duration for a in outcome.attempts),
-        attempts=outcome.attempts,
-        tests=tests,
+        duration=sum(a.duration for a in attempts),
+        attempts=attempts,
+        tests=settled.tests,
         log=last.log if last else None,
         quarantined=job.quarantined,
         junit_path=job.junit_path,
         retry_refused=outcome.retry_refused,
         timeout=job.timeout,
+        unseen=settled.unseen,
+        gone=settled.gone,
     )
-
-
-def run_status(targets: Sequence[TargetResult], *, interrupted: bool) -> RunStatus:
-    """`interrupted` beats `failed` beats `passed`; quarantined failures do not fail a run."""
-    if interrupted:
-        return RunStatus.INTERRUPTED
-    blocking = [t for t in targets if t.outstanding and not t.quarantined]
-    return RunStatus.FAILED if blocking else RunStatus.PASSED
 
 
 def build_summary(
@@ -117,13 +104,15 @@ def build_summary(
             o,
             run_id=run_id,
             previous=previous.get(o.job.target),
+            fail_on_flaky=plan.fail_on_flaky,
+            root=plan.root,
         )
         for o in outcomes
     )
     targets = executed + plan.carried
     return Summary(
         run_id=run_id,
-        status=run_status(targets, interrupted=interrupted),
+        status=run_status(targets, interrupted=interrupted, policy_failures=plan.policy_failures),
         started_at=started_at,
         finished_at=finished_at,
         targets=targets,
@@ -132,8 +121,9 @@ def build_summary(
         profile=plan.profile,
         correlation_id=correlation_id or run_id,
         shard=plan.shard,
-        one_command_replay=one_command_replay(summary_path, plan.config),
+        one_command_replay=replay_command(summary_path, plan.config),
         config=plan.config,
+        policy_failures=plan.policy_failures,
     )
 
 

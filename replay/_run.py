@@ -21,6 +21,7 @@ import attrs
 
 from replay._artifacts import (
     EventLog,
+    carry_file,
     display_path,
     make_run_id,
     safe_component,
@@ -300,6 +301,8 @@ def _finish(
         previous={t.name: t for t in previous.targets} if previous else None,
     )
     summary = _with_result_paths(summary, plan, run_dir)
+    if plan.rerun_from is not None:
+        summary = _with_carried_files(summary, Path(plan.rerun_from).parent, run_dir)
     from replay._postprocess import digest_step
 
     # Digests first: later steps (triage) compare root causes.
@@ -333,6 +336,26 @@ def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path) -> Summary:
             write_json_atomic(run_dir / relative, recorded, durable=False)
         targets.append(recorded)
     return attrs.evolve(summary, targets=tuple(targets))
+
+
+def _with_carried_files(summary: Summary, from_dir: Path, run_dir: Path) -> Summary:
+    """Carried targets with their artifacts brought into this run directory."""
+
+    def carry(relative: str | None, target: TargetResult) -> str | None:
+        return carry_file(from_dir, relative, run_dir, target.decided_by)
+
+    def carried(target: TargetResult) -> TargetResult:
+        if target.decided_by == summary.run_id:
+            return target
+        return attrs.evolve(
+            target,
+            log=carry(target.log, target),
+            result=carry(target.result, target),
+            digest=carry(target.digest, target),
+            attempts=tuple(attrs.evolve(a, log=carry(a.log, target)) for a in target.attempts),
+        )
+
+    return attrs.evolve(summary, targets=tuple(carried(t) for t in summary.targets))
 
 
 def run(

@@ -13,7 +13,7 @@ from replay._artifacts import display_path
 from replay._cli._text import safe
 from replay._models import TargetStatus
 from replay._results import describe_end
-from replay._run import EXIT_FAILED, EXIT_OK, RunResult
+from replay._run import RunResult
 
 
 def report(result: RunResult, *, verbosity: int = 0) -> None:
@@ -96,7 +96,7 @@ def _github_output(result: RunResult) -> None:
 
 
 def finish(result: RunResult, args: argparse.Namespace) -> int:
-    """Report and choose the exit code (`--fail-on-flaky` turns flaky into failure)."""
+    """Report the run; the exit code is a function of the written summary alone."""
     if args.json:
         sys.stdout.write(
             orjson.dumps(
@@ -115,9 +115,9 @@ def finish(result: RunResult, args: argparse.Namespace) -> int:
     github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
         _github_output(result)
-    code = result.exit_code
-    flaky = any(t.status is TargetStatus.FLAKY for t in result.summary.targets)
-    if code == EXIT_OK and getattr(args, "fail_on_flaky", False) and flaky:
-        print("replay: failing because of flaky targets (--fail-on-flaky)", file=sys.stderr)
-        return EXIT_FAILED
-    return code
+    for problem in result.summary.policy_failures:
+        print(f"replay: quarantine: {problem}", file=sys.stderr)
+    if result.summary.policy_failures:
+        print("replay: failing the run: renew or remove the entries above", file=sys.stderr)
+    # The exit code is the summary's: nothing decides it again after it is on disk.
+    return result.exit_code

@@ -23,9 +23,9 @@ from replay._cli._options import (
 from replay._cli._report import finish
 from replay._config import Config
 from replay._errors import ReplayError
-from replay._models import Backoff, Job, Plan, Shard, Summary
-from replay._planning import Granularity, build_plan, rerun_plan
-from replay._run import EXIT_EMPTY, EXIT_FAILED, EXIT_OK, RunResult, run, utc_now
+from replay._models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
+from replay._planning import build_plan, rerun_plan
+from replay._run import EXIT_EMPTY, EXIT_OK, RunResult, run, utc_now
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -141,7 +141,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="refuse retries once more than N targets failed",
     )
     failures.add_argument(
-        "--fail-on-flaky", action="store_true", help="a flaky target fails the run"
+        "--retry-granularity",
+        choices=[g.value for g in Granularity],
+        default="test",
+        help="retry only the failed tests where the adapter can (test, as gotestsum's "
+        "--rerun-fails), or the whole suite; default: test",
+    )
+    failures.add_argument(
+        "--retry-max-tests",
+        type=positive_int,
+        default=RetryPolicy().max_tests,
+        metavar="N",
+        help="retry the whole suite when more than N tests failed (default: %(default)s)",
+    )
+    failures.add_argument(
+        "--fail-on-flaky",
+        action="store_true",
+        help="a flaky target is outstanding: the run fails and a rerun runs it again",
     )
     parser.add_argument(
         "command", nargs=argparse.REMAINDER, help="after --: an ad-hoc command to run as one suite"
@@ -218,10 +234,30 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
 
 
 def build_run_plan(
-    args: argparse.Namespace, config: Config, quarantined: frozenset[str] = frozenset()
+    args: argparse.Namespace,
+    config: Config,
+    quarantined: frozenset[str] = frozenset(),
+    problems: tuple[str, ...] = (),
 ) -> tuple[Plan, Summary | None]:
-    """The plan `replay run` executes, and the summary it reruns from (if any)."""
-    options = options_from_args(args, quarantined=quarantined)
+    """The plan `replay run` executes, and the summary it reruns from (if any).
+
+    Quarantine `problems` and `--fail-on-flaky` go into the plan, so the run's
+    status (and with it the exit code) is decided once, in the summary.
+    """
+    options = options_from_args(
+        args,
+        quarantined=quarantined,
+        fail_on_flaky=args.fail_on_flaky,
+        policy_failures=problems,
+    )
+    options = attrs.evolve(
+        options,
+        retry=attrs.evolve(
+            options.retry,
+            granularity=Granularity(args.retry_granularity),
+            max_tests=args.retry_max_tests,
+        ),
+    )
     previous = None
     if args.rerun_from is not None:
         from replay._readers import load_summary
@@ -245,7 +281,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"replay: note: {note}", file=sys.stderr)
     # Read once: the plan spares these targets, and the end of the run reports the problems.
     quarantined, problems = quarantine_state(config)
-    plan, previous = build_run_plan(args, config, quarantined)
+    plan, previous = build_run_plan(args, config, quarantined, problems)
     if args.dry_run:
         print_plan(plan)
         return EXIT_OK
@@ -257,14 +293,7 @@ def handle(args: argparse.Namespace) -> int:
             return EXIT_OK
         print("replay: the selection matched no suite; nothing to run", file=sys.stderr)
         return EXIT_EMPTY
-    result = execute(plan, args, config, previous=previous)
-    code = finish(result, args)
-    for problem in problems:
-        print(f"replay: quarantine: {problem}", file=sys.stderr)
-    if problems and code == EXIT_OK:
-        print("replay: failing the run: renew or remove the entries above", file=sys.stderr)
-        return EXIT_FAILED
-    return code
+    return finish(execute(plan, args, config, previous=previous), args)
 
 
 def execute(
