@@ -128,7 +128,14 @@ def build_summary(
 
 
 def describe_end(target: TargetResult) -> str:
-    """Why a target ended as it did, in a few words."""
+    """Why a target ended as it did, in a few words (and what of it went unrun)."""
+    text = _end(target)
+    if target.unseen is not None and target.status is not TargetStatus.NOT_RUN:
+        text = f"{text}; not everything ran: {target.unseen}"
+    return text
+
+
+def _end(target: TargetResult) -> str:
     from replay._executor import signal_name
 
     last = target.attempts[-1] if target.attempts else None

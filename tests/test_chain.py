@@ -181,3 +181,74 @@ def test_hostile_name_stays_one_argument(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
     job_dirs = [p.name for p in (tmp_path / "r1").iterdir() if p.is_dir()]
     assert all("/" not in d and ";" not in d and " " not in d for d in job_dirs)
+
+
+def test_rerun_directory_stands_alone_and_verifies(tmp_path: Path) -> None:
+    """Carried targets' artifacts are brought into the rerun directory: verify and show agree."""
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "ok"\ncommand = ["sh", "-c", "echo fine"]\n'
+        '[[replay.suites]]\nname = "bad"\ncommand = ["sh", "-c", "test -f fixed"]\n'
+    )
+    assert 1 == replay(tmp_path, "run", "--out", "r1").returncode
+    assert 1 == replay(tmp_path, "--rerun-from", "r1/summary.json", "--out", "r2").returncode
+    s2 = summary(tmp_path / "r2/summary.json")
+    carried = next(t for t in s2["targets"] if t["name"] == "ok")
+    for key in ("log", "result"):
+        path = tmp_path / "r2" / carried[key]
+        assert path.is_file(), carried[key]
+    assert "fine\n" == (tmp_path / "r2" / carried["log"]).read_text()
+    verified = run_replay(tmp_path, "verify", "r2")
+    assert 0 == verified.returncode, verified.stdout + verified.stderr
+    (tmp_path / "fixed").touch()
+    assert 0 == replay(tmp_path, "--rerun-from", "r2/summary.json", "--out", "r3").returncode
+    verified = run_replay(tmp_path, "verify", "r3")
+    assert 0 == verified.returncode, verified.stdout + verified.stderr
+
+
+def test_fail_on_flaky_is_in_the_summary(tmp_path: Path) -> None:
+    """`--fail-on-flaky`: the summary says failed, the exit code follows; a rerun reruns it."""
+    head = CONFIG.split('[[replay.suites]]\nname = "broken"', maxsplit=1)[0]
+    (tmp_path / "replay.toml").write_text(head)
+    first = replay(tmp_path, "run", "--out", "r1", "--retries", "1", "--fail-on-flaky")
+    s1 = summary(tmp_path / "r1/summary.json")
+    assert (1, "failed") == (first.returncode, s1["status"])
+    assert ("flaky", "outstanding") == states(s1)["second_time"]
+    second = replay(tmp_path, "--rerun-from", "r1/summary.json", "--out", "r2", "--fail-on-flaky")
+    s2 = summary(tmp_path / "r2/summary.json")
+    assert (0, "passed") == (second.returncode, s2["status"])
+    assert ("passed", "passing") == states(s2)["second_time"]
+
+
+def test_expired_quarantine_entry_fails_the_summary(tmp_path: Path) -> None:
+    """A failing quarantine entry is part of the run status written to summary.json."""
+    (tmp_path / "classification.toml").write_text(
+        '[quarantine.ok]\ncategory = "FLAKE-TIMING"\nowner = "me"\nquarantined = "2020-01-01"\n'
+        'expires = "2020-01-10"\nbead = "b-1"\nevidence = "e"\nrepro = "r"\nreason = "x"\n'
+        'remove_when = "fixed"\n'
+    )
+    (tmp_path / "replay.toml").write_text(
+        '[replay.discover]\nclassification = "classification.toml"\n'
+        '[[replay.suites]]\nname = "ok"\ncommand = ["true"]\n'
+    )
+    result = replay(tmp_path, "run", "--out", "r1")
+    s1 = summary(tmp_path / "r1/summary.json")
+    assert (1, "failed") == (result.returncode, s1["status"])
+    assert 1 == len(s1["policy_failures"])
+    assert "quarantine.ok" in s1["policy_failures"][0]
+
+
+def test_attempt_records_the_argv_that_ran_and_bundle_names_the_config(tmp_path: Path) -> None:
+    """result.json holds each attempt's real argv; bundle commands keep `--config`."""
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "bad"\ncommand = ["sh", "-c", "exit 3"]\n'
+    )
+    result = replay(tmp_path, "run", "--config", "ci/replay.toml", "--out", "r1", "-v")
+    assert 1 == result.returncode
+    target = load_json(tmp_path / "r1/bad/result.json")
+    assert ["sh", "-c", "exit 3"] == target["attempts"][0]["argv"]
+    assert "sh -c 'exit 3'" in result.stderr
+    bundle = load_json(tmp_path / "r1/replay_bundle.json")
+    (entry,) = bundle["failed_suites"]
+    assert "python -m replay run --suite bad --config ci/replay.toml" == entry["runner_replay"]
+    assert bundle["one_command_replay"].endswith("--config ci/replay.toml")

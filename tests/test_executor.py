@@ -7,9 +7,18 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 
-from replay._models import Backoff, Job, Plan, RetryPolicy, TargetStatus
+from replay._models import (
+    Backoff,
+    ChainState,
+    Granularity,
+    Job,
+    Plan,
+    RetryPolicy,
+    TargetStatus,
+)
 from replay._procs import group_members
 from replay._run import RunResult, run
 
@@ -297,3 +306,51 @@ def test_no_process_of_the_test_leaked(tmp_path: Path) -> None:
     before = time.monotonic()
     assert () == group_members(os.getpid() + 10_000_000)
     assert time.monotonic() >= before
+
+
+PYTEST_PROJECT = {
+    "tests/test_retry.py": (
+        "import pathlib\n"
+        "def test_steady():\n"
+        "    assert True\n"
+        "def test_flaky():\n"
+        "    flag = pathlib.Path('ran_once')\n"
+        "    first = not flag.exists()\n"
+        "    flag.touch()\n"
+        "    assert not first\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("granularity", "expected_retry_argv_tail"),
+    [
+        (Granularity.TEST, ("tests/test_retry.py::test_flaky",)),
+        (Granularity.SUITE, ("tests",)),
+    ],
+)
+def test_retry_runs_only_the_failed_tests(
+    tmp_path: Path, granularity: Granularity, expected_retry_argv_tail: tuple[str, ...]
+) -> None:
+    """A retry narrows to the failed tests (as gotestsum's --rerun-fails), unless asked not to."""
+    for relative, text in PYTEST_PROJECT.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    suite = job("py", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
+    suite = attrs.evolve(suite, adapter="pytest", cwd=str(tmp_path))
+    result = execute(
+        tmp_path, "asyncio", suite, retry=RetryPolicy(retries=1, granularity=granularity)
+    )
+    (target,) = result.summary.targets
+    first, second = target.attempts
+    assert TargetStatus.FLAKY == target.status
+    assert expected_retry_argv_tail == second.argv[-len(expected_retry_argv_tail) :]
+    expected_targeted = (
+        ("tests/test_retry.py::test_flaky",) if granularity is Granularity.TEST else ()
+    )
+    assert expected_targeted == second.targeted
+    assert {"tests/test_retry.py::test_steady", "tests/test_retry.py::test_flaky"} == {
+        t.name for t in target.tests
+    }
+    assert ChainState.PASSING == target.chain_state
+    assert () == first.targeted

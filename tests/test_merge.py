@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 
@@ -293,3 +294,27 @@ def test_cli_merge_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     report = orjson.loads(capsys.readouterr().out)
     expected = (2, [{"name": "x", "sources": [str(a), str(b)]}], ["suite-2-of-3"])
     assert expected == (code, report["overlaps"], report["missing_shards"])
+
+
+def test_shards_passing_with_quarantined_failures_merge_passed() -> None:
+    """The merge uses the chain core's status rule: a quarantined failure does not fail it."""
+    spared = [attrs.evolve(target(f"q{i}", "failed"), quarantined=True) for i in range(2)]
+    inputs = [
+        (f"s{i}.json", attrs.evolve(shard_summary(i, 2, target(f"ok{i}"), spared[i]), config=c))
+        for i, c in enumerate(["ci/replay.toml", "ci/replay.toml"])
+    ]
+    inputs = [(src, attrs.evolve(s, status=RunStatus.PASSED)) for src, s in inputs]
+    merged = merge_summaries(inputs, run_id="m", now="t", summary_path="m/summary.json").summary
+    assert RunStatus.PASSED == merged.status
+    assert "ci/replay.toml" == merged.config
+    expected = "python -m replay --rerun-from m/summary.json --config ci/replay.toml"
+    assert expected == merged.one_command_replay
+
+
+def test_merge_keeps_policy_failures() -> None:
+    """A shard that failed on policy (an expired quarantine entry) fails the merge too."""
+    failed = attrs.evolve(shard_summary(0, 2, target("a")), policy_failures=("expired",))
+    merged = merge_summaries(
+        [("s0.json", failed), ("s1.json", shard_summary(1, 2, target("b")))], run_id="m", now="t"
+    ).summary
+    assert (RunStatus.FAILED, ("expired",)) == (merged.status, merged.policy_failures)

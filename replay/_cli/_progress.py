@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from typing import TextIO
 
 import orjson
 
+from replay._cli._text import safe
 from replay._executor import JobOutcome, attempt_status
 from replay._models import Attempt, Job, TargetStatus
-from replay._redact import redact_text
+from replay._redact import redact_argv, redact_text
 
 _COLORS = {
     TargetStatus.PASSED: "32",
@@ -92,10 +94,13 @@ class Progress:
     def attempt_finished(self, job: Job, attempt: Attempt) -> None:
         """Note a retry when an attempt failed and another may follow."""
         self.running.pop(job.id, None)
-        if self.verbosity > 0 and not attempt_status(attempt).ok:
+        if self.verbosity > 0:
+            # The argv that actually ran: with the adapter's options and test targeting.
             self._clear()
+            ran = shlex.join(redact_argv(attempt.argv)) if attempt.argv else "-"
             self.stream.write(
-                f"      {job.id} attempt {attempt.number}: {attempt_status(attempt).value}\n"
+                f"      {job.id} attempt {attempt.number}: {attempt_status(attempt).value}"
+                f" · {safe(ran)}\n"
             )
         self._draw()
 

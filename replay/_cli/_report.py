@@ -31,12 +31,14 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
         + (f" ({carried} carried from earlier runs)" if carried else ""),
         file=err,
     )
+    # Outstanding, not merely failed: a suite that passed what it ran but left tests unrun
+    # (a gone test id, a binary that did not run) is listed with the reason.
     failing = [
         t
         for t in executed
-        if (not t.status.ok and not t.quarantined) or t.status is TargetStatus.FLAKY
+        if (t.outstanding and not t.quarantined) or t.status is TargetStatus.FLAKY
     ]
-    spared = [t for t in executed if t.quarantined and not t.status.ok]
+    spared = [t for t in executed if t.quarantined and t.outstanding]
     if failing and verbosity >= -1:
         width = max(len(safe(t.name)) for t in failing)
         for target in failing:
