@@ -418,6 +418,7 @@ _REMEDIATION = {
     "permission_denied": "Check file modes, ACLs and sandbox limits on the failing path.",
     "network_io": "Check the endpoint or mock the test talks to, and its retry handling.",
     "lint_failure": "Run the linter on the target and fix the first error it reports.",
+    "build_failure": "Fix the first compile or import error; none of the code's tests ran.",
     "missing_file": "Check that fixtures are created and paths are wired before the test runs.",
     "panic": "Inspect the panic location and the assumption it guards.",
     "unknown": "Read the log around the first failing test; no known pattern matched.",

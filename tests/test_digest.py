@@ -614,3 +614,27 @@ def test_scan_never_crashes(data: bytes, failed: list[str]) -> None:
     assert len(evidence.failure_lines) <= 20
     cause = classify_root_cause(evidence.failure_lines, evidence.log_lines, timed_out=False)
     assert cause.cls in ROOT_CAUSE_CLASSES
+
+
+@pytest.mark.parametrize("cls", ROOT_CAUSE_CLASSES)
+def test_every_root_cause_class_has_a_remediation(cls: str) -> None:
+    """A digest of any class can be built: each class says what to do next."""
+    from replay._digest import _REMEDIATION
+
+    assert _REMEDIATION[cls]
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("double(2) = 5, want 4", "assertion_failure"),
+        ("got 5, want 4", "assertion_failure"),
+        ("./b_test.go:5:2: undefined: missing", "build_failure"),
+        ("ModuleNotFoundError: No module named 'nothere'", "build_failure"),
+        ("error[E0425]: cannot find value `x` in this scope", "build_failure"),
+    ],
+)
+def test_go_and_build_failures_have_a_root_cause(message: str, expected: str) -> None:
+    """Go's `t.Errorf("got, want")` idiom and compile/import errors are not `unknown`."""
+    root = classify_root_cause([], [], timed_out=False, messages=[message])
+    assert expected == root.cls

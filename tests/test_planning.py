@@ -10,6 +10,7 @@ from replay._config import Config, Profile
 from replay._errors import ConfigError
 from replay._models import (
     ChainState,
+    Granularity,
     RunStatus,
     Suite,
     Summary,
@@ -18,7 +19,7 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._planning import Granularity, Options, build_plan, rerun_plan, select_suites
+from replay._planning import Options, build_plan, rerun_plan, select_suites
 
 CONFIG = Config(
     root="/project",
