@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from replay._adapters import get_adapter
 from replay._adapters._lines import MAX_MESSAGE_CHARS, ResultBook, cap_message, iter_lines
-from replay._adapters.cargo import CargoAdapter, LibtestTotals, parse_libtest
+from replay._adapters.cargo import (
+    MAX_UNSEEN_BINARIES,
+    CargoAdapter,
+    LibtestReport,
+    LibtestTotals,
+    parse_libtest,
+    unqualified,
+)
 from replay._models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
@@ -47,6 +54,19 @@ IT_FAILURES = {
     "panics_plain": ("boom: something went wrong\nsecond line of the message", "tests/it.rs", 15),
 }
 HOSTILE = "it's; rm -rf ~ $(id) `reboot` | cat"
+
+# The `cargo_two_*` and `cargo_lib_and_bin` logs were captured with cargo 1.95 (stdout and
+# stderr together, RUST_BACKTRACE=0, CARGO_TARGET_DIR=/tmp/cfx2-target or /tmp/cfx3-target):
+# - cargo_two_fail_fast.log: `cargo test --offline` in `cargo_two_binaries/` with `break_a` and
+#   `break_b` present: cargo stops after binary `a`, `b` never runs;
+# - cargo_two_no_fail_fast.log: the same with `--no-fail-fast`: both run, `shared` in both;
+# - cargo_two_compile_error.log: `cargo test --offline --no-fail-fast` with a type error added
+#   to `tests/b.rs`;
+# - cargo_two_abort_at_start.log: the same with an `.init_array` constructor in `tests/a.rs`
+#   that aborts before libtest prints anything;
+# - cargo_lib_and_bin.log: `cargo test --offline --no-fail-fast` in a crate `both` whose
+#   `src/lib.rs` and `src/main.rs` each hold a `tests::works` (the second panics).
+TWO_STATUSES = {"a shared": PASSED, "a_only": FAILED, "b shared": SKIPPED, "b_only": FAILED}
 
 
 def job(*argv: str) -> Job:
@@ -81,6 +101,14 @@ def failures(results: tuple[TestResult, ...]) -> dict[str, Failure]:
         ("cargo_it_serial_nocapture.log", IT_STATUSES),
         ("cargo_workspace.log", WORKSPACE_STATUSES),
         ("cargo_crash_serial.log", {"a_fine": PASSED, "b_aborts": FAILED}),
+        ("cargo_two_no_fail_fast.log", TWO_STATUSES),
+        ("cargo_two_fail_fast.log", {"shared": PASSED, "a_only": FAILED}),
+        ("cargo_two_abort_at_start.log", {"shared": SKIPPED, "b_only": PASSED}),
+        ("cargo_two_compile_error.log", {}),
+        (
+            "cargo_lib_and_bin.log",
+            {"both(src/lib.rs) tests::works": PASSED, "both(src/main.rs) tests::works": FAILED},
+        ),
     ],
 )
 def test_real_logs_give_each_tests_status(fixture: str, expected: dict[str, TestStatus]) -> None:
@@ -203,11 +231,11 @@ SYNTHETIC = [
         {"b": (None, None, None)},
     ),
     (
-        "the same name in two binaries: a failure wins",
+        "the same name in two binaries cargo did not name: qualified by position",
         "running 1 test\ntest t ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; "
         "0 measured; 0 filtered out\n\nrunning 1 test\ntest t ... FAILED\n",
-        {"t": FAILED},
-        {"t": (None, None, None)},
+        {"#1 t": PASSED, "#2 t": FAILED},
+        {"#2 t": (None, None, None)},
     ),
     (
         "a panic in a named helper thread is not a test's",
@@ -293,10 +321,18 @@ def test_long_panic_messages_are_capped() -> None:
         ),
         (
             ("rch", "exec", "--", "cargo", "+nightly", "test", "--offline"),
-            ("a b", HOSTILE, "t", "t"),
+            (HOSTILE, "t", "t"),
             (
                 "rch", "exec", "--", "cargo", "+nightly", "test", "--offline",
-                "--", "--exact", "a b", HOSTILE, "t",
+                "--", "--exact", HOSTILE, "t",
+            ),
+        ),
+        (
+            ("cargo", "test", "--no-fail-fast"),
+            ("a shared", "b shared", "a_only", "both(src/main.rs) tests::works", "#2 t"),
+            (
+                "cargo", "test", "--no-fail-fast", "--",
+                "--exact", "shared", "a_only", "tests::works", "t",
             ),
         ),
     ],
@@ -324,10 +360,289 @@ def test_targeted_refuses_what_it_cannot_narrow(
     assert CargoAdapter().targeted(argv, tests) is None
 
 
-def test_command_is_the_jobs_argv_and_the_registry_knows_cargo() -> None:
-    """libtest's default output is what is parsed: the command is left as written."""
-    argv = ("cargo", "test", "--test", "it", "--", "--nocapture")
-    assert argv == get_adapter("cargo").command(job(*argv), Path("attempt"))
+@pytest.mark.parametrize(
+    ("argv", "tests"),
+    [
+        (("cargo", "test"), ("src/lib.rs - add (line 7)",)),
+        (("cargo", "test"), ("demo(doc) src/lib.rs - add (line 7)", "t")),
+        (("cargo", "test"), ("a --logfile=/tmp/x",)),
+        (("cargo", "test"), ("-q",)),
+    ],
+)
+def test_targeted_refuses_doc_tests_and_names_libtest_would_read_as_options(
+    argv: tuple[str, ...], tests: tuple[str, ...]
+) -> None:
+    """A doc test, qualified or not, or a name starting with `-`: None, the suite runs whole."""
+    assert CargoAdapter().targeted(argv, tests) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a shared", "shared"),
+        ("mycrate tests::t", "tests::t"),
+        ("mycrate(src/main.rs) tests::t", "tests::t"),
+        ("mycrate-0123456789abcdef tests::t", "tests::t"),
+        ("#3 t", "t"),
+        ("a::b::c", "a::b::c"),
+        ("src/lib.rs - add (line 7)", "src/lib.rs - add (line 7)"),
+        ("demo(doc) src/lib.rs - add (line 7)", "demo(doc) src/lib.rs - add (line 7)"),
+        (HOSTILE, HOSTILE),
+    ],
+)
+def test_unqualified_drops_only_a_binary_qualifier(name: str, expected: str) -> None:
+    """The text before the first space goes when it is a binary's name and not a doc test."""
+    assert expected == unqualified(name)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("cargo", "test"), ("cargo", "test", "--no-fail-fast")),
+        (
+            ("cargo", "test", "--test", "it", "--", "--nocapture"),
+            ("cargo", "test", "--no-fail-fast", "--test", "it", "--", "--nocapture"),
+        ),
+        (("cargo", "t", "-p", "core"), ("cargo", "t", "--no-fail-fast", "-p", "core")),
+        (
+            ("rch", "exec", "--", "cargo", "+nightly", "test", "--offline"),
+            ("rch", "exec", "--", "cargo", "+nightly", "test", "--no-fail-fast", "--offline"),
+        ),
+        (
+            ("/usr/bin/cargo", "test", "--", "--exact", "t"),
+            ("/usr/bin/cargo", "test", "--no-fail-fast", "--", "--exact", "t"),
+        ),
+        (
+            ("cargo", "test", "--release", "--no-fail-fast"),
+            ("cargo", "test", "--release", "--no-fail-fast"),
+        ),
+        (
+            ("cargo", "test", "--", "--no-fail-fast"),
+            ("cargo", "test", "--no-fail-fast", "--", "--no-fail-fast"),
+        ),
+        (("cargo", "build"), ("cargo", "build")),
+        (("make", "test"), ("make", "test")),
+        (("sh", "-c", "cargo test"), ("sh", "-c", "cargo test")),
+        ((), ()),
+    ],
+)
+def test_command_adds_no_fail_fast_to_cargo_test(
+    argv: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    """`--no-fail-fast` goes right after `test` (before any `--`), once; other commands stay."""
+    assert expected == get_adapter("cargo").command(job(*argv), Path("attempt"))
+
+
+FAIL_FAST = "cargo stopped after a failing test binary; later binaries did not run"
+COMPILE_ERROR = 'the crate did not compile: `two` (test "b")'
+
+
+def stopped(binary: str) -> str:
+    """What `unseen` says of a binary that stopped before its `test result:`."""
+    return f"test binary {binary} stopped before it finished"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "argv", "expected"),
+    [
+        ("cargo_two_no_fail_fast.log", ("cargo", "test"), None),
+        ("cargo_two_no_fail_fast.log", ("make", "test"), None),
+        ("cargo_it.log", ("cargo", "test", "--test", "it"), None),
+        ("cargo_lib_and_bin.log", ("cargo", "test"), None),
+        ("cargo_two_fail_fast.log", ("make", "test"), FAIL_FAST),
+        ("cargo_two_fail_fast.log", ("sh", "-c", "cargo test"), FAIL_FAST),
+        ("cargo_two_fail_fast.log", ("cargo", "test"), None),
+        ("cargo_two_compile_error.log", ("cargo", "test"), COMPILE_ERROR),
+        ("cargo_two_abort_at_start.log", ("cargo", "test"), stopped("tests/a.rs")),
+        ("cargo_crash_serial.log", ("cargo", "test"), stopped("tests/crash.rs")),
+        ("cargo_workspace.log", ("cargo", "test"), stopped("tests/crash.rs")),
+    ],
+)
+def test_unseen_says_what_the_log_shows_did_not_run(
+    fixture: str, argv: tuple[str, ...], expected: str | None
+) -> None:
+    """Compile errors, binaries stopped early and a fail-fast stop are unseen; a full run is not.
+
+    A `cargo test` argv ran with `--no-fail-fast` (command() adds it): a failed
+    binary did not stop cargo, whatever the log. A wrapper's argv tells nothing,
+    so the log's closing `error: N targets failed:` decides.
+    """
+    assert expected == CargoAdapter().parse(FIXTURES / fixture, FIXTURES, job(*argv)).unseen
+
+
+RESULT_OK = "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "expected"),
+    [
+        (
+            "cargo could not start the build",
+            "error: no test target named `nope` in default-run packages\n",
+            "cargo stopped with an error before running any test",
+        ),
+        (
+            "rustc errors without cargo's closing line",
+            "   Compiling x v0.1.0\nerror[E0425]: cannot find value `y`\n",
+            "the crate did not compile",
+        ),
+        (
+            "a binary cut off mid-run (a timeout)",
+            "     Running tests/slow.rs (target/debug/deps/slow-0123456789abcdef)\n\n"
+            "running 2 tests\ntest quick ... ok\n",
+            stopped("tests/slow.rs"),
+        ),
+        (
+            "a block that never closed, with no Running line (`cargo test -q`)",
+            "running 2 tests\ntest quick ... ok\n",
+            stopped("#1"),
+        ),
+        (
+            "a doctest binary that failed without results",
+            "   Doc-tests demo\nerror: doctest failed, to rerun pass `--doc`\n",
+            stopped("demo(doc)"),
+        ),
+        (
+            "a failing test's own output is not cargo's error",
+            "running 1 test\ntest t ... ok\nerror: could not compile `x`\nerror[E0001]: y\n"
+            f"error: z\n{RESULT_OK}\n",
+            None,
+        ),
+        (
+            "a harness = false binary that printed nothing and passed",
+            "     Running tests/custom.rs (target/debug/deps/custom-0123456789abcdef)\n"
+            f"     Running tests/a.rs (target/debug/deps/a-0123456789abcdef)\nrunning 1 test\n"
+            f"test t ... ok\n{RESULT_OK}\n",
+            None,
+        ),
+        (
+            "more stopped binaries than are named",
+            "".join(
+                f"     Running tests/t{i}.rs (target/debug/deps/t{i}-0123456789abcdef)\n"
+                f"error: test failed, to rerun pass `--test t{i}`\n"
+                for i in range(MAX_UNSEEN_BINARIES + 2)
+            )
+            + "error: 5 targets failed:\n",
+            "; ".join(stopped(f"tests/t{i}.rs") for i in range(MAX_UNSEEN_BINARIES))
+            + "; and 2 more",
+        ),
+    ],
+)
+def test_unseen_from_cargo_lines(case: str, text: str, expected: str | None) -> None:
+    """cargo's own lines around the binaries say what did not run; a test's output does not."""
+    assert expected == parse_libtest(text.splitlines()).unseen(every_binary=True)
+
+
+def running(source: str, file: str) -> str:
+    """cargo's line announcing a test binary."""
+    return f"     Running {source} (/tmp/target/debug/deps/{file})"
+
+
+def block(*results: str) -> list[str]:
+    """One binary's libtest block with `results` (`name ... ok`) and its totals line."""
+    lines = [f"running {len(results)} tests", *(f"test {result}" for result in results)]
+    return [*lines, "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "     Running " + " (" * 30_000,
+        "     Running " + "x" * 60_000 + " (",
+        "     Running unittests " + " (a)" * 15_000,
+        "     Running x (a-" + "0" * 60_000 + ")",
+        "     Running " + "y" * 60_000 + " (x)",
+        "   Doc-tests " + "d" * 60_000,
+    ],
+)
+def test_hostile_binary_lines_parse_in_one_pass_and_stay_short(header: str) -> None:
+    """A 60 kB `Running` line is read at once; what unseen and qualifiers say of it is capped."""
+    stops = [header, "running 2 tests", "test t ... ok", "error: test failed, to rerun pass `x`"]
+    other = [running("tests/a.rs", "a-0123456789abcdef"), *block("t ... ok")]
+    report = parse_libtest([*stops, *other])
+    unseen = report.unseen(every_binary=True)
+    assert unseen is not None
+    longest = max(len(result.name) for result in report.tests)
+    assert (True, 2, True) == (len(unseen) < 300, len(report.tests), longest < 300)
+
+
+HASH_1, HASH_2 = "0123456789abcdef", "fedcba9876543210"
+QUALIFIED = [
+    (
+        "names unique across binaries stay as libtest prints them",
+        [running("tests/a.rs", f"a-{HASH_1}"), *block("x ... ok"),
+         running("tests/b.rs", f"b-{HASH_2}"), *block("y ... ok")],
+        {"x": PASSED, "y": PASSED},
+    ),
+    (
+        "only the shared name is qualified, by each binary's stem",
+        [running("tests/a.rs", f"a-{HASH_1}"), *block("t ... ok", "x ... ok"),
+         running("tests/b.rs", f"b-{HASH_2}"), *block("t ... ignored")],
+        {"a t": PASSED, "x": PASSED, "b t": SKIPPED},
+    ),
+    (
+        "unit tests of a lib and a bin of one crate: by source",
+        [running("unittests src/lib.rs", f"c-{HASH_1}"), *block("tests::t ... ok"),
+         running("unittests src/main.rs", f"c-{HASH_2}"), *block("tests::t ... FAILED")],
+        {"c(src/lib.rs) tests::t": PASSED, "c(src/main.rs) tests::t": FAILED},
+    ),
+    (
+        "two packages' tests/it.rs: by file",
+        [running("tests/it.rs", f"it-{HASH_1}"), *block("t ... ok"),
+         running("tests/it.rs", f"it-{HASH_2}"), *block("t ... ok")],
+        {f"it-{HASH_1} t": PASSED, f"it-{HASH_2} t": PASSED},
+    ),
+    (
+        "doc tests of two crates, and cargo before 1.52 without a source",
+        ["   Doc-tests one", *block("src/lib.rs - f (line 1) ... ok"),
+         "   Doc-tests two", *block("src/lib.rs - f (line 1) ... ok"),
+         f"     Running target/debug/deps/old-{HASH_1}", *block("t ... ok"),
+         "running 1 test", "test t ... ok"],
+        {"one(doc) src/lib.rs - f (line 1)": PASSED, "two(doc) src/lib.rs - f (line 1)": PASSED,
+         "old t": PASSED, "#4 t": PASSED},
+    ),
+    (
+        "a Windows path and a binary name that cannot qualify (a space)",
+        [r"     Running tests\a.rs (C:\t\debug\deps\a-0123456789abcdef.exe)", *block("t ... ok"),
+         "     Running my tests (/tmp/my dir/deps/my tests)", *block("t ... ok")],
+        {"a t": PASSED, "#2 t": PASSED},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "lines", "expected"), QUALIFIED, ids=[case[0] for case in QUALIFIED]
+)
+def test_a_name_is_qualified_only_where_binaries_share_it(
+    case: str, lines: list[str], expected: dict[str, TestStatus]
+) -> None:
+    """One record per test cargo ran; a qualifier only where a name would otherwise merge."""
+    assert expected == statuses(parse_libtest(lines).tests)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "cargo_it.log",
+        "cargo_it_serial_nocapture.log",
+        "cargo_two_no_fail_fast.log",
+        "cargo_two_fail_fast.log",
+        "cargo_two_abort_at_start.log",
+        "cargo_lib_and_bin.log",
+    ],
+)
+def test_counts_equal_cargos_own_totals(fixture: str) -> None:
+    """Where every binary that ran finished, replay's results are cargo's per-binary sums."""
+    report: LibtestReport = parse_libtest(iter_lines(FIXTURES / fixture))
+    counted = {status: 0 for status in (PASSED, FAILED, SKIPPED)}
+    for result in report.tests:
+        counted[result.status] += 1
+    expected = {
+        PASSED: sum(t.passed for t in report.totals),
+        FAILED: sum(t.failed for t in report.totals),
+        SKIPPED: sum(t.ignored for t in report.totals),
+    }
+    assert expected == counted
 
 
 @settings(max_examples=300, deadline=None)
@@ -346,6 +661,10 @@ FRAGMENTS = [
     "test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
     "error: test failed, to rerun pass `--test it`", "     Running tests/it.rs (x)",
     "  process didn't exit successfully: `x` (signal: 6, SIGABRT)", "Error: nope",
+    "     Running unittests src/lib.rs (target/debug/deps/x-0123456789abcdef)",
+    "   Doc-tests x", "error: could not compile `x` (test \"a\") due to 1 previous error",
+    "error[E0308]: mismatched types", "error: 2 targets failed:", "    `--test it`",
+    "error: no such command",
 ]  # fmt: skip
 
 
@@ -353,8 +672,11 @@ FRAGMENTS = [
 @given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=20), max_size=60))
 def test_parser_never_raises_on_shuffled_libtest_lines(lines: list[str]) -> None:
     """Real libtest lines in any order and mixed with noise never make the parser raise."""
-    names = {result.name for result in parse_libtest(lines).tests}
-    assert len(names) == len(parse_libtest(lines).tests)
+    report = parse_libtest(lines)
+    names = {result.name for result in report.tests}
+    assert len(report.tests) == len(names)
+    unseen = report.unseen(every_binary=False)
+    assert unseen is None or "\n" not in unseen
 
 
 @settings(max_examples=100, deadline=None)
@@ -381,6 +703,7 @@ SPACES = " " * 60_000
         ("thread '" + "'" * 60_000, {}),
         ("thread 'a' panicked at " + "1:" * 30_000, {}),
         ("---- " + "x stdout ----" * 5_000, {}),
+        ("error: could not compile " + " due to" * 8_000, {}),
     ],
 )
 def test_lines_built_to_backtrack_parse_in_one_pass(

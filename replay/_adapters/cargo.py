@@ -9,26 +9,53 @@ What libtest prints, and what each line means here:
   `--test-threads=1` the status may come lines later, after the test's output;
 - `thread 'NAME' (TID) panicked at FILE:LINE:COL:` and the message lines
   after it (or, before Rust 1.73, `panicked at 'MESSAGE', FILE:LINE:COL`) give a
-  failed test its message and location;
+  failed test its message and location, as cargo prints it: relative to the
+  directory cargo ran in (the job's cwd);
 - `---- NAME stdout ----` opens a failed test's captured output, where a
   `thread 'main'` panic (doc tests) still belongs to NAME;
 - `failures:` lists the failed names, which catches a status lost in output;
 - `test result: ...` closes the block; a block that never closes was killed,
   so the test it was running failed (`process didn't exit successfully`).
 
-Names are libtest names (`a::b::nested_fails`, `src/lib.rs - add (line 7)`),
-unqualified by binary: `cargo test -- --exact NAME` finds a name in whichever
-binary holds it. When two binaries report the same name, a failure wins.
+And what cargo prints around the blocks:
 
-Doc tests cannot be targeted: cargo hands the filters to rustdoc, which splits
-them at whitespace, so `src/lib.rs - add (line 7)` would match nothing under
-`--exact` (and every doc test without it). `targeted` returns None for them.
+- `Running tests/a.rs (target/debug/deps/a-0123abcd)`, `Running unittests
+  src/lib.rs (...)` and `Doc-tests mycrate` name the binary of the next block;
+- `error: test failed, to rerun pass `--test a`` follows a binary that failed;
+  without `--no-fail-fast` cargo stops there, with it cargo runs every binary
+  and ends with `error: N targets failed:`;
+- `error[E0308]: ...`, `error: could not compile ...` mean no test ran at all.
+
+Names are libtest names (`a::b::nested_fails`, `src/lib.rs - add (line 7)`).
+Where the same name occurs in more than one binary of a log, each is qualified
+by its binary, `"{binary} {name}"`, so there is one record per test cargo ran
+and counts equal the sums of cargo's own `test result:` lines. A binary is
+called by its file's stem (`a` for `tests/a.rs`, `mycrate` for the unit tests
+of `src/lib.rs`), `mycrate(doc)` for the doc tests of crate `mycrate`, and
+`#3` (its position in the log) when no `Running` line named it (`cargo test
+-q`). Where two binaries of a log share that name (the unit tests of
+`src/lib.rs` and `src/main.rs` are both `mycrate`), the source is added
+(`mycrate(src/main.rs)`), then the file's hash (`mycrate-0123abcd`), then the
+position, until each binary's name is its own. No name holds a space.
+
+Rust test names hold no space, doc tests' aside, so `targeted` drops a
+qualifier (the text before the first space) and `cargo test -- --exact NAME`
+then runs NAME in every binary that holds it. Doc tests cannot be targeted:
+cargo hands the filters to rustdoc, which splits them at whitespace, so
+`src/lib.rs - add (line 7)` would match nothing under `--exact` (and every doc
+test without it). `targeted` returns None for them.
+
+`command` adds `--no-fail-fast`: otherwise cargo skips every binary after the
+first that fails, and those tests would be neither passed nor failed. What a
+log shows did not run — a compile error, a binary that stopped before its
+`test result:`, cargo stopping after a failed binary — is the report's `unseen`.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,6 +74,16 @@ from replay._models import Job, TestResult, TestStatus
 MAX_PANICS_PER_BLOCK = 100_000
 """Panics remembered per binary until their test's result arrives; a flood beyond is dropped."""
 
+MAX_UNSEEN_BINARIES = 3
+"""Stopped binaries named in `Report.unseen`; more are counted, so it stays one short line."""
+
+MAX_COMPILE_ERROR_CHARS = 200
+"""Of cargo's `could not compile WHAT`: WHAT is a crate and a target, a line is untrusted."""
+
+MAX_BINARY_NAME_CHARS = 200
+"""A binary's name or source beyond this is not cargo's: it is cut in messages, not used as a
+qualifier (the binary's position is)."""
+
 _NOTABLE = re.compile(
     r"test |running | +(?:Running|Doc-tests) |\s*thread '|---- |\s*(?:failures|successes)"
     r"|    \S|\s*process didn't|Error: |ok|FAILED|ignored|bench"
@@ -54,6 +91,10 @@ _NOTABLE = re.compile(
 """The starts of every line libtest (or cargo) writes that this parser reads."""
 _RUNNING = re.compile(r"running \d+ tests?\b")
 _BINARY = re.compile(r" +(?:Running|Doc-tests) ")
+_RUNNING_BINARY = re.compile(r" +Running (?:unittests )?(?P<source>.+) \((?P<path>[^()]+)\)\s*")
+_RUNNING_FILE = re.compile(r" +Running (?P<path>\S+)\s*")  # cargo before 1.52: no source
+_DOC_TESTS = re.compile(r" +Doc-tests (?P<crate>\S+)\s*")
+_HASHED = re.compile(r"(?P<stem>.+)-[0-9a-f]{16}")
 _STATUS_PATTERN = (
     # Greedy reasons: a lazy `.*?` before `\s*` is quadratic on a line of spaces.
     r"(?P<word>ok|FAILED(?: \(time limit exceeded\))?|ignored(?:, .*)?|bench:.*)"
@@ -75,6 +116,12 @@ _TOTALS = re.compile(
     r"(?P<ignored>\d+) ignored; (?P<measured>\d+) measured; (?P<filtered>\d+) filtered out"
 )
 _RERUN_HINT = re.compile(r"error: (?:test|doctest) failed, to rerun pass `(?P<args>[^`]*)`")
+_ALL_TARGETS_RAN = re.compile(r"error: \d+ targets? failed:")
+_RUSTC_ERROR = re.compile(r"error\[E\d+\]")
+_COMPILE_FAILED = "error: could not compile "
+_LABEL = re.compile(r"#\d+|[\w.-]+(?:\([^\s()]*\))?")
+"""What a binary's name in a qualified test name looks like (see the module's docstring)."""
+_QUALIFIED = re.compile(rf"(?:{_LABEL.pattern}) (?P<name>.+)")
 _DOC_TEST_END = re.compile(r" \(line \d+\)\Z")
 _CRASH = re.compile(r"\s*process didn't exit successfully: .*\((?P<why>[^()]*)\)\s*")
 _MESSAGE_END = re.compile(r"\s*$|note: |stack backtrace:|failures:\s*$|test result: ")
@@ -109,12 +156,44 @@ class LibtestTotals:
 
 @attrs.frozen
 class LibtestReport:
-    """What one cargo log said: the tests, each binary's totals, cargo's rerun hints."""
+    """What one cargo log said: the tests, each binary's totals, what did not run and why."""
 
     tests: tuple[TestResult, ...] = ()
     totals: tuple[LibtestTotals, ...] = ()
     rerun_hints: tuple[str, ...] = ()
     """What cargo's `error: test failed, to rerun pass `--test it`` named, in order."""
+    compile_error: str | None = None
+    """What rustc could not compile (`` `demo` (test "it") ``), "" if unnamed; None if it could."""
+    stopped: tuple[str, ...] = ()
+    """Binaries that stopped before their `test result:` (`tests/a.rs`), the first few."""
+    more_stopped: int = 0
+    """How many more binaries stopped than `stopped` names."""
+    all_targets_ran: bool = False
+    """cargo's closing `error: N targets failed:`: it ran with `--no-fail-fast`."""
+    cargo_error: bool = False
+    """cargo printed another `error:` outside any binary's output."""
+    ran: bool = False
+    """Some binary printed `running N tests`."""
+
+    def unseen(self, *, every_binary: bool) -> str | None:
+        """Why some tests may never have run, in a few words; None when all did.
+
+        `every_binary`: the argv that ran has `--no-fail-fast`, so a failed
+        binary did not stop cargo even where the log was cut before its end.
+        """
+        if self.compile_error is not None:
+            what = f": {self.compile_error}" if self.compile_error else ""
+            return f"the crate did not compile{what}"
+        if self.stopped:
+            reasons = "; ".join(
+                f"test binary {name} stopped before it finished" for name in self.stopped
+            )
+            return f"{reasons}; and {self.more_stopped} more" if self.more_stopped else reasons
+        if self.rerun_hints and not (every_binary or self.all_targets_ran):
+            return "cargo stopped after a failing test binary; later binaries did not run"
+        if self.cargo_error and not self.ran:
+            return "cargo stopped with an error before running any test"
+        return None
 
 
 @attrs.frozen
@@ -143,10 +222,33 @@ class _Collecting:
         self.seen = 0
 
 
+class _Binary:
+    """One test binary of the log: what it is called, its results, how it ended."""
+
+    def __init__(self, names: tuple[str, ...], shown: str) -> None:
+        self.names = names
+        """Names to qualify its tests by, the first one preferred (see `_labels`)."""
+        self.shown = shown
+        """What `unseen` calls it: its source file, as cargo's `Running` line does."""
+        self.book = ResultBook()
+        self.opened = False
+        """Its `running N tests` came."""
+        self.finished = False
+        """Its `test result:` came."""
+        self.failed = False
+        """cargo said it failed (`error: test failed, to rerun pass ...`)."""
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it ended before reporting on every test it holds."""
+        return not self.finished if self.opened else self.failed
+
+
 class _Block:
     """One test binary's output, from `running N tests` to its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, binary: _Binary) -> None:
+        self.binary = binary
         self.statuses: dict[str, tuple[TestStatus, float | None]] = {}
         self.unresolved: list[str] = []
         self.listed: list[str] = []
@@ -162,20 +264,25 @@ class _Block:
 
 class _LibtestParser:
     def __init__(self) -> None:
-        self.book = ResultBook()
+        self.binaries: list[_Binary] = []
+        """Finished binaries that reported some test, in log order."""
+        self.binary: _Binary | None = None
+        self.position = 0
         self.totals: list[LibtestTotals] = []
         self.hints: list[str] = []
         self.block: _Block | None = None
+        self.compile_error: str | None = None
+        self.stopped: list[str] = []
+        self.more_stopped = 0
+        self.all_targets_ran = False
+        self.cargo_error = False
+        self.ran = False
 
     def feed(self, raw: str) -> None:
         line = strip_ansi(raw)
         block = self.block
-        if "error: " in line:
-            hint = _RERUN_HINT.search(line)
-            if hint:
-                self.hints.append(hint["args"])
-                if block is not None:
-                    block.ended = True
+        if "error" in line:
+            self._error(block, line)
         notable = _NOTABLE.match(line) is not None
         if notable and self._boundary(block, line):
             return
@@ -186,6 +293,30 @@ class _LibtestParser:
         if notable:  # else test output: the common case, skipped after one regex
             self._notable(block, line)
 
+    def _error(self, block: _Block | None, line: str) -> None:
+        """Read cargo's and rustc's `error` lines: rerun hints, compile errors, the last word."""
+        hint = _RERUN_HINT.search(line)
+        if hint:
+            self.hints.append(hint["args"])
+            if block is not None:
+                block.ended = True
+            if self.binary is not None:
+                self.binary.failed = True
+            return
+        if block is not None and not block.closed and not block.ended:
+            return  # a test's own output
+        if _ALL_TARGETS_RAN.match(line):
+            self.all_targets_ran = True
+        elif line.startswith(_COMPILE_FAILED):
+            if not self.compile_error:
+                what = line[len(_COMPILE_FAILED) :].split(" due to ", 1)[0].strip()
+                self.compile_error = what[:MAX_COMPILE_ERROR_CHARS]
+        elif _RUSTC_ERROR.match(line):
+            if self.compile_error is None:
+                self.compile_error = ""
+        elif line.startswith("error:"):
+            self.cargo_error = True
+
     def _boundary(self, block: _Block | None, line: str) -> bool:
         """Start or end a binary's block at `running N tests` or cargo's `Running` line.
 
@@ -195,12 +326,42 @@ class _LibtestParser:
             return False
         if _RUNNING.match(line):
             self._flush()
-            self.block = _Block()
+            binary = self.binary
+            if binary is None or binary.opened:
+                binary = self._start_binary(None)  # no `Running` line named it
+            binary.opened = True
+            self.ran = True
+            self.block = _Block(binary)
             return True
         if _BINARY.match(line):
             self._flush()
+            self._start_binary(line)
             return True
         return False
+
+    def _start_binary(self, header: str | None) -> _Binary:
+        self._end_binary()
+        self.position += 1
+        binary = self.binary = _binary(header, self.position)
+        return binary
+
+    def _end_binary(self) -> None:
+        """Keep the current binary if it reported a test; note it if it stopped early.
+
+        Binaries without results are dropped: a log of a million `Running` lines
+        must not hold a million books.
+        """
+        binary = self.binary
+        self.binary = None
+        if binary is None:
+            return
+        if binary.stopped:
+            if len(self.stopped) < MAX_UNSEEN_BINARIES:
+                self.stopped.append(binary.shown)
+            else:
+                self.more_stopped += 1
+        if len(binary.book):
+            self.binaries.append(binary)
 
     def _notable(self, block: _Block, line: str) -> None:
         crash = _CRASH.fullmatch(line)
@@ -223,6 +384,7 @@ class _LibtestParser:
         totals = _TOTALS.match(line)
         if totals:
             block.closed = True
+            block.binary.finished = True
             block.mode = _Mode.RESULTS
             self.totals.append(
                 LibtestTotals(
@@ -339,17 +501,19 @@ class _LibtestParser:
             else:
                 why = f" ({block.crash})" if block.crash else ""
                 message = f"the test binary stopped while this test ran{why}"
-                self.book.add(TestResult(name=name, status=TestStatus.FAILED, message=message))
+                result = TestResult(name=name, status=TestStatus.FAILED, message=message)
+                block.binary.book.add(result)
         for name in block.listed:
             if name not in block.statuses and name not in unresolved:
                 self._add(block, name, TestStatus.FAILED, None)
 
     def _add(self, block: _Block, name: str, status: TestStatus, seconds: float | None) -> None:
+        book = block.binary.book
         panic = block.panics.get(name) if status is TestStatus.FAILED else None
         if panic is None:
-            self.book.add(TestResult(name=name, status=status, duration=seconds))
+            book.add(TestResult(name=name, status=status, duration=seconds))
             return
-        self.book.add(
+        book.add(
             TestResult(
                 name=name,
                 status=status,
@@ -362,7 +526,85 @@ class _LibtestParser:
 
     def report(self) -> LibtestReport:
         self._flush()
-        return LibtestReport(self.book.results(), tuple(self.totals), tuple(self.hints))
+        self._end_binary()
+        return LibtestReport(
+            tests=_qualified(self.binaries),
+            totals=tuple(self.totals),
+            rerun_hints=tuple(self.hints),
+            compile_error=self.compile_error,
+            stopped=tuple(self.stopped),
+            more_stopped=self.more_stopped,
+            all_targets_ran=self.all_targets_ran,
+            cargo_error=self.cargo_error,
+            ran=self.ran,
+        )
+
+
+def _binary(header: str | None, position: int) -> _Binary:
+    """The binary that cargo's `Running ...` or `Doc-tests ...` line announces.
+
+    Its names, preferred first: `a` (the file's stem), `a(tests/a.rs)`,
+    `a-0123456789abcdef` (the file), `#2` (its position in the log).
+    """
+    last = f"#{position}"
+    if header is None:
+        return _Binary((last,), last)
+    doc = _DOC_TESTS.fullmatch(header)
+    if doc:
+        name = f"{doc['crate']}(doc)"
+        return _Binary(_label_candidates(name, last), name[:MAX_BINARY_NAME_CHARS])
+    running = _RUNNING_BINARY.fullmatch(header)
+    source = running["source"].strip() if running else None
+    path = running["path"] if running else None
+    if path is None:
+        old = _RUNNING_FILE.fullmatch(header)
+        if old is None:
+            return _Binary((last,), last)
+        path = old["path"]
+    file = re.split(r"[\\/]", path.strip())[-1].removesuffix(".exe")
+    hashed = _HASHED.fullmatch(file)
+    stem = hashed["stem"] if hashed else file
+    with_source = f"{stem}({source})" if source else None
+    shown = (source or file)[:MAX_BINARY_NAME_CHARS]
+    return _Binary(_label_candidates(stem, with_source, file, last), shown)
+
+
+def _label_candidates(*names: str | None) -> tuple[str, ...]:
+    """`names` that can qualify a test name (no spaces, see `_LABEL`), without repeats."""
+    fit = (n for n in names if n and len(n) <= MAX_BINARY_NAME_CHARS and _LABEL.fullmatch(n))
+    return tuple(dict.fromkeys(fit))
+
+
+def _labels(binaries: list[_Binary]) -> list[str]:
+    """One name per binary, each its own: a binary sharing its name moves to its next one."""
+    level = [0] * len(binaries)
+    while True:
+        labels = [b.names[i] for b, i in zip(binaries, level, strict=True)]
+        counts = Counter(labels)
+        moved = False
+        for index, (binary, label) in enumerate(zip(binaries, labels, strict=True)):
+            if counts[label] > 1 and level[index] < len(binary.names) - 1:
+                level[index] += 1
+                moved = True
+        if not moved:
+            return labels
+
+
+def _qualified(binaries: list[_Binary]) -> tuple[TestResult, ...]:
+    """Every binary's results; a name several binaries hold is qualified by each binary."""
+    if len(binaries) == 1:
+        return binaries[0].book.results()
+    holders = Counter(result.name for binary in binaries for result in binary.book.results())
+    shared = {name for name, count in holders.items() if count > 1}
+    book = ResultBook()
+    labels = _labels(binaries) if shared else [""] * len(binaries)
+    for binary, label in zip(binaries, labels, strict=True):
+        for result in binary.book.results():
+            if result.name in shared:
+                book.add(attrs.evolve(result, name=f"{label} {result.name}"))
+            else:
+                book.add(result)
+    return book.results()
 
 
 def _ends_message(block: _Block, line: str) -> bool:
@@ -416,6 +658,26 @@ def _cargo_test_index(argv: tuple[str, ...]) -> int | None:
     return None
 
 
+def _cargo_options(argv: tuple[str, ...], test_index: int) -> tuple[str, ...]:
+    """cargo's own arguments in `cargo test ARGS -- LIBTEST_ARGS`: those before `--`."""
+    rest = argv[test_index + 1 :]
+    return rest[: rest.index("--")] if "--" in rest else rest
+
+
+def _runs_every_binary(argv: tuple[str, ...]) -> bool:
+    """Whether argv is a `cargo test` that goes on after a failed binary."""
+    test_index = _cargo_test_index(argv)
+    return test_index is not None and "--no-fail-fast" in _cargo_options(argv, test_index)
+
+
+def unqualified(test: str) -> str:
+    """A test's name without its binary: `a shared` -> `shared`; doc tests stay whole."""
+    if _is_doc_test(test):
+        return test
+    qualified = _QUALIFIED.fullmatch(test)
+    return qualified["name"] if qualified else test
+
+
 def _without_filters(args: list[str], value_options: frozenset[str]) -> list[str]:
     """`args` with positional filters dropped and options (with their values) kept.
 
@@ -448,22 +710,37 @@ class CargoAdapter:
     name = "cargo"
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
-        """The job's argv, unchanged: libtest's default output is what `parse` reads."""
-        return job.argv
+        """The job's argv with `--no-fail-fast` after `cargo test`, so every binary runs.
+
+        Output options are left alone: libtest's default output is what `parse` reads.
+        """
+        argv = job.argv
+        test_index = _cargo_test_index(argv)
+        if test_index is None or "--no-fail-fast" in _cargo_options(argv, test_index):
+            return argv
+        return (*argv[: test_index + 1], "--no-fail-fast", *argv[test_index + 1 :])
 
     def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
-        """Per-test results from the attempt's log, streamed."""
-        return Report(parse_libtest(iter_lines(log)).tests)
+        """Per-test results from the attempt's log, streamed, and what the log shows did not run."""
+        report = parse_libtest(iter_lines(log))
+        every_binary = _runs_every_binary(self.command(job, attempt_dir))
+        return Report(report.tests, report.unseen(every_binary=every_binary))
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """`cargo test ... -- --exact T1 T2` keeping every option, dropping earlier filters.
 
-        Each name stays one argv element, whatever it holds (spaces, quotes, `;`).
-        None when argv is not a `cargo test` command, there is nothing to target
-        or a name is a doc test (rustdoc splits filters at whitespace).
+        A name's binary qualifier is dropped (`a shared` -> `shared`): `--exact`
+        then matches it in every binary that holds it. Each name stays one argv
+        element, whatever it holds (quotes, `;`). None when argv is not a `cargo
+        test` command, there is nothing to target, a name is a doc test (rustdoc
+        splits filters at whitespace) or starts with `-` (libtest would read an
+        option): the suite then runs whole.
         """
         test_index = _cargo_test_index(argv)
         if test_index is None or not tests or any(map(_is_doc_test, tests)):
+            return None
+        unique = tuple(dict.fromkeys(map(unqualified, tests)))
+        if any(name.startswith("-") for name in unique):
             return None
         head = list(argv[: test_index + 1])
         rest = list(argv[test_index + 1 :])
@@ -478,5 +755,4 @@ class CargoAdapter:
             for arg in _without_filters(libtest_args, _LIBTEST_VALUE_OPTIONS)
             if arg != "--exact"
         ]
-        unique = tuple(dict.fromkeys(tests))
         return (*head, *cargo_args, "--", *libtest_args, "--exact", *unique)

@@ -25,6 +25,10 @@ def report(result: RunResult, *, verbosity: int = 0) -> None:
     executed = [t for t in summary.targets if t.decided_by == summary.run_id]
     carried = len(summary.targets) - len(executed)
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    unfinished = sum(1 for t in summary.targets if t.outstanding and t.status.ok)
+    if unfinished:
+        # Passed what ran, but the chain cannot call them green (tests unrun or gone).
+        parts += f"; {unfinished} of them outstanding with tests unrun"
     err = sys.stderr
     print(
         f"\nreplay: {summary.status.value}: {parts or 'no targets'}"
