@@ -40,6 +40,8 @@ WELL_KNOWN = (
 
 _TARGET_PATHS = ("log", "result", "digest")
 _CHUNK = 1 << 20
+_SHOWN_PATH = 200
+"""Characters of a path a problem line quotes; longer (hostile) paths are cut."""
 
 SchemaCheck = Callable[[Any, str], "tuple[str, ...]"]
 """Checks a parsed document of one schema; returns problems as `file: path: problem` lines."""
@@ -155,9 +157,16 @@ def _content_problems(path: Path, rel: str) -> tuple[str | None, list[str]]:
 
 
 def _wanted(run_dir: Path, summary: Any) -> dict[str, str]:
-    """Every file to check, relative to the run directory, with who names it."""
+    """Every file to check, relative to the run directory, with who names it.
+
+    `InputError` for a path with a NUL byte: no file can have that name, and
+    the operating system refuses to even look it up.
+    """
     wanted: dict[str, str] = {SUMMARY_NAME: "the run"}
     for where, rel in _references(summary):
+        if "\0" in rel:
+            msg = f"{run_dir / SUMMARY_NAME}: {where}: a path with a NUL byte cannot name a file"
+            raise InputError(msg)
         wanted.setdefault(rel, where)
     for name in WELL_KNOWN:
         candidate = run_dir / name
@@ -168,18 +177,25 @@ def _wanted(run_dir: Path, summary: Any) -> dict[str, str]:
 
 def _check_file(run_dir: Path, rel: str, where: str) -> tuple[IndexedFile | None, list[str]]:
     """One file: contained, present, regular, readable, well-formed; its index entry."""
-    resolved = inside(run_dir, rel)
-    if resolved is None:
-        return None, [f"{rel}: resolves outside the run directory (named by {where})"]
-    if not resolved.exists():
-        return None, [f"{rel}: missing (named by {where})"]
-    if not resolved.is_file():
-        return None, [f"{rel}: not a regular file (named by {where})"]
+    shown = rel if len(rel) <= _SHOWN_PATH else f"{rel[:_SHOWN_PATH]}... ({len(rel)} characters)"
+    try:
+        resolved = inside(run_dir, rel)
+        if resolved is None:
+            return None, [f"{shown}: resolves outside the run directory (named by {where})"]
+        if not resolved.exists():
+            return None, [f"{shown}: missing (named by {where})"]
+        if not resolved.is_file():
+            return None, [f"{shown}: not a regular file (named by {where})"]
+    # A name too long for the file system (OSError) or a symlink loop (RuntimeError
+    # before Python 3.13) cannot be the file the summary promises.
+    except (OSError, RuntimeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return None, [f"{shown}: cannot be looked up ({why}) (named by {where})"]
     try:
         size, sha256 = _digest(resolved)
         schema, problems = _content_problems(resolved, rel)
     except OSError as exc:
-        return None, [f"{rel}: cannot read ({exc.strerror or exc})"]
+        return None, [f"{shown}: cannot read ({exc.strerror or exc})"]
     return IndexedFile(path=rel, size=size, sha256=sha256, schema=schema), problems
 
 
@@ -187,13 +203,20 @@ def verify_run(run_dir: Path, *, write_index: bool = True) -> VerifyReport:
     """Verify a run directory and (by default) write its `index.json` atomically.
 
     `InputError` when `run_dir` is not a run directory at all (no
-    `summary.json`); everything else wrong is a problem in the report.
+    `summary.json`) or its summary names a path with a NUL byte; everything
+    else wrong is a problem in the report.
     """
-    if not run_dir.is_dir():
+    try:
+        is_dir = run_dir.is_dir()
+        summary_path = run_dir / SUMMARY_NAME
+        has_summary = summary_path.exists() or summary_path.is_symlink()
+    except OSError as exc:  # a name too long to look up, a directory that cannot be searched
+        msg = f"{run_dir}: cannot be looked up ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    if not is_dir:
         msg = f"{run_dir}: not a directory (expected a replay run directory)"
         raise InputError(msg)
-    summary_path = run_dir / SUMMARY_NAME
-    if not summary_path.exists() and not summary_path.is_symlink():
+    if not has_summary:
         msg = f"{run_dir}: no {SUMMARY_NAME}; expected a replay run directory"
         raise InputError(msg)
 

@@ -265,3 +265,114 @@ def test_subcommand_help_lines_match_their_modules(name: str) -> None:
     choices = next(a for a in parser._actions if a.dest == "subcommand")
     shown = {c.dest: c.help for c in choices._choices_actions}  # type: ignore[attr-defined]
     assert SUBCOMMANDS[name] == shown[name]
+
+
+# --- what a first word means ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["shwo", "x.json"],
+            "replay: error: unknown command 'shwo' (did you mean 'show'?); "
+            "to run a command ad hoc use: replay run -- shwo x.json",
+        ),
+        (
+            ["rnu", "--suite", "a"],
+            "replay: error: unknown command 'rnu' (did you mean 'run'?); "
+            "to run a command ad hoc use: replay run -- rnu --suite a",
+        ),
+        (
+            ["touch", "ran; twice"],
+            "replay: error: unknown command 'touch' (commands: run, show, flake, diff, merge, "
+            "matrix, gates, audit, verify); to run a command ad hoc use: "
+            "replay run -- touch 'ran; twice'",
+        ),
+        (
+            ["run", "touch", "ran"],
+            "replay: error: unexpected argument 'touch'; to run a command ad hoc put it after "
+            "`--`: replay run -- touch ran",
+        ),
+        (
+            ["--out", "r", "touch", "ran"],
+            "replay: error: unexpected argument 'touch'; to run a command ad hoc put it after "
+            "`--`: replay run -- touch ran",
+        ),
+        (
+            ["-q", "show", "x.json"],
+            "replay: error: unexpected argument 'show'; the subcommand goes first: replay show ...",
+        ),
+        (
+            ["run", "--"],
+            "replay: error: nothing after `--`; name the command to run: replay run -- CMD ARGS...",
+        ),
+    ],
+)
+def test_a_word_that_is_no_subcommand_is_never_run(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    """A typo or a command without `--`: exit 2, one line saying what to type, nothing runs."""
+    write_config(tmp_path, TWO_SUITES)
+    result = replay(tmp_path, *args)
+    actual = (
+        result.returncode,
+        result.stderr.splitlines(),
+        sorted(p.name for p in tmp_path.iterdir()),
+    )
+    assert (2, [expected], ["replay.toml"]) == actual
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_code"),
+    [
+        (["--config", "replay.toml", "--dry-run"], 0),
+        (["--kind", "unit", "--out", "r"], 0),
+        (["--out", "r", "--", "sh", "-c", "exit 3"], 1),
+        (["run", "--out", "r", "--", "true"], 0),
+        (["--rerun-from", "missing.json"], 2),
+    ],
+)
+def test_options_first_still_mean_run(tmp_path: Path, args: list[str], expected_code: int) -> None:
+    """`run` stays the default for options and a bare `--`: `replay --config F`, `replay -- CMD`."""
+    write_config(tmp_path, TWO_SUITES)
+    result = replay(tmp_path, *args)
+    assert expected_code == result.returncode, result.stderr
+
+
+# --- help text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [[], *([name] for name in sorted(SUBCOMMANDS))])
+def test_help_prints_percent_signs_once(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """No help text shows an argparse escape (`%%`) to the reader."""
+    assert 0 == main([*args, "--help"])
+    assert "%%" not in capsys.readouterr().out
+
+
+def test_flake_help_states_the_confidence(capsys: pytest.CaptureFixture[str]) -> None:
+    """`replay flake --help` names the 95% Wilson interval."""
+    main(["flake", "--help"])
+    assert "95% Wilson interval" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["run", "--help"],
+            "Default: inferred from CMD: cargo test -> cargo, go test -> go, pytest, py.test or "
+            "python -m pytest -> pytest, anything else -> generic",
+        ),
+        (["run", "--help"], "ad-hoc runs only (replay run --adapter NAME -- CMD)"),
+        (["--help"], "else generic; choose one with `run --adapter NAME -- CMD`"),
+    ],
+)
+def test_help_says_which_adapter_an_adhoc_command_gets(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    """The help says how an ad-hoc command's adapter is inferred and how to choose one."""
+    main(args)
+    assert expected in " ".join(capsys.readouterr().out.split())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from replay._cli._show import (
     failed_tests,
     format_report,
     register,
+    replay_line,
     show_report,
     show_rows,
     why,
@@ -39,6 +41,8 @@ from replay._summary import summary_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
 BASE = Path("/runs/r1")
+HERE = Path("/work/project")
+"""The directory the text report is printed in, for the pure tests."""
 
 
 def _target(name: str = "t", **changes: Any) -> TargetResult:
@@ -196,6 +200,7 @@ def test_show_rows_only_outstanding_with_absolute_paths() -> None:
             why="exit code 101",
             command="cargo test --test bad",
             argv=("cargo", "test", "--test", "bad"),
+            cwd=None,
             decided_by="r0",
             failed_tests=("bad::one",),
             log="/runs/r1/bad/output.log",
@@ -267,6 +272,7 @@ def test_format_report_text() -> None:
                 why="exit code 101",
                 command="cargo test --test e2e_rpc",
                 argv=("cargo", "test", "--test", "e2e_rpc"),
+                cwd="/work/project/crates/rpc",
                 decided_by="r0",
                 failed_tests=("rpc::a", "rpc::b"),
                 log="/runs/r1/e2e_rpc/output.log",
@@ -280,6 +286,7 @@ def test_format_report_text() -> None:
                 why="could not start: executable not found: ruff",
                 command="ruff check",
                 argv=("ruff", "check"),
+                cwd=None,
                 decided_by="r1",
             ),
         ),
@@ -296,7 +303,7 @@ e2e_rpc (e2e): failed
   cause:  assertion_failure
   digest: /runs/r1/e2e_rpc/failure_digest.json
   log:    /runs/r1/e2e_rpc/output.log
-  replay: cargo test --test e2e_rpc
+  replay: cd crates/rpc && cargo test --test e2e_rpc
 
 lint (lint): failed
   why:    could not start: executable not found: ruff
@@ -306,7 +313,7 @@ lint (lint): failed
 totals: 3 targets, 1 passing, 2 outstanding
 replay all: python -m replay --rerun-from out/summary.json
 """
-    assert expected == format_report(report)
+    assert expected == format_report(report, HERE)
 
 
 def test_format_report_green() -> None:
@@ -321,14 +328,16 @@ def test_format_report_green() -> None:
         "\n"
         "totals: 1 targets, 1 passing, 0 outstanding\n"
     )
-    assert expected == format_report(report)
+    assert expected == format_report(report, HERE)
 
 
 def test_format_report_caps_failed_tests() -> None:
     """Long lists of failed tests are cut in the text form and counted."""
     tests = tuple(_test(f"t{i}", TestStatus.FAILED) for i in range(25))
     report = show_report(_summary(_target(tests=tests)), summary_path="s", base_dir=BASE)
-    failed_line = next(line for line in format_report(report).splitlines() if "failed:" in line)
+    failed_line = next(
+        line for line in format_report(report, HERE).splitlines() if "failed:" in line
+    )
     expected = "  failed: " + ", ".join(f"t{i}" for i in range(20)) + ", and 5 more"
     assert expected == failed_line
 
@@ -344,8 +353,58 @@ def test_format_report_caps_failed_tests() -> None:
 def test_format_report_escapes_control_characters(name: str, expected: str) -> None:
     """A name cannot drive the terminal: control characters are printed escaped."""
     report = show_report(_summary(_target(name)), summary_path="s", base_dir=BASE)
-    lines = format_report(report).splitlines()
+    lines = format_report(report, HERE).splitlines()
     assert expected == lines[2]
+
+
+# --- where the replay command runs -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cwd", "expected"),
+    [
+        (None, "cargo test"),
+        ("/work/project", "cargo test"),
+        ("/work/project/crates/rpc", "cd crates/rpc && cargo test"),
+        ("/work/project/my crate", "cd 'my crate' && cargo test"),
+        ("/work/other", "cd /work/other && cargo test"),
+        ("/work/projectile", "cd /work/projectile && cargo test"),
+        ("/work", "cd /work && cargo test"),
+        ("crates/rpc", "cd crates/rpc && cargo test"),
+        ("/tmp/it's; rm -rf ~", "cd '/tmp/it'\"'\"'s; rm -rf ~' && cargo test"),
+    ],
+)
+def test_replay_line_changes_directory(cwd: str | None, expected: str) -> None:
+    """The replay line enters the target's directory: relative inside HERE, quoted always."""
+    (row,) = show_rows(_summary(_target(argv=("cargo", "test"), cwd=cwd)), BASE)
+    assert expected == replay_line(row, HERE)
+
+
+def test_printed_replay_line_runs_in_the_recorded_directory(tmp_path: Path) -> None:
+    """Pasted into a shell where `show` ran, the replay line runs the command where it ran."""
+    where = tmp_path / "a dir; with $(stuff)"
+    where.mkdir()
+    target = _target(argv=("sh", "-c", "pwd > ran-here.txt"), cwd=str(where))
+    report = show_report(_summary(target), summary_path="s.json", base_dir=BASE)
+    line = next(
+        line.removeprefix("  replay: ")
+        for line in format_report(report, tmp_path).splitlines()
+        if line.startswith("  replay: ")
+    )
+    subprocess.run(["sh", "-c", line], cwd=tmp_path, check=True)
+    assert f"{where}\n" == (where / "ran-here.txt").read_text()
+
+
+def test_show_json_carries_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`show --json` gives each row the directory its command ran in, as recorded."""
+    summary = _summary(_target("a", cwd="/srv/app"), _target("b"))
+    path = tmp_path / "summary.json"
+    path.write_bytes(orjson.dumps(summary_document(summary)))
+    _run(["show", "--json", str(path)])
+    document = orjson.loads(capsys.readouterr().out)
+    assert ["/srv/app", None] == [row["cwd"] for row in document["outstanding"]]
 
 
 # --- the command ------------------------------------------------------------------------------

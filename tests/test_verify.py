@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 import attrs
 import orjson
 import pytest
+from _support import replay
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from replay._artifacts import write_json_atomic
 from replay._cli import main
@@ -173,6 +177,12 @@ def _bad_junit(run_dir: Path) -> None:
     (run_dir / "junit.xml").write_text("<testsuites><testsuite>")
 
 
+def _symlink_loop(run_dir: Path) -> None:
+    log = run_dir / "e2e_tui" / "output.log"
+    log.unlink()
+    log.symlink_to(log)
+
+
 def _directory_for_a_file(run_dir: Path) -> None:
     path = run_dir / "unit_math" / "result.json"
     path.unlink()
@@ -225,6 +235,21 @@ def _directory_for_a_file(run_dir: Path) -> None:
         (
             _directory_for_a_file,
             ["unit_math/result.json: not a regular file (named by $.targets[0].result)"],
+        ),
+        (
+            _retarget(log="x" * 5000),
+            [
+                f"{'x' * 200}... (5000 characters): cannot be looked up (File name too long) "
+                "(named by $.targets[1].log)"
+            ],
+        ),
+        (
+            _retarget(log="x/" * 3000),
+            [f"{'x/' * 100}... (6000 characters): cannot be looked up (File name too long)"],
+        ),
+        (
+            _symlink_loop,
+            ["e2e_tui/output.log: cannot be looked up (Symlink loop from"],
         ),
     ],
 )
@@ -309,3 +334,87 @@ def test_cli_problems_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_cli_not_a_run_dir_exits_2(tmp_path: Path) -> None:
     """A directory without a summary is bad input: exit 2."""
     assert 2 == main(["verify", os.fspath(tmp_path)])
+
+
+NUL_PATHS = [
+    (("targets", 1, "log"), "$.targets[1].log"),
+    (("targets", 0, "result"), "$.targets[0].result"),
+    (("targets", 1, "digest"), "$.targets[1].digest"),
+    (("targets", 1, "attempts", 0, "log"), "$.targets[1].attempts[0].log"),
+]
+
+
+def _set(document: Any, where: tuple[str | int, ...], value: Any) -> None:
+    """Set `document[where[0]][where[1]]...` to `value`."""
+    for key in where[:-1]:
+        document = document[key]
+    document[where[-1]] = value
+
+
+@pytest.mark.parametrize(("where", "field"), NUL_PATHS)
+def test_cli_nul_byte_in_a_path_exits_2_naming_file_and_field(
+    tmp_path: Path, where: tuple[str | int, ...], field: str
+) -> None:
+    """A summary path holding a NUL byte: exit 2, one line naming the file and the field."""
+    run_dir = _make_run(tmp_path)
+    document = summary_document(_summary())
+    _set(document, where, "e2e_tui/output.log\x00../../etc/passwd")
+    _write_summary(run_dir, document)
+    result = replay(tmp_path, "verify", "run")
+    expected = [
+        f"replay: error: run/summary.json: {field}: a path with a NUL byte cannot name a file"
+    ]
+    assert (2, expected) == (result.returncode, result.stderr.splitlines())
+
+
+def test_cli_run_dir_name_too_long_exits_2(tmp_path: Path) -> None:
+    """A run directory argument too long to look up is bad input: exit 2, no traceback."""
+    result = replay(tmp_path, "verify", "r" * 5000)
+    expected = (2, 1, True)
+    actual = (
+        result.returncode,
+        len(result.stderr.splitlines()),
+        result.stderr.endswith("cannot be looked up (File name too long)\n"),
+    )
+    assert expected == actual
+
+
+_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+HOSTILE_PATHS = st.one_of(
+    _TEXT,
+    st.builds(lambda t, n: "x" * n + t, _TEXT, st.integers(200, 5000)),
+    st.builds(lambda t, n: "../" * n + t, _TEXT, st.integers(1, 30)),
+    st.builds(lambda t: "/" + t, _TEXT),
+    st.builds(lambda a, b: f"{a}\x00{b}", _TEXT, _TEXT),
+    st.sampled_from(["", ".", "..", "/", "e2e_tui", "e2e_tui/output.log", "summary.json"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.lists(_TEXT, max_size=3),
+    st.dictionaries(_TEXT, _TEXT, max_size=2),
+)
+FIELDS = st.sampled_from([where for where, _ in NUL_PATHS] + [("triage_diff",)])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=FIELDS, value=HOSTILE_PATHS)
+def test_cli_never_crashes_on_hostile_paths(
+    capsys: pytest.CaptureFixture[str], where: tuple[str | int, ...], value: Any
+) -> None:
+    """Whatever a summary's path fields hold, verify exits 0, 1 or 2: never a traceback."""
+    with tempfile.TemporaryDirectory() as directory:
+        run_dir = _make_run(Path(directory))
+        document = summary_document(_summary())
+        _set(
+            document,
+            where,
+            {"status": "regression", "path": value} if where == ("triage_diff",) else value,
+        )
+        _write_summary(run_dir, document)
+        code = main(["verify", str(run_dir)])
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2)
+    assert (code == 2) == err.startswith("replay: error: ")

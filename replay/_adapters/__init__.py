@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
 from replay._adapters._base import Adapter, Report
 from replay._errors import ConfigError
@@ -36,4 +37,48 @@ def get_adapter(name: str) -> Adapter:
     return adapter
 
 
-__all__ = ["Adapter", "Report", "adapter_names", "get_adapter"]
+_LAUNCHER_WORDS = frozenset({"run", "exec", "--"})
+"""Words after which a launcher runs the rest as given: `uv run`, `poetry run`, `rch exec --`."""
+
+
+def infer_adapter(argv: Sequence[str]) -> str:
+    """The adapter that reads an ad-hoc command's results, by what the command runs.
+
+    `cargo test` -> "cargo", `go test` -> "go", `pytest`, `py.test` or
+    `python -m pytest` -> "pytest" (also behind a launcher: `uv run pytest`);
+    anything else -> "generic", which sees only the whole command. Each
+    adapter's own detection decides, so inference never picks an adapter that
+    would then fail to recognise the command.
+    """
+    # Imported here: only ad-hoc runs need the adapters' modules (and their regexes).
+    from replay._adapters.cargo import _cargo_test_index
+    from replay._adapters.go import _go_test_index
+    from replay._adapters.pytest import _program_end
+
+    command = tuple(argv)
+    if _cargo_test_index(command) is not None:
+        return "cargo"
+    if _go_test_index(command) is not None:
+        return "go"
+    end = _program_end(command)
+    if end is not None and _runs_pytest(command, end):
+        return "pytest"
+    return "generic"
+
+
+def _runs_pytest(argv: tuple[str, ...], end: int) -> bool:
+    """Whether the `pytest` word ending at `end` is the program run, not an argument.
+
+    The pytest adapter inserts `--junitxml` after that word, so a wrong guess
+    breaks the command (`make pytest`, `tox -e pytest`); a missed one only
+    costs per-test results, and the note says how to get them.
+    """
+    word = end - 1
+    if word == 0 or argv[word] == "-mpytest" or argv[word - 1] == "-m":
+        return True
+    before = argv[word - 1]
+    # `env A=1 pytest`, `uv run pytest`, `rch exec -- pytest`
+    return before in _LAUNCHER_WORDS or "=" in before
+
+
+__all__ = ["Adapter", "Report", "adapter_names", "get_adapter", "infer_adapter"]

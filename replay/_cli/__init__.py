@@ -41,7 +41,9 @@ Run CI test suites as executable plans, capture every attempt, and chain reruns.
 
   replay                          run the suites of ./replay.toml (same as `replay run`)
   replay --rerun-from S.json      rerun what summary S left outstanding
-  replay run -- pytest -x tests   ad-hoc: one suite from the command line
+  replay run -- pytest -x tests   ad-hoc: one suite from the command line, read by the
+                                  adapter its command names (cargo test, go test, pytest),
+                                  else generic; choose one with `run --adapter NAME -- CMD`
   replay show S.json              what failed, why, and how to replay it
 
 Exit codes: 0 nothing outstanding, 1 failures, 2 bad usage or input,
@@ -73,13 +75,34 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def _with_default_subcommand(argv: list[str]) -> list[str]:
-    """`replay --rerun-from S` means `replay run --rerun-from S`."""
+    """`replay --rerun-from S` means `replay run --rerun-from S`; `replay -- CMD` too.
+
+    Only options (and `--`) select the default: a first word that is not a
+    subcommand is a `ReplayError`, so a typo (`replay shwo S`) or a command
+    without `--` (`replay rm -rf build`) is never run.
+    """
     if not argv:
         return ["run"]
     first = argv[0]
     if first in SUBCOMMANDS or first in ("-h", "--help", "--version"):
         return argv
-    return ["run", *argv]
+    if first.startswith("-"):
+        return ["run", *argv]
+    raise ReplayError(_unknown_command(argv))
+
+
+def _unknown_command(argv: list[str]) -> str:
+    """The message for `replay WORD ...`: the nearest subcommand, and the ad-hoc spelling."""
+    import difflib
+    import shlex
+
+    word = argv[0]
+    nearest = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    hint = f"did you mean {nearest[0]!r}?" if nearest else f"commands: {', '.join(SUBCOMMANDS)}"
+    return (
+        f"unknown command {word!r} ({hint}); "
+        f"to run a command ad hoc use: replay run -- {shlex.join(argv)}"
+    )
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
@@ -92,7 +115,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # instead of killing it outright.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    args_list = _with_default_subcommand(list(sys.argv[1:] if argv is None else argv))
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except ReplayError as exc:
+        print(f"replay: error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("replay: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `replay show S | head`: the reader went away; not an error worth a traceback.
+        return 0
+
+
+def _dispatch(argv: list[str]) -> int:
+    """Parse `argv` and run the chosen subcommand; errors are left to `main`."""
+    args_list = _with_default_subcommand(argv)
     # Fast path: `--version` should not import the whole program.
     if args_list == ["--version"]:
         print(f"replay {_version()}")
@@ -103,15 +141,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        code: int = args.handler(args)
-    except ReplayError as exc:
-        print(f"replay: error: {redact_text(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("replay: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `replay show S | head`: the reader went away; not an error worth a traceback.
-        return 0
+    code: int = args.handler(args)
     return code

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run a suite or one test K times: verdict, FLAKE-* category, quarantine entry",
         description="Run TARGET (a suite, or SUITE::TEST where the adapter can target tests) "
         "K times, in parallel where safe, and judge it: stable_pass, deterministic_failure, "
-        "flaky or inconclusive, with a 95%% Wilson interval, failure fingerprints, a FLAKE-* "
+        "flaky or inconclusive, with a 95% Wilson interval, failure fingerprints, a FLAKE-* "
         "category with its evidence and a ready [quarantine.<stem>] entry. Writes "
         "flake_report.json into the run directory. Exit 0 unless it failed at least once.",
         formatter_class=argparse.RawDescriptionHelpFormatter,

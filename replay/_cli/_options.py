@@ -8,10 +8,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from replay._adapters import adapter_names, infer_adapter
+from replay._cli import SUBCOMMANDS
+from replay._cli._text import printable
 from replay._config import Config, adhoc_config, find_config, load_config, parse_duration
 from replay._errors import ReplayError
-from replay._models import Backoff, Plan, RetryPolicy
-from replay._planning import Granularity, Options
+from replay._models import Backoff, Granularity, Plan, RetryPolicy
+from replay._planning import Options
+from replay._redact import redact_argv
+
+ADHOC_HELP = (
+    "ad-hoc runs only (replay run --adapter NAME -- CMD): the adapter that reads CMD's "
+    "results. Default: inferred from CMD: cargo test -> cargo, go test -> go, pytest, "
+    "py.test or python -m pytest -> pytest, anything else -> generic (one result for the "
+    "whole command, reruns run it whole)"
+)
+"""`--adapter`'s help: where `--help` says which adapter an ad-hoc command gets."""
+
+_NOT_ADHOC = {
+    "junit": "the junit adapter reads the XML at a suite's junit_path, which only a config "
+    "suite can set; describe the suite in replay.toml",
+}
+"""Adapters an ad-hoc command cannot use, and why."""
 
 
 def _whole_number(text: str, minimum: int) -> int:
@@ -51,6 +71,17 @@ def env_pair(text: str) -> tuple[str, str]:
         msg = f"expected KEY=VALUE, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return name, value
+
+
+def adapter_arg(text: str) -> str:
+    """An argparse type: an adapter an ad-hoc command can use."""
+    if text in _NOT_ADHOC:
+        raise argparse.ArgumentTypeError(_NOT_ADHOC[text])
+    known = [name for name in adapter_names() if name not in _NOT_ADHOC]
+    if text not in known:
+        msg = f"unknown adapter {text!r}; expected one of: {', '.join(known)}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +141,9 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="GitHub Actions annotations and step summary (default: on when GITHUB_ACTIONS=true)",
     )
+    # Here rather than next to `run`'s ad-hoc COMMAND: shared options are registered in this
+    # module; outside an ad-hoc run `load_run_config` refuses it with the reason.
+    group.add_argument("--adapter", type=adapter_arg, metavar="NAME", help=ADHOC_HELP)
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     # Seconds before a quarantined target's retry (5 s by policy): a testing knob.
@@ -123,8 +157,15 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 def load_run_config(args: argparse.Namespace, *, required: bool = True) -> Config:
     """The config named by `--config`, else the nearest one, else an empty one (if allowed)."""
     command = _adhoc_command(args)
+    adapter: str | None = getattr(args, "adapter", None)
     if command:
-        return adhoc_config(tuple(command), Path.cwd())
+        return _adhoc(command, adapter)
+    if adapter is not None:
+        msg = (
+            "--adapter applies to an ad-hoc command (replay run --adapter NAME -- CMD ARGS...); "
+            "a suite in the config names its adapter there"
+        )
+        raise ReplayError(msg)
     if args.config is not None:
         if not args.config.exists():
             msg = f"{args.config}: config file not found"
@@ -143,11 +184,41 @@ def load_run_config(args: argparse.Namespace, *, required: bool = True) -> Confi
     return Config(root=str(Path.cwd()), out=str(Path.cwd() / "replay-results"))
 
 
-def _adhoc_command(args: argparse.Namespace) -> list[str]:
-    command = list(getattr(args, "command", []) or [])
-    if command and command[0] == "--":
-        command = command[1:]
-    return command
+def _adhoc_command(args: argparse.Namespace) -> tuple[str, ...]:
+    """The ad-hoc command given after `--`, or () when there is none."""
+    given = tuple(getattr(args, "command", None) or ())
+    if not given:
+        return ()
+    # argparse's REMAINDER also takes words that follow no `--` (`replay run rm -rf build`);
+    # only an explicit `--` makes the rest a command to run.
+    if given[0] in SUBCOMMANDS:
+        msg = f"unexpected argument {given[0]!r}; the subcommand goes first: replay {given[0]} ..."
+        raise ReplayError(msg)
+    if given[0] != "--":
+        msg = (
+            f"unexpected argument {given[0]!r}; to run a command ad hoc put it after `--`: "
+            f"replay run -- {shlex.join(given)}"
+        )
+        raise ReplayError(msg)
+    if len(given) == 1:
+        msg = "nothing after `--`; name the command to run: replay run -- CMD ARGS..."
+        raise ReplayError(msg)
+    return given[1:]
+
+
+def _adhoc(command: tuple[str, ...], adapter: str | None) -> Config:
+    """The one-suite config of an ad-hoc command, read by `adapter` or the inferred one."""
+    config = adhoc_config(command, Path.cwd())
+    chosen = adapter or infer_adapter(command)
+    notes = config.notes
+    if chosen == "generic" and adapter is None:
+        shown = printable(shlex.join(redact_argv(command)))
+        notes += (
+            f"no adapter recognised `{shown}`; per-test results need --adapter "
+            "(cargo, go or pytest)",
+        )
+    suites = tuple(attrs.evolve(suite, adapter=chosen) for suite in config.suites)
+    return attrs.evolve(config, suites=suites, notes=notes)
 
 
 def options_from_args(args: argparse.Namespace, **extra: Any) -> Options:

@@ -38,6 +38,8 @@ class ShowRow:
     command: str
     """`shlex.join(argv)`: safe to paste into a shell (secret-looking arguments redacted)."""
     argv: tuple[str, ...]
+    cwd: str | None
+    """The directory the command ran in, as the summary records it (None: not recorded)."""
     decided_by: str
     failed_tests: tuple[str, ...] = ()
     log: str | None = None
@@ -123,6 +125,7 @@ def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
             why=redact_text(why(target)),
             command=shlex.join(redact_argv(target.argv)),
             argv=redact_argv(target.argv),
+            cwd=target.cwd,
             decided_by=target.decided_by,
             failed_tests=failed_tests(target),
             log=_inside(base_dir, target.log),
@@ -131,6 +134,22 @@ def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
         )
         for target in summary.outstanding
     )
+
+
+def replay_line(row: ShowRow, here: Path) -> str:
+    """The row's command as one line to paste: `cd DIR && CMD` unless DIR is `here`.
+
+    DIR is shell-quoted, and relative to `here` when it lies inside it.
+    """
+    if row.cwd is None:
+        return row.command
+    directory = Path(row.cwd)
+    if directory.is_absolute():
+        if directory == here:
+            return row.command
+        if here in directory.parents:
+            directory = directory.relative_to(here)
+    return f"cd {shlex.quote(str(directory))} && {row.command}"
 
 
 def show_report(summary: Summary, *, summary_path: str, base_dir: Path) -> ShowReport:
@@ -153,8 +172,8 @@ def show_report(summary: Summary, *, summary_path: str, base_dir: Path) -> ShowR
     )
 
 
-def format_report(report: ShowReport) -> str:
-    """The human form of the report; every text from the summary is made printable."""
+def format_report(report: ShowReport, here: Path) -> str:
+    """The human form of the report, printed in directory `here`; every text is made printable."""
     totals = report.totals
     lines = [
         f"{printable(report.path)}: run {printable(report.run_id)} {report.status.value}, "
@@ -174,7 +193,7 @@ def format_report(report: ShowReport) -> str:
         if row.digest is not None:
             fields.append(("digest", row.digest))
         fields.append(("log", row.log if row.log is not None else "(none inside the run)"))
-        fields.append(("replay", row.command))
+        fields.append(("replay", replay_line(row, here)))
         lines += [f"  {label + ':':<8}{printable(value)}" for label, value in fields]
     lines += [
         "",
@@ -207,7 +226,8 @@ def _handle(args: argparse.Namespace) -> int:
     summary = load_summary(path)
     base_dir = Path(os.path.abspath(path)).parent
     report = show_report(summary, summary_path=str(path), base_dir=base_dir)
-    sys.stdout.write(dumps(report).decode() if args.json else format_report(report))
+    text = dumps(report).decode() if args.json else format_report(report, Path.cwd())
+    sys.stdout.write(text)
     return 1 if report.outstanding else 0
 
 
