@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from replay._chain import failed_tests
 from replay._cli._show import (
     ShowReport,
     ShowRow,
     ShowTotals,
-    failed_tests,
     format_report,
     register,
     replay_line,
@@ -151,25 +151,10 @@ def _test(name: str, status: TestStatus, attempt: int = 1) -> TestResult:
             ),
             ("b", "d"),
         ),
-        (
-            _target(
-                tests=(
-                    _test("flaky", TestStatus.FAILED, 1),
-                    _test("broken", TestStatus.FAILED, 1),
-                    _test("flaky", TestStatus.PASSED, 2),
-                    _test("broken", TestStatus.FAILED, 2),
-                )
-            ),
-            ("broken",),
-        ),
-        (
-            _target(attempts=(Attempt(1, tests=(_test("from_attempt", TestStatus.FAILED),)),)),
-            ("from_attempt",),
-        ),
     ],
 )
 def test_failed_tests(target: TargetResult, expected: tuple[str, ...]) -> None:
-    """A test counts as failed when its latest attempt failed; attempt tests are a fallback."""
+    """show lists the chain core's failed tests: the target's tests that are failing."""
     assert expected == failed_tests(target)
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import attrs
 
+from replay._chain import failed_tests
 from replay._cli._text import printable
 from replay._convert import dumps
-from replay._models import RunStatus, Summary, TargetResult, TargetStatus, TestStatus
+from replay._models import RunStatus, Summary, TargetResult, TargetStatus
 from replay._readers import load_summary
 from replay._redact import redact_argv, redact_text
 
@@ -72,6 +73,13 @@ class ShowReport:
 
 def why(target: TargetResult) -> str:
     """Why the target is not passing, in the words an operator searches a log for."""
+    text = _ended(target)
+    if target.unseen is not None and target.status is not TargetStatus.NOT_RUN:
+        text = f"{text}; not everything ran: {target.unseen}"
+    return text
+
+
+def _ended(target: TargetResult) -> str:
     last = target.attempts[-1] if target.attempts else None
     stopped = _stopped(target)
     if stopped is not None:
@@ -96,17 +104,6 @@ def _stopped(target: TargetResult) -> str | None:
         return "interrupted before it finished"
     sig = last.signal if last is not None and last.signal is not None else target.signal
     return f"killed by signal {_signal_name(sig)}" if sig is not None else None
-
-
-def failed_tests(target: TargetResult) -> tuple[str, ...]:
-    """Tests whose latest recorded attempt failed, in the order the adapter saw them."""
-    tests = target.tests or (target.attempts[-1].tests if target.attempts else ())
-    latest: dict[str, tuple[int, TestStatus]] = {}
-    for test in tests:
-        seen = latest.get(test.name)
-        if seen is None or test.attempt >= seen[0]:
-            latest[test.name] = (test.attempt, test.status)
-    return tuple(name for name, (_, status) in latest.items() if status is TestStatus.FAILED)
 
 
 def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
