@@ -84,6 +84,11 @@ def adapter_arg(text: str) -> str:
     return text
 
 
+def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
+    """`replay run`'s ad-hoc options (outside an ad-hoc run `load_run_config` refuses them)."""
+    parser.add_argument("--adapter", type=adapter_arg, metavar="NAME", help=ADHOC_HELP)
+
+
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that executes a plan (run, flake, gates --run)."""
     group = parser.add_argument_group("execution")
@@ -141,9 +146,6 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="GitHub Actions annotations and step summary (default: on when GITHUB_ACTIONS=true)",
     )
-    # Here rather than next to `run`'s ad-hoc COMMAND: shared options are registered in this
-    # module; outside an ad-hoc run `load_run_config` refuses it with the reason.
-    group.add_argument("--adapter", type=adapter_arg, metavar="NAME", help=ADHOC_HELP)
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
     # Seconds before a quarantined target's retry (5 s by policy): a testing knob.

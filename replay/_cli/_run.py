@@ -12,6 +12,7 @@ import attrs
 
 from replay._artifacts import display_path
 from replay._cli._options import (
+    add_adhoc_options,
     add_execution_options,
     duration_arg,
     load_run_config,
@@ -44,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "  replay run --shard-index 0 --shard-total 4 --shard-strategy duration \\\n"
         "      --durations-from last/summary.json\n"
         "  replay run --retries 2 --retry-backoff exponential\n"
-        "  replay run -- cargo test --test it -- --nocapture",
+        "  replay run -- cargo test --test it -- --nocapture\n"
+        "  replay run --adapter pytest -- make test",
     )
     select = parser.add_argument_group("selection")
     select.add_argument("--profile", help="a profile from the config")
@@ -162,6 +164,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "command", nargs=argparse.REMAINDER, help="after --: an ad-hoc command to run as one suite"
     )
+    add_adhoc_options(parser)
     add_execution_options(parser)
     parser.set_defaults(handler=handle)
 
