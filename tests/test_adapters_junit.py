@@ -17,6 +17,7 @@ from replay._models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
+XFAILED = TestStatus.XFAILED
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -116,6 +117,46 @@ def test_adapter_names_cases_and_keeps_the_worse_duplicate(tmp_path: Path) -> No
         TestResult("no classname", PASSED),
     )
     assert expected == results
+
+
+@pytest.mark.parametrize(
+    ("skipped", "expected_status", "expected_message"),
+    [
+        ('<skipped type="pytest.xfail" message="bug #12"/>', XFAILED, "bug #12"),
+        ('<skipped type="pytest.xfail" message=""/>', XFAILED, None),
+        ('<skipped type="pytest.skip" message="no GPU">t.py:3</skipped>', SKIPPED, "no GPU"),
+        ('<skipped message="xfail-marked test passes unexpectedly"/>', SKIPPED,
+         "xfail-marked test passes unexpectedly"),
+        ("<skipped/>", SKIPPED, None),
+        ('<skipped type="pytest.xfail"/><error message="teardown broke"/>', FAILED,
+         "teardown broke"),
+    ],
+)  # fmt: skip
+def test_reader_tells_an_xfail_from_a_skip(
+    tmp_path: Path, skipped: str, expected_status: TestStatus, expected_message: str | None
+) -> None:
+    """pytest's `type="pytest.xfail"` is xfailed, any other `<skipped>` skipped; errors win."""
+    path = write(tmp_path, f'<testsuite><testcase name="t">{skipped}</testcase></testsuite>')
+    (case,) = read_junit(path).cases
+    assert (expected_status, expected_message) == (case.status, case.message)
+
+
+def test_adapter_reads_pytest_xfails_as_xfailed() -> None:
+    """The generic adapter on pytest's XML: xfails are xfailed, skips skipped (no reasons)."""
+    pytest_xml = "pytest_sessions/outcomes_pytest9.xml"
+    results = JUnitAdapter().parse(FIXTURES / "none.log", FIXTURES, job(pytest_xml, FIXTURES)).tests
+    skipped = {r.name: r.status for r in results if r.status in (SKIPPED, XFAILED)}
+    expected = {
+        "tests.test_module_skip": SKIPPED,
+        "tests.test_outcomes.test_skip_marker": SKIPPED,
+        "tests.test_outcomes.test_skipif": SKIPPED,
+        "tests.test_outcomes.test_skip_call": SKIPPED,
+        "tests.test_outcomes.test_xfail_marker": XFAILED,
+        "tests.test_outcomes.test_xfail_call": XFAILED,
+        "tests.test_outcomes.test_xfail_not_run": XFAILED,
+        "tests.test_outcomes.test_xfail_no_reason": XFAILED,
+    }
+    assert expected == skipped
 
 
 def test_adapter_reads_the_path_relative_to_the_job_directory(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Tests for replay._adapters.pytest: JUnit-based results, log fallback, node-id reruns."""
+"""Tests for replay._adapters.pytest: JUnit-based results, log fallback, node-id reruns,
+sessions pytest cut short, node ids that are gone, xfail and skip reasons."""
 
 from __future__ import annotations
 
@@ -13,12 +14,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replay._adapters import get_adapter
+from replay._adapters._base import Report
 from replay._adapters._xml import JUnitCase
-from replay._adapters.pytest import JUNIT_FILE, PytestAdapter, node_id, parse_pytest_log
+from replay._adapters.pytest import (
+    INTERNAL_ERROR,
+    JUNIT_FILE,
+    PytestAdapter,
+    node_id,
+    parse_pytest_log,
+    read_session_log,
+)
 from replay._models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+SESSIONS = FIXTURES / "pytest_sessions"
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
+XFAILED = TestStatus.XFAILED
 DEMO = "tests/test_demo.py"
 
 DEMO_STATUSES = {
@@ -26,7 +37,7 @@ DEMO_STATUSES = {
     f"{DEMO}::test_pass": PASSED,
     f"{DEMO}::test_fail": FAILED,
     f"{DEMO}::test_skip": SKIPPED,
-    f"{DEMO}::test_xfail": SKIPPED,
+    f"{DEMO}::test_xfail": XFAILED,
     f"{DEMO}::test_error": FAILED,
     f"{DEMO}::test_param[a b]": PASSED,
     f"{DEMO}::test_param[x;y]": PASSED,
@@ -52,9 +63,9 @@ SUMMARY_STATUSES = {k: v for k, v in DEMO_STATUSES.items() if k != f"{DEMO}::tes
 Failure = tuple[str | None, str | None, int | None]
 
 
-def job(*argv: str, cwd: str | None = None) -> Job:
-    """A pytest job running argv."""
-    return Job(id="py", target="py", kind="unit", adapter="pytest", argv=argv, cwd=cwd)
+def job(*argv: str, cwd: str | None = None, tests: tuple[str, ...] = ()) -> Job:
+    """A pytest job running argv (targeting `tests`, when given)."""
+    return Job(id="py", target="py", kind="unit", adapter="pytest", argv=argv, cwd=cwd, tests=tests)
 
 
 def statuses(results: tuple[TestResult, ...]) -> dict[str, TestStatus]:
@@ -74,6 +85,14 @@ def attempt_with(tmp_path: Path, junit: str | None) -> Path:
     if junit is not None:
         shutil.copy(FIXTURES / junit, attempt / JUNIT_FILE)
     return attempt
+
+
+def parse_session(tmp_path: Path, name: str, *argv: str, tests: tuple[str, ...] = ()) -> Report:
+    """Parse the captured session `name`: its log, and its XML when pytest wrote one."""
+    xml = SESSIONS / f"{name}.xml"
+    attempt = attempt_with(tmp_path, str(xml.relative_to(FIXTURES)) if xml.exists() else None)
+    command = argv or ("python", "-m", "pytest", "tests")
+    return PytestAdapter().parse(SESSIONS / f"{name}.log", attempt, job(*command, tests=tests))
 
 
 def test_junit_gives_node_ids_statuses_and_failure_locations(tmp_path: Path) -> None:
@@ -115,7 +134,7 @@ def test_without_usable_junit_the_log_is_read(
 
 
 def test_log_summary_lines_carry_the_failure_message() -> None:
-    """`FAILED node - message` keeps the message, even after a `-v` line without one."""
+    """`FAILED node - message` keeps the message, even after a `-v` line; skips and xfails too."""
     results = parse_pytest_log(
         [
             "tests/t.py::test_a FAILED                                   [ 50%]",
@@ -124,30 +143,36 @@ def test_log_summary_lines_carry_the_failure_message() -> None:
             "ERROR tests/t.py::test_c - fixture 'db' not found",
             "FAILED to connect to the database",
             "SKIPPED [1] tests/t.py:9: no network",
+            "XFAIL at setup of tests/t.py::test_d - [NOTRUN] hangs",
+            "XPASS tests/t.py::test_e - fixed upstream",
+            "SKIPPED tests/t.py::test_f - Skipped: no network",
         ]
     )
     expected = {
         "tests/t.py::test_a": (FAILED, "assert 1 == 2"),
         "tests/t.py::test_b[x - y]": (PASSED, None),
         "tests/t.py::test_c": (FAILED, "fixture 'db' not found"),
+        "tests/t.py::test_d": (XFAILED, "[NOTRUN] hangs"),
+        "tests/t.py::test_e": (PASSED, None),
+        "tests/t.py::test_f": (SKIPPED, "no network"),
     }
     assert expected == {r.name: (r.status, r.message) for r in results}
 
 
 def test_a_truncated_junit_with_a_silent_log_keeps_the_cases_read(tmp_path: Path) -> None:
-    """pytest killed mid-write: the complete cases still count when the log says nothing."""
+    """pytest killed mid-write: the complete cases still count, and the rest is unseen."""
     attempt = attempt_with(tmp_path, None)
     text = (FIXTURES / "pytest_junit.xml").read_text()
     (attempt / JUNIT_FILE).write_text(text[: text.index("test_skip")])
     log = tmp_path / "output.log"
     log.write_text("Killed\n")
-    results = PytestAdapter().parse(log, attempt, job("pytest")).tests
+    report = PytestAdapter().parse(log, attempt, job("pytest"))
     expected = {
         "tests/sub/test_nested.py::test_nested_ok": PASSED,
         f"{DEMO}::test_pass": PASSED,
         f"{DEMO}::test_fail": FAILED,
     }
-    assert expected == statuses(results)
+    assert (expected, NOT_FINISHED) == (statuses(report.tests), report.unseen)
 
 
 def test_a_junitxml_named_by_the_command_is_read_from_the_job_directory(tmp_path: Path) -> None:
@@ -285,16 +310,293 @@ def test_registry_knows_pytest() -> None:
     assert "pytest" == get_adapter("pytest").name
 
 
+# --- sessions that did not run everything: Report.unseen ---
+
+STOPPED_COLLECTING = "pytest stopped early: Interrupted: 1 error during collection"
+NOT_FINISHED = "pytest ended without its JUnit XML or final summary line (killed?)"
+IMPORT_ERROR = "ModuleNotFoundError: No module named 'no_such_module_here'"
+
+
+@pytest.mark.parametrize(
+    ("session", "expected_unseen", "expected_statuses"),
+    [
+        ("collect_interrupted", STOPPED_COLLECTING, {"tests/test_a.py": FAILED}),
+        (
+            "collect_continue",
+            "pytest could not collect tests/test_a.py",
+            {
+                "tests/test_a.py": FAILED,
+                "tests/test_b.py::test_b_passes": PASSED,
+                "tests/test_b.py::test_b_fails": FAILED,
+            },
+        ),
+        (
+            "stop_x",
+            "pytest stopped early: stopping after 1 failures",
+            {"tests/test_s.py::test_one": FAILED},
+        ),
+        (
+            "stop_maxfail",
+            "pytest stopped early: stopping after 2 failures",
+            {"tests/test_s.py::test_one": FAILED, "tests/test_s.py::test_two": FAILED},
+        ),
+        (
+            "keyboard_interrupt",
+            "pytest stopped early: KeyboardInterrupt",
+            {"tests/test_k.py::test_before": PASSED},
+        ),
+        (
+            "internal_error",
+            "pytest stopped on an internal error (INTERNALERROR)",
+            {
+                "tests/test_i.py::test_fine": PASSED,
+                "tests/test_i.py::test_boom": PASSED,
+                INTERNAL_ERROR: FAILED,
+            },
+        ),
+        (
+            "killed",
+            NOT_FINISHED,
+            {
+                "tests/test_kill.py::test_before": PASSED,
+                "tests/test_kill.py::test_fails_before": FAILED,
+            },
+        ),
+        ("conftest_error", NOT_FINISHED, {}),
+    ],
+)
+def test_a_session_cut_short_says_what_went_unseen(
+    tmp_path: Path, session: str, expected_unseen: str, expected_statuses: dict[str, TestStatus]
+) -> None:
+    """Collection errors, -x, --maxfail, Ctrl-C, INTERNALERROR and a killed pytest are unseen."""
+    report = parse_session(tmp_path, session)
+    assert (expected_unseen, expected_statuses) == (report.unseen, statuses(report.tests))
+
+
+@pytest.mark.parametrize("session", ["collect_interrupted", "collect_continue"])
+def test_a_module_that_failed_to_import_stays_a_failure_with_its_error(
+    tmp_path: Path, session: str
+) -> None:
+    """The broken module's failed result is kept as the evidence, with the import error."""
+    report = parse_session(tmp_path, session)
+    expected = ("tests/test_a.py", IMPORT_ERROR, "tests/test_a.py", 1)
+    assert expected == (report.tests[0].name, *failures(report.tests)["tests/test_a.py"])
+
+
+def test_an_internal_error_names_the_exception(tmp_path: Path) -> None:
+    """The XML's `pytest.internal` case becomes INTERNALERROR with the traceback's last line."""
+    report = parse_session(tmp_path, "internal_error")
+    assert "RuntimeError: plugin bug" == failures(report.tests)[INTERNAL_ERROR][0]
+
+
+PYTEST = ("pytest",)
+
+
+@pytest.mark.parametrize(
+    ("log", "junit", "argv"),
+    [
+        ("pytest_sessions/outcomes_pytest9.log", "pytest_sessions/outcomes_pytest9.xml", PYTEST),
+        ("pytest_sessions/outcomes_pytest8.log", "pytest_sessions/outcomes_pytest8.xml", PYTEST),
+        ("pytest_output.log", "pytest_junit.xml", ("pytest", "-rA", "tests")),
+        ("pytest_sessions/outcomes_verbose.log", None, ("pytest", "-p", "no:junitxml", "-v")),
+        ("pytest_sessions/killed.log", None, ("make", "test")),
+    ],
+)  # fmt: skip
+def test_a_complete_session_leaves_nothing_unseen(
+    tmp_path: Path, log: str, junit: str | None, argv: tuple[str, ...]
+) -> None:
+    """A written XML, or a final `N passed in Xs` line, or a wrapper that never asked for XML."""
+    attempt = attempt_with(tmp_path, junit)
+    report = PytestAdapter().parse(FIXTURES / log, attempt, job(*argv))
+    assert (None, ()) == (report.unseen, report.not_found)
+
+
+COLLECTING = "Interrupted: 2 errors during collection"
+WIDE = "_pytest.outcomes.Exit: a title wider than the terminal, framed by one `!` a side"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("!!!!!!!! Interrupted: 2 errors during collection !!!!!!!!!", COLLECTING),
+        ("\x1b[31m!!!!! stopping after 1 failures !!!!!\x1b[0m", "stopping after 1 failures"),
+        (f"! {WIDE} !", WIDE),
+        ("!!! lopsided !", None),
+        ("!!!!!!!!", None),
+        ("!!!   !!!", None),
+        ("!!!no spaces!!!", None),
+        ("!important: a line a test printed", None),
+    ],
+)  # fmt: skip
+def test_only_lines_pytest_frames_in_bangs_say_it_stopped(line: str, expected: str | None) -> None:
+    """pytest centres its title between runs of `!`; other lines starting with `!` are not its."""
+    assert expected == read_session_log([line]).stopped
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("========================= 2 failed, 1 passed in 1.11s ==========================", True),
+        ("1 failed, 1 passed, 1 error in 1.16s", True),
+        ("no tests ran in 0.01s", True),
+        ("=== 3 passed, 1 warning in 65.00s (0:01:05) ===", True),
+        ("tests/test_kill.py::test_killed ", False),
+        ("    time.sleep(1) in 3s", False),
+    ],
+)
+def test_the_final_summary_line_says_pytest_finished(line: str, expected: bool) -> None:
+    """With or without `-q`, the `N passed in Xs` line is pytest's last; nothing else counts."""
+    assert expected == read_session_log([line]).finished
+
+
+# --- targeted node ids that are gone: Report.not_found ---
+
+DOUBLE = "tests/test_double.py"
+
+
+@pytest.mark.parametrize(
+    ("session", "targets", "expected_not_found", "expected_unseen"),
+    [
+        (
+            "not_found_pytest9",
+            (f"{DOUBLE}::test_double[2-5]", f"{DOUBLE}::test_other"),
+            (f"{DOUBLE}::test_double[2-5]",),
+            "pytest ran nothing: not found: /tmp/psx/rename/tests/test_double.py::test_double",
+        ),
+        (
+            "not_found_pytest8",
+            (f"{DOUBLE}::test_double[2-5]", f"{DOUBLE}::test_other"),
+            (f"{DOUBLE}::test_double[2-5]",),
+            "pytest ran nothing: not found: /tmp/psx/rename/tests/test_double.py::test_double[2-5]",
+        ),
+        (
+            "file_not_found",
+            ("tests/test_gone.py::test_a", "tests/test_gone.py::test_b", f"{DOUBLE}::test_other"),
+            ("tests/test_gone.py::test_a", "tests/test_gone.py::test_b"),
+            "pytest ran nothing: file or directory not found: tests/test_gone.py::test_a",
+        ),
+    ],
+)
+def test_targeted_ids_pytest_cannot_find_are_not_found(
+    tmp_path: Path,
+    session: str,
+    targets: tuple[str, ...],
+    expected_not_found: tuple[str, ...],
+    expected_unseen: str,
+) -> None:
+    """Exit 4 `ERROR: not found`: the job's own ids come back, and the session ran nothing."""
+    report = parse_session(tmp_path, session, tests=targets)
+    assert (expected_not_found, expected_unseen, ()) == (
+        report.not_found,
+        report.unseen,
+        report.tests,
+    )
+
+
+T = "tests/t.py"
+
+
+@pytest.mark.parametrize(
+    ("line", "targets", "expected"),
+    [
+        (f"ERROR: not found: {T}::test_a", (f"{T}::test_a", f"{T}::test_b"), (f"{T}::test_a",)),
+        (f"ERROR: not found: /ci/repo/{T}::C::test_a", (f"{T}::C::test_a",), (f"{T}::C::test_a",)),
+        (
+            f"ERROR: not found: /ci/repo/{T}::test_p",
+            (f"{T}::test_p[1]", f"{T}::test_p[2]", f"{T}::test_px[1]"),
+            (f"{T}::test_p[1]", f"{T}::test_p[2]"),
+        ),
+        (
+            f"ERROR: not found: /ci/repo/{T}::test_p[2]",
+            (f"{T}::test_p[1]", f"{T}::test_p[2]"),
+            (f"{T}::test_p[2]",),
+        ),
+        ("ERROR: not found: C:\\ci\\tests\\t.py::test_a", (f"{T}::test_a",), (f"{T}::test_a",)),
+        (f"ERROR: not found: /ci/repo/other/{T}::test_a", (f"sub/{T}::test_a",), ()),
+        (f"ERROR: not found: /ci/repo/x{T}::test_a", (f"{T}::test_a",), ()),
+        (
+            f"ERROR: file or directory not found: ./{T}::test_a",
+            (f"{T}::test_a", f"{T}::test_b", "tests/u.py::test_a"),
+            (f"{T}::test_a", f"{T}::test_b"),
+        ),
+        (f"ERROR: found no collectors for /ci/{T}::test_a", (f"{T}::test_a",), (f"{T}::test_a",)),
+        (f"ERROR: not found: {T}::test_gone", (f"{T}::test_a",), ()),
+        (f"FAILED {T}::test_a - ERROR: not found: {T}::test_a", (f"{T}::test_a",), ()),
+    ],
+)  # fmt: skip
+def test_not_found_lines_are_matched_back_to_the_targeted_ids(
+    line: str, targets: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    """Absolute or relative paths, Windows separators, pytest 9's dropped parametrization."""
+    assert expected == read_session_log([line], targets).not_found
+
+
+@pytest.mark.parametrize(("flood", "expected"), [(64, (f"{T}::test_a",)), (65, ())])
+def test_not_found_lines_beyond_one_per_target_are_not_matched(
+    flood: int, expected: tuple[str, ...]
+) -> None:
+    """pytest prints one line per missing argument: a flood of them costs no lines x targets."""
+    lines = [f"ERROR: not found: /ci/other{i}.py::t" for i in range(flood)]
+    lines.append(f"ERROR: not found: /ci/{T}::test_a")
+    assert expected == read_session_log(lines, (f"{T}::test_a",)).not_found
+
+
+# --- xfail and skip: status and reason ---
+
+OUTCOMES = "tests/test_outcomes.py"
+OUTCOME_RESULTS = {
+    "tests/test_module_skip.py": (SKIPPED, "whole module needs docker"),
+    f"{OUTCOMES}::test_passes": (PASSED, None),
+    f"{OUTCOMES}::test_skip_marker": (SKIPPED, "needs a GPU"),
+    f"{OUTCOMES}::test_skipif": (SKIPPED, "only on plan 9"),
+    f"{OUTCOMES}::test_skip_call": (SKIPPED, "network is off"),
+    f"{OUTCOMES}::test_xfail_marker": (XFAILED, "bug #12: rounding"),
+    f"{OUTCOMES}::test_xfail_call": (XFAILED, "flaky upstream"),
+    f"{OUTCOMES}::test_xfail_raises_other": (FAILED, "ValueError: not the expected error"),
+    f"{OUTCOMES}::test_xpass_lenient": (PASSED, None),
+    f"{OUTCOMES}::test_xpass_strict": (FAILED, "[XPASS(strict)] should still fail"),
+    f"{OUTCOMES}::test_xfail_not_run": (XFAILED, "[NOTRUN] crashes the interpreter"),
+    f"{OUTCOMES}::test_xfail_no_reason": (XFAILED, None),
+}
+# The terminal cuts a failure's summary line to its width.
+OUTCOME_RESULTS_FROM_LOG = {
+    **OUTCOME_RESULTS,
+    f"{OUTCOMES}::test_xfail_raises_other": (FAILED, "ValueError: not the ..."),
+    f"{OUTCOMES}::test_xpass_strict": (FAILED, "[XPASS(strict)] should sti..."),
+}
+
+
+@pytest.mark.parametrize(
+    ("session", "expected"),
+    [
+        ("outcomes_pytest9", OUTCOME_RESULTS),
+        ("outcomes_pytest8", OUTCOME_RESULTS),
+        ("outcomes_verbose", OUTCOME_RESULTS_FROM_LOG),
+    ],
+)
+def test_xfail_is_xfailed_and_skips_keep_their_reasons(
+    tmp_path: Path, session: str, expected: dict[str, tuple[TestStatus, str | None]]
+) -> None:
+    """pytest 8 and 9 XML and the `-rA --no-fold-skipped` log: reasons kept, strict XPASS fails."""
+    report = parse_session(tmp_path, session)
+    assert expected == {r.name: (r.status, r.message) for r in report.tests}
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=3000), st.binary(max_size=3000))
-def test_parse_never_raises_on_arbitrary_junit_and_log_bytes(junit: bytes, log: bytes) -> None:
-    """Whatever the junit file and the log hold, parse returns results."""
+@given(st.binary(max_size=3000), st.binary(max_size=3000), st.lists(st.text(), max_size=5))
+def test_parse_never_raises_on_arbitrary_junit_and_log_bytes(
+    junit: bytes, log: bytes, targets: list[str]
+) -> None:
+    """Whatever the junit file, the log and the targeted ids hold, parse returns a report."""
     with tempfile.TemporaryDirectory() as directory:
         attempt = Path(directory)
         (attempt / JUNIT_FILE).write_bytes(junit)
         (attempt / "output.log").write_bytes(log)
-        results = PytestAdapter().parse(attempt / "output.log", attempt, job("pytest")).tests
-    assert all(isinstance(result, TestResult) for result in results)
+        report = PytestAdapter().parse(
+            attempt / "output.log", attempt, job("pytest", tests=tuple(targets))
+        )
+    assert all(isinstance(result, TestResult) for result in report.tests)
+    assert set(report.not_found) <= set(targets)
 
 
 @settings(max_examples=300, deadline=None)

@@ -6,7 +6,8 @@ keeps only the open test case in memory, so a 100,000-case report or a
 truncated one costs what it holds. A broken file yields the cases read before
 the break and says why reading stopped.
 
-Dialects covered: pytest (`file`/`line` attributes with `junit_family=xunit1`),
+Dialects covered: pytest (`file`/`line` attributes with `junit_family=xunit1`,
+`<skipped type="pytest.xfail">` for an expected failure),
 Maven surefire (`flakyFailure`, `flakyError`, `rerunFailure`, `rerunError`),
 nested `<testsuites>`/`<testsuite>` and files without any `<testsuites>` root.
 """
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 DETAIL_TAIL_CHARS = 4096
 """The end of a failure's text is kept: runners print the failing location last."""
 
+PYTEST_XFAIL = "pytest.xfail"
+"""The `type` pytest gives the `<skipped>` of a test that failed as its xfail mark expected."""
+
 _FAILED_TAGS = frozenset({"failure", "error", "rerunFailure", "rerunError"})
 _FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
 _SUITE_TAGS = frozenset({"testsuite", "testsuites"})
@@ -49,7 +53,7 @@ class JUnitCase:
     message: str | None = None
     """The failure's (or skip's) `message` attribute, else the first line of its text; capped."""
     detail_tail: str | None = None
-    """The last characters of the failure's text (a traceback ends with its location)."""
+    """The end of the failure's (or skip's) text (a traceback ends with its location)."""
     flaky: bool = False
     """Passed after failing reruns (surefire's `flakyFailure`)."""
     suite: str = ""
@@ -126,8 +130,9 @@ def _case(element: Any, suite: str, suite_file: str | None) -> JUnitCase:
                 message, detail = _outcome_text(child)
             status = TestStatus.FAILED
         elif tag == "skipped" and status is TestStatus.PASSED:
-            status = TestStatus.SKIPPED
-            message, _ = _outcome_text(child)
+            xfail = child.get("type") == PYTEST_XFAIL
+            status = TestStatus.XFAILED if xfail else TestStatus.SKIPPED
+            message, detail = _outcome_text(child)
         elif tag in _FLAKY_TAGS:
             flaky = True
     return JUnitCase(

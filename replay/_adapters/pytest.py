@@ -11,7 +11,23 @@ Node ids are rebuilt from `file` and `classname`: pytest wrote
 `classname="tests.test_x.TestC"`, `name="test_y[p]"` for the node id
 `tests/test_x.py::TestC::test_y[p]`. Without the XML (pytest killed before its
 session ended, `-p no:junitxml`) the log's `-v` lines and short summary lines
-(`FAILED tests/x.py::t - msg`) are read instead.
+(`FAILED tests/x.py::t - msg`) are read instead. An xfail (`<skipped
+type="pytest.xfail">`, `XFAIL`) is xfailed; skips and xfails keep their reason.
+
+The XML of a session pytest cut short looks like a complete run of fewer tests,
+so the log is always read for what the XML cannot say (`Report.unseen`):
+
+- `!!! Interrupted: 1 error during collection !!!`, `!!! stopping after 1
+  failures !!!` (`-x`, `--maxfail`), `!!! KeyboardInterrupt !!!` and every other
+  line pytest frames in `!` when it stops early;
+- `INTERNALERROR>` lines (the XML has a case `pytest.internal`);
+- a module that could not be collected (a case with no test name, `<error
+  message="collection failure">`), even under `--continue-on-collection-errors`;
+- `ERROR: not found: <path>::<test>`, `ERROR: file or directory not found:
+  <path>`: a targeted node id is gone (renamed, deleted) and pytest ran nothing
+  (exit 4). The ids are `Report.not_found`;
+- no XML where one was asked for and no final `N passed in Xs` line: pytest was
+  killed, or stopped before its session began (a broken conftest).
 
 `targeted` keeps every option and replaces the positional test paths with the
 node ids, since appending them would run the old paths in full again. Node ids
@@ -25,6 +41,8 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+import attrs
 
 from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook, cap_message, iter_lines, strip_ansi
@@ -54,15 +72,20 @@ _LONG_VALUE = frozenset(
 )  # fmt: skip
 _LOG_WORDS = {
     "PASSED": TestStatus.PASSED,
-    "XPASS": TestStatus.PASSED,
+    "XPASS": TestStatus.PASSED,  # a strict XPASS is written FAILED
     "FAILED": TestStatus.FAILED,
     "ERROR": TestStatus.FAILED,
     "SKIPPED": TestStatus.SKIPPED,
-    "XFAIL": TestStatus.SKIPPED,
+    "XFAIL": TestStatus.XFAILED,
 }
+_EXPLAINED_WORDS = frozenset({"FAILED", "ERROR", "SKIPPED", "XFAIL"})
+"""Words whose summary-line text (`- reason`) is kept as the result's message (not XPASS's)."""
 _WORDS = "PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS"
 _NODE = r"[^\s:]+\.py(?:::\S.*?)?"
-_SUMMARY_LINE = re.compile(rf"(?P<word>{_WORDS}) (?P<node>{_NODE})(?: - (?P<message>.*))?")
+# pytest 9 writes `XFAIL at setup of <node>` for `xfail(run=False)`.
+_SUMMARY_LINE = re.compile(
+    rf"(?P<word>{_WORDS})(?: at (?:setup|teardown) of)? (?P<node>{_NODE})(?: - (?P<message>.*))?"
+)
 # A `-v` line is matched in two steps, node then tail, each in one pass: a single regex
 # with `\(.*\)` after a lazy node id is quadratic on hostile lines.
 _VERBOSE_LINE = re.compile(rf"(?P<node>[^\s:]+\.py::\S.*?) (?P<word>{_WORDS})(?P<tail> .*)?")
@@ -71,6 +94,24 @@ _XDIST_LINE = re.compile(
     rf"\[gw\d+\] \[\s*\d+%\] (?P<word>{_WORDS}) (?P<node>[^\s:]+\.py(?:::\S.*)?)"
 )
 _LOCATION = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): .*")
+# pytest's last line: `=== 1 failed, 2 passed in 0.12s ===`, bare under `-q`, `in 65.00s (0:01:05)`.
+_FINAL_LINE = re.compile(
+    r"=*\s*(?:no tests ran|\d+ \w+(?:, \d+ \w+)*) in \d+(?:\.\d+)?s(?: \(\d+:\d+:\d+\))?\s*=*"
+)
+_FINAL_FIRST = frozenset("=0123456789n")
+_FINAL_LAST = frozenset("=s)")
+_MODULE_SKIP = re.compile(r", \d+, (?P<quote>['\"])(?:Skipped: )?")
+# What pytest prints for a collection argument that names nothing, and whether
+# the whole file is missing (so every targeted id in it is gone).
+_NOT_FOUND_PREFIXES = (
+    ("ERROR: not found: ", False),
+    ("ERROR: found no collectors for ", True),
+    ("ERROR: file or directory not found: ", True),
+)
+_EXTRA_NOT_FOUND_LINES = 64
+"""`ERROR: not found` lines matched beyond one per target: the suite's own path arguments."""
+INTERNAL_ERROR = "INTERNALERROR"
+"""The failed result an internal error leaves (the XML's case `pytest.internal`)."""
 
 
 def _program_end(argv: tuple[str, ...]) -> int | None:
@@ -184,10 +225,33 @@ def _classes_after(classname: str, dotted: str) -> list[str] | None:
     return rest.split(".")
 
 
+def _is_internal_error(case: JUnitCase) -> bool:
+    return case.classname == "pytest" and case.name == "internal" and not case.file
+
+
+def _is_collection_error(case: JUnitCase) -> bool:
+    """A module (or class) pytest could not collect, so none of its tests ran."""
+    if case.status is not TestStatus.FAILED or _is_internal_error(case):
+        return False
+    return case.message == "collection failure" or "::" not in node_id(case)
+
+
 def _result(case: JUnitCase) -> TestResult:
+    if _is_internal_error(case):
+        return TestResult(
+            name=INTERNAL_ERROR,
+            status=case.status,
+            duration=case.time,
+            message=cap_message((case.detail_tail or "").splitlines()[-1:]) or case.message,
+        )
     name = node_id(case)
-    if case.status is not TestStatus.FAILED:
+    if case.status is TestStatus.PASSED:
         return TestResult(name=name, status=case.status, duration=case.time)
+    if case.status is not TestStatus.FAILED:
+        message = case.message
+        if message == "collection skipped":  # a module-level `pytest.skip`
+            message = _module_skip_reason(case.detail_tail or "") or message
+        return TestResult(name=name, status=case.status, duration=case.time, message=message)
     message = case.message
     detail_lines = (case.detail_tail or "").splitlines()
     if message == "collection failure":
@@ -209,27 +273,164 @@ def _result(case: JUnitCase) -> TestResult:
     )
 
 
+def _module_skip_reason(text: str) -> str | None:
+    """The reason in `('/abs/test_x.py', 3, 'Skipped: reason')`, what a module-level skip writes."""
+    match = _MODULE_SKIP.search(text)
+    if match is None or not text.endswith(f"{match['quote']})"):
+        return None
+    return cap_message([text[match.end() : -2]])
+
+
+def _book(cases: tuple[JUnitCase, ...]) -> tuple[TestResult, ...]:
+    book = ResultBook()
+    for case in cases:
+        if case.name or case.classname:  # a KeyboardInterrupt leaves a `<testcase>` with no name
+            book.add(_result(case))
+    return book.results()
+
+
+def _add_log_result(line: str, book: ResultBook) -> None:
+    """Record the result a `-v`, xdist or short summary line names, if it is one."""
+    match = _SUMMARY_LINE.fullmatch(line) or _XDIST_LINE.fullmatch(line)
+    if match is None:
+        match = _VERBOSE_LINE.fullmatch(line)
+        if match is None or not _VERBOSE_TAIL.fullmatch(match["tail"] or ""):
+            return
+    word = match["word"]
+    node = match["node"].rstrip()
+    message = match.groupdict().get("message") if word in _EXPLAINED_WORDS else None
+    if message:
+        if word == "SKIPPED":
+            message = message.removeprefix("Skipped: ")  # `--no-fold-skipped` keeps the prefix
+        book.add(TestResult(name=node, status=_LOG_WORDS[word], message=cap_message([message])))
+    else:
+        book.add(TestResult(name=node, status=_LOG_WORDS[word]))
+
+
 def parse_pytest_log(lines: Iterable[str]) -> tuple[TestResult, ...]:
     """Results from pytest's console output: `-v` lines and short summary lines (`-rA`).
 
     A summary `SKIPPED [1] file:line` names no node and is not counted.
     """
+    return read_session_log(lines).tests
+
+
+@attrs.frozen
+class SessionLog:
+    """What pytest's console output says about a session: its results and how it ended."""
+
+    tests: tuple[TestResult, ...] = ()
+    stopped: str | None = None
+    """pytest's own words for stopping early: the text of its first `!!! ... !!!` line."""
+    internal_error: bool = False
+    refused: str | None = None
+    """The first `ERROR: not found: ...` (or file not found) line: pytest ran nothing."""
+    not_found: tuple[str, ...] = ()
+    """The targeted node ids those lines name."""
+    finished: bool = False
+    """pytest wrote its final `N passed in Xs` line (it was not killed on the way)."""
+
+
+def read_session_log(
+    lines: Iterable[str], targets: tuple[str, ...] = (), *, results: bool = True
+) -> SessionLog:
+    """Read pytest's console output in one pass; `results=False` skips the per-test lines.
+
+    `targets` are the node ids the session was asked to run, which pytest's
+    "not found" lines are matched back to.
+    """
     book = ResultBook()
+    index = _TargetIndex(targets)
+    # pytest prints one line per argument it cannot find; more lines than that are someone
+    # else's, and matching each against every target would cost lines x targets.
+    lookups = len(targets) + _EXTRA_NOT_FOUND_LINES
+    stopped: str | None = None
+    refused: str | None = None
+    not_found: dict[str, None] = {}
+    internal_error = finished = False
     for raw in lines:
         line = strip_ansi(raw)
-        match = _SUMMARY_LINE.fullmatch(line) or _XDIST_LINE.fullmatch(line)
-        if match is None:
-            match = _VERBOSE_LINE.fullmatch(line)
-            if match is None or not _VERBOSE_TAIL.fullmatch(match["tail"] or ""):
-                continue
-        status = _LOG_WORDS[match["word"]]
-        node = match["node"].rstrip()
-        message = match.groupdict().get("message")
-        if status is TestStatus.FAILED and message:
-            book.add(TestResult(name=node, status=status, message=cap_message([message])))
-        else:
-            book.add(TestResult(name=node, status=status))
-    return book.results()
+        if results:
+            _add_log_result(line, book)
+        # Dispatch on the first character: most lines are none of these, and cheaply so.
+        first = line[:1]
+        if first == "!":
+            stopped = stopped or _separator_text(line)
+        elif first == "I" and line.startswith("INTERNALERROR>"):
+            internal_error = True
+        elif first == "E" and line.startswith("ERROR: "):
+            for prefix, whole_file in _NOT_FOUND_PREFIXES:
+                if line.startswith(prefix):
+                    refused = refused or cap_message([line.removeprefix("ERROR: ")])
+                    if lookups > 0:
+                        lookups -= 1
+                        named = index.named(line[len(prefix) :].rstrip(), whole_file=whole_file)
+                        not_found.update(dict.fromkeys(named))
+                    break
+        elif first in _FINAL_FIRST and line[-1:] in _FINAL_LAST and _FINAL_LINE.fullmatch(line):
+            finished = True
+    return SessionLog(
+        tests=book.results(),
+        stopped=stopped,
+        internal_error=internal_error,
+        refused=refused,
+        not_found=tuple(not_found),
+        finished=finished,
+    )
+
+
+def _separator_text(line: str) -> str | None:
+    """The title of a line pytest framed in `!` (`!!!! title !!!!`), else None.
+
+    pytest centres the title, so the right run of `!` is as long as the left or
+    one longer; other lines that merely start with `!` are not its.
+    """
+    left = len(line) - len(line.lstrip("!"))
+    right = len(line) - len(line.rstrip("!"))
+    if left == len(line) or right - left not in (0, 1):
+        return None
+    title = line[left : len(line) - right]
+    if not (title.startswith(" ") and title.endswith(" ")) or not title.strip():
+        return None
+    return cap_message([title.strip()])
+
+
+class _TargetIndex:
+    """Targeted node ids, found again from the way pytest prints them when they are missing."""
+
+    def __init__(self, targets: tuple[str, ...]) -> None:
+        self._by_file_name: dict[str, list[tuple[str, str, str]]] = {}
+        for target in targets:
+            path, _, names = target.partition("::")
+            path = _slashed(path)
+            self._by_file_name.setdefault(path.rsplit("/", 1)[-1], []).append((path, names, target))
+
+    def named(self, printed: str, *, whole_file: bool) -> list[str]:
+        """The targets that `printed` (`/abs/tests/t.py::test_x`, `tests/t.py`) stands for.
+
+        pytest 8 and 9 print the path absolute, a missing file as it was given;
+        pytest 9 drops the parametrization (`::test_d` for `::test_d[2-5]`), so
+        then every targeted parametrization of that test is named.
+        """
+        path, _, names = printed.partition("::")
+        path = _slashed(path)
+        in_file = [
+            (target_names, target)
+            for target_path, target_names, target in self._by_file_name.get(
+                path.rsplit("/", 1)[-1], ()
+            )
+            if path == target_path or path.endswith(f"/{target_path}")
+        ]
+        if whole_file:
+            return [target for _, target in in_file]
+        exact = [target for target_names, target in in_file if target_names == names]
+        if exact or "[" in names:
+            return exact
+        return [target for target_names, target in in_file if target_names.startswith(f"{names}[")]
+
+
+def _slashed(path: str) -> str:
+    return path.replace("\\", "/").removeprefix("./")
 
 
 class PytestAdapter:
@@ -250,15 +451,31 @@ class PytestAdapter:
         return (*job.argv[:start], f"--junitxml={junit}", *family, *job.argv[start:])
 
     def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
-        """Results from the JUnit file, else from the log; never raises."""
+        """Results from the JUnit file, else from the log, and what the session left unrun.
+
+        Never raises.
+        """
         start = _program_end(job.argv)
         user = _user_junit(job.argv[start:]) if start is not None else None
         junit = Path(job.cwd or ".") / user if user else attempt_dir / JUNIT_FILE
         report = read_junit(junit)
-        if report.error is None:
-            return Report(_book(report.cases))
-        from_log = parse_pytest_log(iter_lines(log))
-        return Report(from_log or _book(report.cases))
+        complete_xml = report.error is None
+        session = read_session_log(iter_lines(log), job.tests, results=not complete_xml)
+        if complete_xml:
+            tests = _book(report.cases)
+            uncollected = [node_id(case) for case in report.cases if _is_collection_error(case)]
+        else:
+            tests = session.tests or _book(report.cases)
+            uncollected = [
+                result.name
+                for result in tests
+                if result.status is TestStatus.FAILED and "::" not in result.name
+            ]
+        internal = session.internal_error or any(map(_is_internal_error, report.cases))
+        # Without a visible pytest no XML was asked for, so a missing one says nothing.
+        xml_missing = (start is not None or user is not None) and not complete_xml
+        unseen = _unseen(session, uncollected, internal=internal, xml_missing=xml_missing)
+        return Report(tests, unseen, session.not_found)
 
     def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
         """argv with its test paths replaced by the node ids `tests`, options kept.
@@ -276,8 +493,19 @@ class PytestAdapter:
         return (*argv[:start], *options, *ids)
 
 
-def _book(cases: tuple[JUnitCase, ...]) -> tuple[TestResult, ...]:
-    book = ResultBook()
-    for case in cases:
-        book.add(_result(case))
-    return book.results()
+def _unseen(
+    session: SessionLog, uncollected: list[str], *, internal: bool, xml_missing: bool
+) -> str | None:
+    """Why some tests the session selected may never have run, in a few words; None if all did."""
+    if session.refused is not None:
+        return f"pytest ran nothing: {session.refused}"
+    if session.stopped is not None:
+        return f"pytest stopped early: {session.stopped}"
+    if internal:
+        return "pytest stopped on an internal error (INTERNALERROR)"
+    if uncollected:
+        named = uncollected[0] if len(uncollected) == 1 else f"{len(uncollected)} modules"
+        return f"pytest could not collect {named}"
+    if xml_missing and not session.finished:
+        return "pytest ended without its JUnit XML or final summary line (killed?)"
+    return None
