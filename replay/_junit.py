@@ -147,6 +147,9 @@ def _test_problems(history: Sequence[TestResult], kind: str) -> list[_Problem]:
     failures = [r for r in history if r.status is TestStatus.FAILED]
     if final.status is TestStatus.SKIPPED and not failures:
         return [_Problem("skipped", final.message or "", "skipped")]
+    if final.status is TestStatus.XFAILED and not failures:
+        # As pytest writes it: an expected failure is a skip of type `pytest.xfail`.
+        return [_Problem("skipped", final.message or "expected failure", "pytest.xfail")]
     if final.status is TestStatus.FAILED:
         first, *retries = failures
         return [

@@ -163,6 +163,15 @@ def test_per_test_cases_and_counts() -> None:
     )
 
 
+def test_xfailed_tests_are_skips_of_type_pytest_xfail() -> None:
+    """An expected failure is written as pytest writes it, never as a pass."""
+    tests = (TestResult("expected", TestStatus.XFAILED, message="known bug #12"),)
+    root = _parse(_summary(_target("x", TargetStatus.PASSED, tests=tests)))
+    skipped = _case(root, "x", "expected").find("skipped")
+    assert skipped is not None
+    assert ("pytest.xfail", "known bug #12") == (skipped.get("type"), skipped.get("message"))
+
+
 def test_flaky_and_rerun_tests() -> None:
     """A test that passed after failing has flakyFailures; one that always failed, reruns."""
     tests = (
