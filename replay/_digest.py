@@ -475,9 +475,15 @@ def first_failing_assertion(
         return _panic_assertion(failure_lines, None)
     name = impacted[0]
     found = _panic_assertion(failure_lines, name)
-    if found is not None:
-        return found
     result = next(r for r in reversed(tests) if r.name == name and r.status is TestStatus.FAILED)
+    if found is not None:
+        # The log says where relative to the suite's directory; the adapter's record, as the
+        # run stored it, relative to the repository root: that is where an annotation lands.
+        same = result.file and found.file and result.line == found.line
+        if same and result.file and result.file.endswith((found.file or "").removeprefix("./")):
+            where = Location(file=result.file, line=found.line, column=found.column)
+            found = attrs.evolve(found, file=result.file, location=where)
+        return found
     location = Location(file=result.file, line=result.line) if result.file else None
     return Assertion(
         test=name,

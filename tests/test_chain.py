@@ -252,3 +252,20 @@ def test_attempt_records_the_argv_that_ran_and_bundle_names_the_config(tmp_path:
     (entry,) = bundle["failed_suites"]
     assert "python -m replay run --suite bad --config ci/replay.toml" == entry["runner_replay"]
     assert bundle["one_command_replay"].endswith("--config ci/replay.toml")
+
+
+def test_failure_locations_are_relative_to_the_repository_root(tmp_path: Path) -> None:
+    """A suite run in a subdirectory annotates `sub/tests/...`, where GitHub finds the file."""
+    (tmp_path / "py" / "tests").mkdir(parents=True)
+    (tmp_path / "py" / "tests" / "test_x.py").write_text("def test_x():\n    assert 1 == 2\n")
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "py"\nadapter = "pytest"\ncwd = "py"\n'
+        f'command = ["{sys.executable}", "-m", "pytest", "-p", "no:cacheprovider", "tests"]\n'
+    )
+    result = run_replay(tmp_path, "run", "--out", "r1", "--github")
+    assert 1 == result.returncode, result.stderr
+    (test,) = load_json(tmp_path / "r1/py/result.json")["tests"]
+    assert ("py/tests/test_x.py", 2) == (test["file"], test["line"])
+    digest = load_json(tmp_path / "r1/py/failure_digest.json")
+    assert "py/tests/test_x.py" == digest["first_failing_assertion"]["file"]
+    assert "file=py/tests/test_x.py,line=2" in result.stdout

@@ -366,6 +366,18 @@ def test_impacted_tests(expected: tuple[str, ...], tests: tuple[TestResult, ...]
             (TestResult("a", TestStatus.FAILED),),
             Assertion(test="a"),
         ),
+        (
+            ["thread 'a' (1) panicked at tests/it.rs:3:5:", "boom"],
+            (TestResult("a", TestStatus.FAILED, file="crates/x/tests/it.rs", line=3),),
+            Assertion(
+                test="a",
+                file="crates/x/tests/it.rs",
+                line=3,
+                column=5,
+                message="boom",
+                location=Location(file="crates/x/tests/it.rs", line=3, column=5),
+            ),
+        ),
     ],
 )
 def test_first_failing_assertion(
