@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 import bench_capture
 import bench_flake
+import bench_retry
 import bench_scale
 import bench_spawn
 import bench_startup
@@ -34,6 +35,7 @@ BENCHES: dict[str, Callable[..., list[Row]]] = {
     "timeout": bench_timeout.measure,
     "scale": bench_scale.measure,
     "flake": bench_flake.measure,
+    "retry": bench_retry.measure,
 }
 """Name: the benchmark's `measure(quick=...)`, cheapest first."""
 

@@ -1,0 +1,134 @@
+"""Retries: a retry of only the failed tests vs a retry of the whole suite (the old behaviour).
+
+A real pytest suite of N tests, each sleeping a few milliseconds, one of which
+fails on its first run only (a flake). `replay run --retries 1` retries it;
+`--retry-granularity test` (the default, as gotestsum's `--rerun-fails`) runs
+only the failed test again, `--retry-granularity suite` (the baseline, measured
+in the same run) runs all N again. The figure is the retry attempt's duration
+and the whole run's wall time; the target is that the retry costs at most half
+of a whole-suite retry.
+
+    python scripts/bench_retry.py            # 400 tests of 10 ms, 3 repeats
+    python scripts/bench_retry.py --quick    # 100 tests, 1 repeat
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from _bench import (
+    BenchError,
+    Row,
+    guarded,
+    median,
+    progress,
+    replay_argv,
+    run_timed,
+    scratch,
+    secs,
+    sized_main,
+    sized_measure,
+    toml_string,
+    unique_run_dir,
+)
+
+RETRY_TARGET_RATIO = 0.5
+"""Issue 11: a targeted retry must cost at most half of a whole-suite retry here."""
+FULL = {"tests": 400, "repeats": 3}
+QUICK = {"tests": 100, "repeats": 1}
+
+_SUITE = """\
+import os, pathlib, time
+import pytest
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_steady(n):
+    time.sleep(0.01)
+
+def test_flaky():
+    flag = pathlib.Path(os.environ["FLAG_FILE"])
+    first = not flag.exists()
+    flag.touch()
+    assert not first
+"""
+
+
+def _write_project(root: Path, tests: int) -> Path:
+    (root / "tests").mkdir(parents=True, exist_ok=True)
+    (root / "tests" / "test_suite.py").write_text(_SUITE.replace("{tests}", str(tests - 1)))
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    config = root / "replay.toml"
+    config.write_text(
+        "[[replay.suites]]\n"
+        'name = "py"\n'
+        'adapter = "pytest"\n'
+        f"command = [{', '.join(toml_string(a) for a in argv)}]\n"
+    )
+    return config
+
+
+def _retry_seconds(run_dir: Path) -> float:
+    """The duration of the retry attempt recorded in the run's summary."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (target,) = summary["targets"]
+    if target["status"] != "flaky" or len(target["attempts"]) != 2:
+        msg = f"{run_dir}: expected a flaky target with two attempts, got {target['status']}"
+        raise BenchError(msg)
+    return float(target["attempts"][1]["duration"])
+
+
+def run(*, tests: int, repeats: int) -> list[Row]:
+    """Median retry and wall seconds, by granularity."""
+    retry: dict[str, list[float]] = {"test": [], "suite": []}
+    wall: dict[str, list[float]] = {"test": [], "suite": []}
+    with scratch("retry") as tmp:
+        config = _write_project(tmp, tests)
+        for repeat in range(repeats):
+            for granularity in ("suite", "test"):
+                progress(f"retry: {tests} tests, --retry-granularity {granularity} ({repeat + 1})")
+                out = unique_run_dir(tmp)
+                flag = out.with_suffix(".flag")
+                argv = replay_argv(
+                    "run", "--config", str(config), "--retries", "1", "-q", "--out", str(out),
+                    "--retry-granularity", granularity, "--env", f"FLAG_FILE={flag}",
+                )  # fmt: skip
+                wall[granularity].append(run_timed(argv))
+                retry[granularity].append(_retry_seconds(out))
+    targeted, whole = median(retry["test"]), median(retry["suite"])
+    ratio = targeted / whole if whole else 0.0
+    wall_ratio = median(wall["test"]) / median(wall["suite"])
+    return [
+        Row(
+            name=f"retry attempt, {tests} tests",
+            figure=secs(targeted),
+            baseline=secs(whole),
+            ratio=f"{ratio:.2f}",
+            target=f"<= {RETRY_TARGET_RATIO:.2f}",
+            met=ratio <= RETRY_TARGET_RATIO,
+        ),
+        Row(
+            name=f"whole run, {tests} tests",
+            figure=secs(median(wall["test"])),
+            baseline=secs(median(wall["suite"])),
+            ratio=f"{wall_ratio:.2f}",
+            target="-",
+            met=None,
+        ),
+    ]
+
+
+measure = sized_measure(lambda **sizes: guarded("retry", lambda: run(**sizes)), FULL, QUICK)
+
+
+if __name__ == "__main__":
+    raise SystemExit(
+        sized_main(
+            __doc__,
+            run,
+            FULL,
+            QUICK,
+            helps={"tests": "tests in the suite", "repeats": "runs of each side"},
+        )
+    )
