@@ -147,6 +147,7 @@ def settle_tests(job: Job, attempts: Sequence[Attempt], previous: TargetResult |
         known = {t.name: t for t in previous.tests}
         unseen = previous.unseen
     gone: list[str] = []
+    seen: set[str] = set()  # `gone` as a set: a rename of 100,000 ids stays linear
     for attempt in attempts:
         scope = _scope(job, attempt)
         if not scope:
@@ -160,10 +161,11 @@ def settle_tests(job: Job, attempts: Sequence[Attempt], previous: TargetResult |
         missing = set(attempt.not_found)
         if complete(attempt) or attempt.not_found:
             missing |= {name for name in scope if name not in reported}
-        lost = [name for name in scope if name in missing and name not in gone]
+        lost = [name for name in dict.fromkeys(scope) if name in missing and name not in seen]
         for name in lost:
             known.pop(name, None)
         gone += lost
+        seen.update(lost)
         known.update((t.name, t) for t in attempt.tests)
         # Targeted tests that never reported (a timeout) keep their failed record in `known`.
         if lost and unseen is None:
