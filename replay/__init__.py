@@ -1,17 +1,20 @@
 """replay: CI test replay as executable plans, concurrent runs and chainable summaries.
 
 The public API is what `__all__` lists; everything else lives in private modules.
+Bad input is a `ReplayError` (models refuse bad values with `InvalidValue`, which
+is a `ValueError` too); paths may be `str` or any `os.PathLike`.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from replay._version import __version__
 
 if TYPE_CHECKING:
     from replay._config import Config, Profile, load_config, parse_duration
-    from replay._errors import ArtifactError, ConfigError, InputError, ReplayError
+    from replay._errors import ArtifactError, ConfigError, InputError, InvalidValue, ReplayError
     from replay._executor import JobOutcome, Listener
     from replay._models import (
         Attempt,
@@ -30,8 +33,7 @@ if TYPE_CHECKING:
         TestStatus,
     )
     from replay._planning import Options, build_plan, rerun_plan
-    from replay._readers import load_summary
-    from replay._run import RunResult, run, run_plan
+    from replay._run import RunResult
 
 # Re-exports load on first use: `import replay` (and `replay --version`) stays fast.
 _EXPORTS = {
@@ -42,6 +44,7 @@ _EXPORTS = {
     "ConfigError": "replay._errors",
     "Granularity": "replay._models",
     "InputError": "replay._errors",
+    "InvalidValue": "replay._errors",
     "Job": "replay._models",
     "JobOutcome": "replay._executor",
     "Listener": "replay._executor",
@@ -61,12 +64,72 @@ _EXPORTS = {
     "TestStatus": "replay._models",
     "build_plan": "replay._planning",
     "load_config": "replay._config",
-    "load_summary": "replay._readers",
     "parse_duration": "replay._config",
     "rerun_plan": "replay._planning",
-    "run": "replay._run",
-    "run_plan": "replay._run",
 }
+
+
+def load_summary(path: str | os.PathLike[str]) -> Summary:
+    """Read a summary file (replay's, or upstream pi's); `InputError` names the file and field."""
+    from pathlib import Path
+
+    from replay._readers import load_summary as load
+
+    return load(Path(path))
+
+
+def run(
+    plan: Plan,
+    run_dir: str | os.PathLike[str] | None = None,
+    *,
+    backend: str = "asyncio",
+    **kwargs: Any,
+) -> RunResult:
+    """Run `plan` to its end and write its run directory; the blocking form of `run_plan`.
+
+    Works from any thread: off the main thread no signal handler can be
+    installed, so `handle_signals` is off there (asking for it is a
+    `ReplayError`). A `ReplayError` raised during the run comes out as itself,
+    never inside an exception group.
+    """
+    import functools
+
+    import anyio
+
+    return anyio.run(functools.partial(run_plan, plan, run_dir, **kwargs), backend=backend)
+
+
+async def run_plan(
+    plan: Plan, run_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> RunResult:
+    """Run `plan` inside an anyio program and write its run directory (see `replay.run`).
+
+    Keywords are those of the private `replay._run.run_plan`: `listener`,
+    `handle_signals`, `base_env`, `kill_grace`, `out_root`, ...
+    """
+    import threading
+    from pathlib import Path
+
+    from replay._errors import ReplayError, replay_error_in
+    from replay._run import run_plan as run_it
+
+    if threading.current_thread() is not threading.main_thread():
+        if kwargs.get("handle_signals"):
+            msg = (
+                "handle_signals=True needs the main thread (Python delivers signals there); "
+                "run from the main thread, or stop the run by cancelling it"
+            )
+            raise ReplayError(msg)
+        kwargs["handle_signals"] = False
+    if kwargs.get("out_root") is not None:
+        kwargs["out_root"] = Path(kwargs["out_root"])
+    try:
+        return await run_it(plan, None if run_dir is None else Path(run_dir), **kwargs)
+    except Exception as exc:
+        error = replay_error_in(exc)
+        if error is None or error is exc:
+            raise
+        raise error from exc
 
 
 def __getattr__(name: str) -> Any:
@@ -94,6 +157,7 @@ __all__ = [
     "ConfigError",
     "Granularity",
     "InputError",
+    "InvalidValue",
     "Job",
     "JobOutcome",
     "Listener",

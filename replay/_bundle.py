@@ -2,7 +2,8 @@
 
 A superset of upstream's `pi.e2e.replay_bundle.v1`: upstream tooling finds
 `one_command_replay`, `failed_suites[]`, `failed_unit_targets[]` and `summary`
-where it expects them.
+where it expects them. The document leaves through the run's redactor: the
+commands are joined from masked arguments, the envs keep names, not secrets.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from replay._adapters import get_adapter
 from replay._chain import failed_tests, rerun_tests, suite_command
 from replay._errors import ConfigError
 from replay._models import Summary, TargetResult
+from replay._redact import PATTERNS, Redactor
+from replay._summary import summary_redactor
 
 BUNDLE_SCHEMA = "replay.replay_bundle.v1"
 
@@ -35,9 +38,15 @@ def targeted_command(target: TargetResult) -> str | None:
     return shlex.join(argv) if argv is not None else None
 
 
-def bundle_entry(target: TargetResult, config: str | None = None) -> dict[str, Any]:
-    """One failed target's replay commands (`suite`/`target` key as upstream named them)."""
-    command = shlex.join(target.argv)
+def bundle_entry(
+    target: TargetResult, config: str | None = None, redactor: Redactor = PATTERNS
+) -> dict[str, Any]:
+    """One failed target's replay commands (`suite`/`target` key as upstream named them).
+
+    The command is joined from masked arguments: a secret that shell quoting would
+    split (`'"'"'`) is masked before it is quoted.
+    """
+    command = shlex.join(redactor.argv(target.argv))
     key = "target" if target.is_unit else "suite"
     return {
         key: target.name,
@@ -65,13 +74,19 @@ def bundle_document(
     summary_path: str,
     generated_at: str,
     environment: Mapping[str, Any],
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
-    """The `replay_bundle.json` document of `summary` (pure)."""
+    """The `replay_bundle.json` document of `summary`, redacted.
+
+    Without the run's `redactor`, the summary's job envs and replay's own
+    environment give the secrets (`replay._summary.summary_redactor`).
+    """
+    redactor = summary_redactor(summary) if redactor is None else redactor
     outstanding = summary.outstanding
-    suites = [bundle_entry(t, summary.config) for t in outstanding if not t.is_unit]
-    units = [bundle_entry(t, summary.config) for t in outstanding if t.is_unit]
+    suites = [bundle_entry(t, summary.config, redactor) for t in outstanding if not t.is_unit]
+    units = [bundle_entry(t, summary.config, redactor) for t in outstanding if t.is_unit]
     shard = summary.shard
-    return {
+    document = {
         "schema": BUNDLE_SCHEMA,
         "compatible_with": "pi.e2e.replay_bundle.v1",
         "generated_at": generated_at,
@@ -92,7 +107,11 @@ def bundle_document(
         "failed_suites": suites,
         "failed_unit_targets": units,
         "failed_gates": [
-            {"gate_id": t.name, "gate_name": t.name, "reproduce_command": shlex.join(t.argv)}
+            {
+                "gate_id": t.name,
+                "gate_name": t.name,
+                "reproduce_command": shlex.join(redactor.argv(t.argv)),
+            }
             for t in outstanding
             if t.kind == "gate"
         ],
@@ -105,3 +124,5 @@ def bundle_document(
             "all_commands_reference_valid_targets": all(t.argv for t in outstanding),
         },
     }
+    redacted: dict[str, Any] = redactor.data(document)
+    return redacted

@@ -7,6 +7,7 @@ in seconds and paths made absolute against the config file's directory.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -17,23 +18,38 @@ import attrs
 from replay._adapters import get_adapter
 from replay._convert import structure
 from replay._errors import ConfigError, InputError
-from replay._models import Suite
+from replay._models import (
+    MAX_PARALLELISM,
+    MAX_SECONDS,
+    Suite,
+    _env,
+    _name,
+    _optional_text,
+    _strings,
+    _text,
+)
 from replay._toml import read_toml
 
 DEFAULT_OUT = "replay-results"
-DEFAULT_PARALLELISM = max(1, os.cpu_count() or 1)
+DEFAULT_PARALLELISM = min(MAX_PARALLELISM, max(1, os.cpu_count() or 1))
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
 _UNITS = (3600.0, 60.0, 1.0)
 
 
 def parse_duration(text: str | float, *, what: str = "duration") -> float:
-    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s` or a bare number of seconds."""
+    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s` or a bare number of seconds.
+
+    At most `MAX_SECONDS` (a year); NaN, infinities, zero and negatives are refused.
+    """
     if isinstance(text, bool):
         msg = f"{what}: expected a duration like '90s', '15m' or '1h', got a boolean"
         raise ConfigError(msg)
-    if isinstance(text, (int, float)):
-        seconds = float(text)
+    if isinstance(text, float):
+        seconds = text
+    elif isinstance(text, int):
+        # float() of a huge TOML integer overflows; anything that large is refused below.
+        seconds = float(text) if abs(text) <= MAX_SECONDS else math.inf * (1 if text > 0 else -1)
     else:
         stripped = text.strip()
         match = _DURATION.fullmatch(stripped)
@@ -44,8 +60,14 @@ def parse_duration(text: str | float, *, what: str = "duration") -> float:
         else:
             msg = f"{what}: {text!r} is not a duration; use e.g. '90s', '15m', '1h' or '1h30m'"
             raise ConfigError(msg)
+    if math.isnan(seconds):
+        msg = f"{what}: must be a number of seconds, got {text!r}"
+        raise ConfigError(msg)
     if seconds <= 0:
         msg = f"{what}: must be positive, got {text!r}"
+        raise ConfigError(msg)
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        msg = f"{what}: must be at most a year ({MAX_SECONDS:.0f}s), got {text!r}"
         raise ConfigError(msg)
     return seconds
 
@@ -66,27 +88,32 @@ class Discover:
     classification: str | None = None
 
 
+# The raw models carry the validators of the models they become (`Suite`), so that a NUL
+# byte or a `KEY=` name is refused while the file's path and key are still known.
+# A timeout may be written 60, 60.0 or "60s".
+
+
 @attrs.frozen
 class _RawSuite:
-    name: str
-    command: tuple[str, ...]
-    kind: str = "suite"
+    name: str = attrs.field(validator=_name)
+    command: tuple[str, ...] = attrs.field(validator=_strings)
+    kind: str = attrs.field(default="suite", validator=_text)
     adapter: str = "generic"
-    env: dict[str, str] = attrs.field(factory=dict)
-    timeout: str | float | None = None
-    cwd: str | None = None
+    env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    timeout: str | float | int | None = None
+    cwd: str | None = attrs.field(default=None, validator=_optional_text)
     serial: bool = False
-    junit_path: str | None = None
+    junit_path: str | None = attrs.field(default=None, validator=_optional_text)
 
 
 @attrs.frozen
 class _RawConfig:
     parallelism: int | None = None
-    timeout: str | float | None = None
-    out: str | None = None
-    exec_prefix: tuple[str, ...] = ()
-    env: dict[str, str] = attrs.field(factory=dict)
-    debug_env: dict[str, str] = attrs.field(factory=dict)
+    timeout: str | float | int | None = None
+    out: str | None = attrs.field(default=None, validator=_optional_text)
+    exec_prefix: tuple[str, ...] = attrs.field(default=(), validator=_strings)
+    env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    debug_env: dict[str, str] = attrs.field(factory=dict, validator=_env)
     profiles: dict[str, Profile] = attrs.field(factory=dict)
     suites: tuple[_RawSuite, ...] = ()
     discover: Discover | None = None
@@ -160,9 +187,9 @@ def _section(path: Path, document: dict[str, Any]) -> tuple[dict[str, Any], str]
     return section, where
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     """Load and validate a config file; errors name the file and the key."""
-    path = path.absolute()
+    path = Path(path).absolute()
     section, where = _section(path, _read_toml(path))
     try:
         raw = structure(section, _RawConfig, source=str(path), root=where)
@@ -194,12 +221,21 @@ def _discovered(suites: list[Suite], discover: Discover) -> tuple[list[Suite], t
 
 
 def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
+    from replay._taxonomy import compile_rules
+
     root = path.parent
     src = str(path)
-    timeout = parse_duration(raw.timeout, what=f"{src}: {where}.timeout") if raw.timeout else None
+    timeout = _timeout(raw.timeout, f"{src}: {where}.timeout")
     if raw.parallelism is not None and raw.parallelism < 1:
         msg = f"{src}: {where}.parallelism: must be at least 1, got {raw.parallelism}"
         raise ConfigError(msg)
+    if raw.parallelism is not None and raw.parallelism > MAX_PARALLELISM:
+        msg = (
+            f"{src}: {where}.parallelism: must be at most {MAX_PARALLELISM}, got {raw.parallelism}"
+        )
+        raise ConfigError(msg)
+    # Checked now, not after a whole flake loop has run: a bad pattern is a config error.
+    compile_rules(raw.flake_rules, source=f"{src}: {where}.flake_rules")
     suites = []
     seen: set[str] = set()
     for i, rs in enumerate(raw.suites):
@@ -216,9 +252,12 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
         except ConfigError as exc:
             msg = f"{src}: {field}.adapter: {exc}"
             raise ConfigError(msg) from None
-        suite_timeout = (
-            parse_duration(rs.timeout, what=f"{src}: {field}.timeout") if rs.timeout else None
-        )
+        suite_timeout = _timeout(rs.timeout, f"{src}: {field}.timeout")
+        try:
+            cwd = str((root / rs.cwd).resolve()) if rs.cwd else str(root)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
+            msg = f"{src}: {field}.cwd: cannot resolve {rs.cwd!r} ({exc})"
+            raise ConfigError(msg) from None
         suites.append(
             Suite(
                 name=rs.name,
@@ -226,7 +265,7 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
                 kind=rs.kind,
                 adapter=rs.adapter,
                 env=rs.env,
-                cwd=str((root / rs.cwd).resolve()) if rs.cwd else str(root),
+                cwd=cwd,
                 timeout=suite_timeout,
                 serial=rs.serial,
                 junit_path=rs.junit_path,
@@ -263,3 +302,8 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
         discover=discover,
         flake_rules=raw.flake_rules,
     )
+
+
+def _timeout(value: str | float | None, what: str) -> float | None:
+    """A config timeout in seconds; absent is None, but an empty string is a mistake."""
+    return None if value is None else parse_duration(value, what=what)

@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+import cattrs.errors
 import cattrs.v
 import orjson
 from cattrs.cols import homogenous_tuple_structure_factory
 
 from replay import _models
-from replay._errors import InputError
+from replay._errors import InputError, InvalidValue
 
 T = TypeVar("T")
 
@@ -258,13 +259,33 @@ def register_enum(cl: type[EnumT]) -> type[EnumT]:
 
 
 def problems(exc: BaseException, root: str = "$") -> list[str]:
-    """Turn a structuring error into `path: problem` lines."""
-    lines = []
-    for line in cattrs.transform_error(exc, path=root, format_exception=_format):
-        # cattrs says "problem @ path"; the rest of replay says "path: problem".
-        problem, _, path = line.rpartition(" @ ")
-        lines.append(f"{path}: {problem}" if problem else line)
-    return lines
+    """Turn a structuring error into `path: problem` lines.
+
+    The walk is cattrs' `transform_error`, with one addition: a model's
+    validator (`InvalidValue`) names its field, which is appended to the path
+    (`$.targets[0].env: 'A=B' is not a variable name`).
+    """
+    if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError)):
+        with_notes, without = exc.group_exceptions()
+        lines = []
+        for inner, note in with_notes:
+            if isinstance(note, cattrs.errors.AttributeValidationNote):
+                path, cl = f"{root}.{note.name}", note.type
+            else:
+                path, cl = f"{root}[{note.index!r}]", note.type
+            lines.extend(problems(inner, path) if _is_group(inner) else [_line(inner, path, cl)])
+        return lines + [_line(inner, root, None) for inner in without]
+    return [_line(exc, root, None)]
+
+
+def _is_group(exc: BaseException) -> bool:
+    return isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError))
+
+
+def _line(exc: BaseException, path: str, cl: Any) -> str:
+    if isinstance(exc, InvalidValue):
+        return f"{path}.{exc.field}: {exc.problem}"
+    return f"{path}: {_format(exc, cl)}"
 
 
 def structure(document: Any, cl: type[T], *, source: str, root: str = "$") -> T:

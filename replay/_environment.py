@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from replay._models import Shard
-from replay._redact import redact_env
+from replay._redact import Redactor
 
 TOOL_TIMEOUT = 5.0
 """Seconds a `git` or `--version` call may take before it is recorded as unavailable."""
@@ -93,10 +93,16 @@ def environment_document(
     parallelism: int,
     tools: Mapping[str, str | None],
     git: Mapping[str, str | None],
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
-    """The `environment.json` document (pure: every fact is passed in)."""
+    """The `environment.json` document (pure: every fact is passed in), redacted.
+
+    The run's `redactor` also knows the config's and `--env`'s secrets; without
+    one, the secrets of `env` itself are masked (by name, value and pattern).
+    """
+    redactor = Redactor.from_environments(env) if redactor is None else redactor
     kept = {k: v for k, v in env.items() if k.startswith(ENV_PREFIXES)}
-    return {
+    document = {
         "schema": "replay.environment.v1",
         "run_id": run_id,
         "host": platform.node(),
@@ -110,5 +116,7 @@ def environment_document(
         else {"kind": shard.kind, "index": shard.index, "total": shard.total, "name": shard.name},
         **git,
         "tools": dict(tools),
-        "env": redact_env(kept),
+        "env": kept,
     }
+    redacted: dict[str, Any] = redactor.data(document)
+    return redacted

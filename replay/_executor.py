@@ -2,7 +2,9 @@
 
 - bounded parallelism (a capacity limiter), `serial` jobs of one target never overlap;
 - every job in its own session, so a timeout or an interrupt stops the whole
-  process group (SIGTERM, a grace period, SIGKILL), grandchildren included;
+  process group (SIGTERM, a grace period, SIGKILL), grandchildren included; at
+  every job's end and the run's, what left the group (`setsid`, a double fork)
+  is found by the run's mark in its environment and stopped too;
 - output goes straight from the child to `output.log` (the child's stdout and
   stderr *are* the file): memory stays flat however much a job prints, and a
   daemon holding the pipe open cannot block the run;
@@ -12,7 +14,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import signal
@@ -27,11 +28,20 @@ import anyio
 import attrs
 
 from replay._adapters import get_adapter
-from replay._artifacts import safe_component
+from replay._artifacts import (
+    LOG_NAME,
+    clear_job_files,
+    create_file,
+    make_directory,
+    remove_stale_report,
+    report_refusal,
+    safe_component,
+)
 from replay._chain import retry_tests
+from replay._errors import ArtifactError
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
-from replay._procs import group_members, stop_group
-from replay._watchdog import WATCHDOG_MARK, Watchdog
+from replay._procs import group_members, stop_group, stop_marked
+from replay._watchdog import WATCHDOG_MARK, Watchdog, new_mark
 
 KILL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL: long enough to flush logs, short enough for CI."""
@@ -68,9 +78,14 @@ def attempt_status(attempt: Attempt) -> TargetStatus:
 
 
 def attempt_dir(run_dir: Path, job: Job, number: int) -> Path:
-    """Where attempt `number` of `job` keeps its log and runner files."""
-    base = run_dir / safe_component(job.id)
-    return base if number == 1 else base / f"attempt-{number}"
+    """Where attempt `number` of `job` keeps its log and runner files (always inside `run_dir`)."""
+    return run_dir.joinpath(*_attempt_parts(job, number))
+
+
+def _attempt_parts(job: Job, number: int) -> tuple[str, ...]:
+    # safe_component never gives "", "." or "..": the directory is strictly inside the run's.
+    base = safe_component(job.id)
+    return (base,) if number == 1 else (base, f"attempt-{number}")
 
 
 @attrs.frozen
@@ -140,6 +155,7 @@ class _RunState:
     failures: int = 0
     stop_starting: bool = False
     interrupted: bool = False
+    signals: int = 0
 
 
 class Executor:
@@ -162,7 +178,8 @@ class Executor:
     ) -> None:
         self.plan = plan
         self.run_id = run_id or run_dir.name
-        self.mark = watchdog.mark if watchdog is not None else ""
+        # Jobs carry the mark with or without a watchdog: the executor sweeps by it too.
+        self.mark = watchdog.mark if watchdog is not None else new_mark()
         self.stop_when = stop_when
         """Asked after each finished job: True starts nothing new (a decided flake loop)."""
         self.stop_after = stop_after
@@ -209,6 +226,10 @@ class Executor:
         finally:
             for job in self.plan.jobs:
                 self._outcomes.setdefault(job.id, JobOutcome(job=job))
+            with anyio.CancelScope(shield=True):
+                # Each job's end swept its own; this catches a descendant that renamed its
+                # job (REPLAY_JOB) but kept the run's mark. Nothing marked outlives the run.
+                await stop_marked(self.mark, self.kill_grace, hurry=self._hurry)
         return self.outcomes()
 
     def _finished(self) -> tuple[JobOutcome, ...]:
@@ -225,9 +246,18 @@ class Executor:
         self._state.stop_starting = True
 
     def mark_interrupted(self) -> None:
-        """Record that the run is being interrupted (called by the signal watcher)."""
+        """Record one interrupting signal (the signal watcher calls this for each).
+
+        The first stops new attempts (the caller cancels the running ones); a
+        later one cuts short the grace period of groups being stopped: SIGKILL now.
+        """
+        self._state.signals += 1
         self._state.interrupted = True
         self._state.stop_starting = True
+
+    def _hurry(self) -> bool:
+        """Whether stopping processes should skip what is left of the grace period."""
+        return self._state.signals > 1
 
     def _lock_for(self, job: Job) -> anyio.Lock | None:
         if not job.serial:
@@ -322,19 +352,30 @@ class Executor:
         planned = self._planned.get(job.id, job)
         # A retry narrowed to failed tests records them; the outcome stays the planned job's.
         targeted = job.tests if job.tests != planned.tests else ()
-        directory = attempt_dir(self.run_dir, job, number)
-        directory.mkdir(parents=True, exist_ok=True)
-        log = directory / "output.log"
-        relative_log = log.relative_to(self.run_dir).as_posix()
         started_at = _now()
         start = time.monotonic()
+        try:
+            # Made without following a link planted in a reused run directory, then
+            # emptied of what an earlier run wrote there (its log, result, junit.xml).
+            directory = make_directory(self.run_dir, *_attempt_parts(job, number))
+            clear_job_files(directory)
+            log = directory / LOG_NAME
+            handle = os.fdopen(create_file(log), "wb")
+        except ArtifactError as exc:
+            return Attempt(
+                number=number,
+                error=f"cannot prepare the attempt's files: {exc}",
+                started_at=started_at,
+                duration=time.monotonic() - start,
+                argv=job.argv,
+                targeted=targeted,
+            )
+        relative_log = log.relative_to(self.run_dir).as_posix()
         adapter = get_adapter(job.adapter)
         argv = adapter.command(job, directory)
         if job.junit_path:
             # A report left by an earlier run must not pass for this attempt's results.
-            stale = Path(job.cwd or ".") / job.junit_path
-            with contextlib.suppress(OSError):
-                stale.unlink()
+            remove_stale_report(job.cwd, job.junit_path, self.plan.root)
         env = {
             **self.base_env,
             **job.env,
@@ -342,12 +383,13 @@ class Executor:
             "REPLAY_RUN_ID": self.run_id,
             "REPLAY_JOB": job.id,
             "REPLAY_ATTEMPT": str(number),
-            "REPLAY_ATTEMPT_DIR": str(directory),
+            # Absolute: the job runs in its own cwd, not replay's.
+            "REPLAY_ATTEMPT_DIR": os.path.abspath(directory),
             # A secret per run: the watchdog stops only processes carrying this run's mark.
             WATCHDOG_MARK: self.mark,
         }
         ended: dict[str, object] = {}
-        with open(log, "wb") as handle:
+        with handle:
             try:
                 process = await anyio.open_process(
                     argv,
@@ -394,7 +436,9 @@ class Executor:
         if self.watchdog is not None:
             self.watchdog.untrack(process.pid)
         duration = time.monotonic() - start
-        report = await anyio.to_thread.run_sync(adapter.parse, log, directory, job)
+        refused = self._refused_report(job)
+        readable = job if refused is None else attrs.evolve(job, junit_path=None)
+        report = await anyio.to_thread.run_sync(adapter.parse, log, directory, readable)
         return Attempt(
             number=number,
             started_at=started_at,
@@ -403,19 +447,24 @@ class Executor:
             tests=tuple(attrs.evolve(t, attempt=number) for t in report.tests),
             argv=argv,
             targeted=targeted,
-            unseen=report.unseen,
+            unseen=refused or report.unseen,
             not_found=report.not_found,
             **ended,  # type: ignore[arg-type]
         )
 
+    def _refused_report(self, job: Job) -> str | None:
+        """Why the job's `junit_path` is not read (outside the project, not a file), or None."""
+        if not job.junit_path:
+            return None
+        return report_refusal(job.cwd, job.junit_path, self.plan.root)
+
     async def _supervise(
         self, process: anyio.abc.Process, job: Job, ended: dict[str, object]
     ) -> None:
-        """Wait for the job; stop its whole group on timeout or cancellation.
+        """Wait for the job; stop its whole group on timeout or cancellation, and sweep its mark.
 
         `ended` receives the attempt's end fields, also when cancelled.
         """
-        pgid = process.pid  # the session leader's pid is the group id
         timeout = job.timeout
         try:
             with anyio.fail_after(timeout) if timeout else _nullscope():
@@ -424,23 +473,37 @@ class Executor:
             ended["timed_out"] = True
             ended["error"] = f"timed out after {_seconds(timeout)}"
             with anyio.CancelScope(shield=True):
-                await stop_group(pgid, self.kill_grace)
-                await process.wait()
+                await self._stop(process, job)
         except anyio.get_cancelled_exc_class():
             ended["interrupted"] = True
             ended["error"] = "interrupted"
             with anyio.CancelScope(shield=True):
-                await stop_group(pgid, self.kill_grace)
-                await process.wait()
+                await self._stop(process, job)
                 ended.update(_exit_fields(process.returncode))
             raise
         else:
-            if group_members(pgid):
-                # The job exited but left descendants behind: no orphans survive a run.
-                ended["error"] = "left processes running after it exited; they were stopped"
-                with anyio.CancelScope(shield=True):
-                    await stop_group(pgid, self.kill_grace)
+            with anyio.CancelScope(shield=True):
+                if await self._stop(process, job):
+                    # The job exited but left descendants behind: no orphans survive a run.
+                    ended["error"] = "left processes running after it exited; they were stopped"
         ended.update(_exit_fields(process.returncode))
+
+    async def _stop(self, process: anyio.abc.Process, job: Job) -> bool:
+        """Stop the job's group, reap its leader, then sweep what carries its mark.
+
+        The group holds the job and its descendants, except those that left it
+        (`setsid`, a double fork into a new session); they still carry the run's
+        mark and the job's name. Returns whether anything besides the leader was left.
+        """
+        pgid = process.pid  # the session leader's pid is the group id
+        left = bool(group_members(pgid))
+        if left or process.returncode is None:
+            await stop_group(pgid, self.kill_grace, hurry=self._hurry)
+        await process.wait()
+        escaped = await stop_marked(
+            self.mark, self.kill_grace, job=job.id, born_after=pgid, hurry=self._hurry
+        )
+        return left or bool(escaped)
 
 
 def _exit_fields(code: int | None) -> dict[str, object]:

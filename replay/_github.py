@@ -2,17 +2,22 @@
 
 Workflow commands are one line each; their data and properties are escaped as
 the runner expects (`%`, CR, LF, and in properties `:` and `,`), so a hostile
-test name cannot inject a second command.
+test name cannot inject a second command. In the step summary a name is an
+inline code span and a reason is literal text, each on one line, so a backtick,
+`|`, `<` or a newline in them cannot break the table. Everything goes through
+the run's redactor (patterns only, unless the caller passes the run's).
 """
 
 from __future__ import annotations
 
+import re
 import shlex
+import string
 from collections.abc import Mapping
 from typing import Any
 
 from replay._models import Summary, TargetResult
-from replay._redact import redact_text
+from replay._redact import PATTERNS, Redactor
 
 MAX_ANNOTATIONS = 50
 """GitHub shows at most 10 error annotations per step and 50 per job; more is noise."""
@@ -42,25 +47,34 @@ def _location(digest: Mapping[str, Any] | None) -> tuple[str | None, int | None,
     )
 
 
-def annotation(target: TargetResult, digest: Mapping[str, Any] | None, why: str) -> str:
+def annotation(
+    target: TargetResult,
+    digest: Mapping[str, Any] | None,
+    why: str,
+    redactor: Redactor = PATTERNS,
+) -> str:
     """One `::error` (or `::warning` for quarantined targets) line for an outstanding target."""
     file, line, message = _location(digest)
-    properties = [f"title={escape_property(f'{target.name}: {target.status.value}')}"]
+    title = redactor.text(f"{target.name}: {target.status.value}")
+    properties = [f"title={escape_property(title)}"]
     if file:
-        properties.insert(0, f"file={escape_property(file)}")
+        properties.insert(0, f"file={escape_property(redactor.text(file))}")
         if line is not None:
             properties.insert(1, f"line={line}")
     cause = digest.get("root_cause_class") if digest else None
     text = f"{why}" + (f" ({cause})" if cause else "")
     if message:
         text += f"\n{message}"
-    text += f"\nreplay: {shlex.join(target.argv)}"
+    text += f"\nreplay: {shlex.join(redactor.argv(target.argv))}"
     level = "warning" if target.quarantined else "error"
-    return f"::{level} {','.join(properties)}::{escape_data(redact_text(text))}"
+    return f"::{level} {','.join(properties)}::{escape_data(redactor.text(text))}"
 
 
 def annotation_lines(
-    summary: Summary, digests: Mapping[str, Mapping[str, Any]], reasons: Mapping[str, str]
+    summary: Summary,
+    digests: Mapping[str, Mapping[str, Any]],
+    reasons: Mapping[str, str],
+    redactor: Redactor = PATTERNS,
 ) -> list[str]:
     """Annotations for the outstanding targets this run decided, at most `MAX_ANNOTATIONS`."""
     lines = []
@@ -68,16 +82,62 @@ def annotation_lines(
         if target.decided_by != summary.run_id:
             continue
         lines.append(
-            annotation(target, digests.get(target.name), reasons.get(target.name, "failed"))
+            annotation(
+                target, digests.get(target.name), reasons.get(target.name, "failed"), redactor
+            )
         )
     return lines[:MAX_ANNOTATIONS]
 
 
-def _cell(text: str) -> str:
-    return redact_text(text).replace("|", "\\|").replace("\n", " ")
+_ESCAPABLE = frozenset(string.punctuation)
+"""ASCII punctuation: CommonMark lets a backslash make any of it literal."""
+_BACKTICKS = re.compile(r"`+")
+_PIPE = re.compile(r"(\\*)\|")
 
 
-def step_summary(summary: Summary, reasons: Mapping[str, str], run_dir: str) -> str:
+def _escape_pipe(match: re.Match[str]) -> str:
+    # GFM pairs a backslash with the character after it: an odd run before `|` escapes it.
+    run = match.group(1)
+    return run + ("\\" if len(run) % 2 == 0 else "") + "|"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def markdown_text(text: str) -> str:
+    """`text` as literal Markdown on one line (a table cell): all ASCII punctuation escaped.
+
+    A backslash before `` ` ``, `|`, `<`, `*`, `[`, `&`... makes each a plain
+    character: no code span, cell break, HTML, emphasis, link or entity.
+    """
+    return "".join("\\" + c if c in _ESCAPABLE else c for c in _one_line(text))
+
+
+def markdown_code(text: str) -> str:
+    """`text` as an inline code span on one line (a table cell).
+
+    The fence is one backtick longer than the longest run inside, padded with a
+    space each side (CommonMark strips them), so backticks in `text` cannot close
+    it; `|` is escaped because a GFM table splits its row before reading spans.
+    """
+    inside = _PIPE.sub(_escape_pipe, _one_line(text))
+    if not inside.strip(" "):
+        # CommonMark keeps the spaces of an all-space span: nothing to mark up.
+        return inside
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(inside)), default=0))
+    return f"{fence} {inside} {fence}"
+
+
+def _code_block(text: str) -> list[str]:
+    """A fenced `bash` block holding `text`: a fence longer than any run of backticks in it."""
+    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
+    return [f"{fence}bash", text, fence]
+
+
+def step_summary(
+    summary: Summary, reasons: Mapping[str, str], run_dir: str, redactor: Redactor = PATTERNS
+) -> str:
     """The Markdown appended to `$GITHUB_STEP_SUMMARY`."""
     counts: dict[str, int] = {}
     for target in summary.targets:
@@ -89,9 +149,10 @@ def step_summary(summary: Summary, reasons: Mapping[str, str], run_dir: str) -> 
     if outstanding:
         out += ["| target | status | why | log |", "|---|---|---|---|"]
         for target in outstanding[:MAX_ANNOTATIONS]:
-            log = f"`{run_dir}/{target.log}`" if target.log else ""
-            why = reasons.get(target.name, "")
-            out.append(f"| `{_cell(target.name)}` | {target.status.value} | {_cell(why)} | {log} |")
-        out += ["", "Replay what is outstanding:", "", "```bash"]
-        out += [summary.one_command_replay or "", "```", ""]
+            name = markdown_code(redactor.text(target.name))
+            why = markdown_text(redactor.text(reasons.get(target.name, "")))
+            log = markdown_code(redactor.text(f"{run_dir}/{target.log}")) if target.log else ""
+            out.append(f"| {name} | {target.status.value} | {why} | {log} |")
+        out += ["", "Replay what is outstanding:", ""]
+        out += [*_code_block(redactor.text(summary.one_command_replay or "")), ""]
     return "\n".join(out) + "\n"

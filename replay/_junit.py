@@ -7,8 +7,10 @@ elements, which Jenkins and GitLab understand and the others ignore: a test
 that passed after failing carries `<flakyFailure>`s; a test that failed every
 attempt carries one `<failure>` and a `<rerunFailure>` per retry.
 
-Pure: the summary in, bytes out. The XML is built with ElementTree, which
-escapes markup; characters XML 1.0 cannot hold at all are removed first.
+Pure: the summary (and the run's redactor) in, bytes out. The XML is built
+with ElementTree, which escapes markup; characters XML 1.0 cannot hold at all
+are removed first. Every text and attribute then goes through the redactor
+(test messages quote what jobs print, secrets included).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
+from replay._redact import CUT_MARK, Redactor
+from replay._summary import summary_redactor
 
 MAX_MESSAGE_ATTR = 1000
 """A `message` attribute holds one line, cut here; the full text goes into the element."""
@@ -47,7 +51,8 @@ _ERROR_STATUSES = {
 
 def _clean(text: str, limit: int) -> str:
     text = _ILLEGAL_XML.sub("", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # Marked, so the redactor masks the first characters of a secret left at the cut.
+    return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
 
 
 def _one_line(text: str) -> str:
@@ -254,8 +259,19 @@ def _testsuite(target: TargetResult, run_started: str) -> ET.Element:
     return suite
 
 
-def junit_report(summary: Summary) -> bytes:
-    """The whole run as one JUnit XML document (UTF-8, with an XML declaration)."""
+def _redact_tree(root: ET.Element, redactor: Redactor) -> None:
+    for element in root.iter():
+        if element.text:
+            element.text = redactor.text(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, redactor.text(value))
+
+
+def junit_report(summary: Summary, redactor: Redactor | None = None) -> bytes:
+    """The whole run as one JUnit XML document (UTF-8, with an XML declaration), redacted.
+
+    Without the run's `redactor`: the summary's job envs and replay's own environment.
+    """
     root = ET.Element("testsuites", {"name": _clean(f"replay {summary.run_id}", MAX_TEXT)})
     suites = [_testsuite(target, summary.started_at) for target in summary.targets]
     for attribute in ("tests", "failures", "errors", "skipped"):
@@ -267,6 +283,7 @@ def junit_report(summary: Summary) -> bytes:
     if stamp:
         root.set("timestamp", stamp)
     root.extend(suites)
+    _redact_tree(root, summary_redactor(summary) if redactor is None else redactor)
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document + b"\n"

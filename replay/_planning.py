@@ -6,6 +6,7 @@ Nothing here runs anything, reads a clock or touches the file system, so
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -14,8 +15,9 @@ from replay._adapters import get_adapter
 from replay._artifacts import safe_component
 from replay._chain import needs_rerun, rerun_tests
 from replay._config import Config
-from replay._errors import ConfigError
+from replay._errors import ConfigError, InputError, InvalidValue
 from replay._models import (
+    MAX_PARALLELISM,
     Granularity,
     Job,
     Plan,
@@ -25,6 +27,11 @@ from replay._models import (
     Summary,
     TargetResult,
 )
+from replay._models import _count as count_validator
+from replay._models import _env as env_validator
+from replay._models import _seconds as seconds_validator
+from replay._models import _strings as strings_validator
+from replay._redact import REDACTED
 
 
 @attrs.frozen
@@ -32,13 +39,17 @@ class Options:
     """Everything from the command line that shapes a plan."""
 
     profile: str | None = None
-    suites: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    parallelism: int | None = None
-    timeout: float | None = None
-    env: dict[str, str] = attrs.field(factory=dict)
+    suites: tuple[str, ...] = attrs.field(default=(), validator=strings_validator)
+    kinds: tuple[str, ...] = attrs.field(default=(), validator=strings_validator)
+    parallelism: int | None = attrs.field(
+        default=None, validator=count_validator(1, MAX_PARALLELISM, optional=True)
+    )
+    timeout: float | None = attrs.field(default=None, validator=seconds_validator)
+    env: dict[str, str] = attrs.field(factory=dict, validator=env_validator)
     debug: bool = False
-    exec_prefix: tuple[str, ...] | None = None
+    exec_prefix: tuple[str, ...] | None = attrs.field(
+        default=None, validator=attrs.validators.optional(strings_validator)
+    )
     fail_fast: bool = False
     max_failures: int | None = None
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
@@ -98,14 +109,54 @@ def _unique_id(name: str, taken: set[str]) -> str:
     return job_id
 
 
+POSIX_ARG_MAX = 4096
+"""The smallest ARG_MAX POSIX allows: the limit assumed when the system does not say."""
+
+
+def _system_arg_max() -> int:
+    try:
+        limit = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows) or no such name
+        limit = -1
+    return limit if limit > 0 else POSIX_ARG_MAX
+
+
+ARGV_BUDGET = _system_arg_max() // 2
+"""Bytes a test-targeted argv may take: half of ARG_MAX, which the environment shares
+(CI environments run to tens of KiB) with the exec prefix and the adapter's own options."""
+
+MAX_ARG_BYTES = 128 * 1024 - 1
+"""The longest single argument: Linux refuses one of 32 pages or more (MAX_ARG_STRLEN) with
+E2BIG whatever ARG_MAX says, and Go's `-run` pattern of many tests is one argument."""
+
+
+def fits_command_line(argv: Sequence[str]) -> bool:
+    """Whether `argv` can be exec'd: no NUL byte, within `ARGV_BUDGET` and `MAX_ARG_BYTES`.
+
+    Each argument costs its UTF-8 bytes, a terminating NUL and a pointer, as the
+    kernel counts them.
+    """
+    total = 0
+    for arg in argv:
+        size = len(arg.encode("utf-8", "surrogateescape")) + 1
+        if size > MAX_ARG_BYTES or "\0" in arg:
+            return False
+        total += size + 8
+    return total <= ARGV_BUDGET
+
+
 def suite_job(
     suite: Suite, config: Config, options: Options, *, job_id: str, tests: tuple[str, ...] = ()
 ) -> Job:
-    """The job that runs `suite` (only `tests` of it, when given and the adapter can)."""
+    """The job that runs `suite` (only `tests` of it, when given and the adapter can).
+
+    When the targeted command could never start (too long for the system, or a
+    test id with a NUL byte), the job runs the whole suite instead.
+    """
     argv = suite.command
     if tests:
         targeted = get_adapter(suite.adapter).targeted(argv, tests)
-        if targeted is None:
+        if targeted is None or not fits_command_line((*_prefix(config, options), *targeted)):
             tests = ()
         else:
             argv = targeted
@@ -151,13 +202,46 @@ def build_plan(config: Config, options: Options, *, shard: Shard | None = None) 
     return _plan(config, options, jobs, shard=shard)
 
 
+def recorded_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A recorded job env without the values replay masked when it wrote them.
+
+    A summary keeps the names of secret variables but not their values: a rerun
+    takes the real value from the current environment (the executor starts jobs
+    with it) or from the config's `[replay] env` and `--env` (`suite_job` adds
+    them), and never passes the mask itself to a job.
+    """
+    return {name: value for name, value in env.items() if REDACTED not in value}
+
+
+def masked_env_notes(
+    summary: Summary, plan: Plan, config: Config, environ: Mapping[str, str]
+) -> tuple[str, ...]:
+    """One note per masked variable a rerun's job from a recorded suite runs without.
+
+    Only suites the config no longer defines run from the recording; a variable
+    the current environment, the config or `--env` sets is not missing.
+    """
+    recorded = {t.name: t.env for t in summary.targets}
+    notes = []
+    for job in plan.jobs:
+        if config.suite(job.target) is not None:
+            continue
+        for name, value in recorded.get(job.target, {}).items():
+            if REDACTED in value and name not in job.env and name not in environ:
+                notes.append(
+                    f"{job.target}: {name} was masked in the summary and is not set here; "
+                    "the job runs without it"
+                )
+    return tuple(notes)
+
+
 def _recorded_suite(target: TargetResult, config: Config) -> Suite:
     return Suite(
         name=target.name,
         command=target.argv,
         kind=target.kind,
         adapter=target.adapter,
-        env=target.env,
+        env=recorded_env(target.env),
         cwd=target.cwd or config.root,
         junit_path=target.junit_path,
         timeout=target.timeout,
@@ -176,7 +260,8 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
     jobs = []
     carried = []
     selected = set(options.suites)
-    for target in summary.targets:
+    _check_suites(summary, options, summary_path)
+    for index, target in enumerate(summary.targets):
         wanted = needs_rerun(target, fail_on_flaky=options.fail_on_flaky) and (
             not selected or target.name in selected
         )
@@ -185,7 +270,7 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
         if not wanted:
             carried.append(target)
             continue
-        suite = config.suite(target.name) or _recorded_suite(target, config)
+        suite = config.suite(target.name) or _recorded(target, index, config, summary_path)
         tests = rerun_tests(target) if options.granularity is Granularity.TEST else ()
         jobs.append(
             suite_job(suite, config, options, job_id=_unique_id(target.name, taken), tests=tests)
@@ -199,3 +284,39 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
         parent_run_id=summary.run_id,
         carried=tuple(carried),
     )
+
+
+SHOWN_NAMES = 20
+"""Target names an error about `--suite` lists; a summary may hold thousands."""
+
+
+def _check_suites(summary: Summary, options: Options, summary_path: str) -> None:
+    """Refuse a `--suite` the summary does not hold: it would rerun nothing and say so green."""
+    present = {t.name for t in summary.targets}
+    names = sorted(present)
+    unknown = [n for n in options.suites if n not in present]
+    if unknown:
+        known = ", ".join(repr(n) for n in names[:SHOWN_NAMES]) or "none"
+        if len(names) > SHOWN_NAMES:
+            known += f" and {len(names) - SHOWN_NAMES} more"
+        msg = f"unknown suite {unknown[0]!r} for --suite; targets in {summary_path}: {known}"
+        raise ConfigError(msg)
+
+
+_RECORDED_AS = {"command": "argv"}
+"""The summary's name for a `Suite` field where the two differ."""
+
+
+def _recorded(target: TargetResult, index: int, config: Config, summary_path: str) -> Suite:
+    """The suite a summary recorded, or an `InputError` naming the file and the field.
+
+    A summary may come from anywhere: what it records is checked by `Suite`'s
+    validators before anything runs (a NUL byte, a `KEY=` name, an adapter
+    replay does not have).
+    """
+    try:
+        return _recorded_suite(target, config)
+    except InvalidValue as exc:
+        field = _RECORDED_AS.get(exc.field, exc.field)
+        msg = f"{summary_path}: $.targets[{index}].{field}: {exc.problem}"
+        raise InputError(msg) from None

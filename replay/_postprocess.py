@@ -2,7 +2,8 @@
 
 Each step takes the summary and the run directory and returns the summary with
 the fields it owns filled in (digest paths and root causes, the triage status),
-writing its own artifact atomically on the way.
+writing its own artifact atomically on the way, through the run's redactor (a
+digest quotes log lines and assertion messages, where jobs print secrets).
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ from pathlib import Path
 import attrs
 
 from replay._artifacts import write_json_atomic
+from replay._convert import unstructure
 from replay._models import Summary
+from replay._redact import Redactor, current_redactor
+from replay._summary import summary_redactor
 
 Step = Callable[[Summary, Path], Summary]
 
 
-def triage_step(baseline: Summary, baseline_path: str) -> Step:
-    """`--diff-from`: write `triage_diff.json` and put its status into the summary."""
+def triage_step(baseline: Summary, baseline_path: str, redactor: Redactor | None = None) -> Step:
+    """`--diff-from`: write `triage_diff.json` and put its status into the summary.
+
+    Without the run's `redactor`: the job envs of both summaries and replay's own.
+    """
 
     def step(summary: Summary, run_dir: Path) -> Summary:
         from replay._diff import triage_diff, triage_status
 
+        redact = (
+            current_redactor(*(t.env for t in (*summary.targets, *baseline.targets)))
+            if redactor is None
+            else redactor
+        )
         diff = triage_diff(
             baseline,
             summary,
@@ -31,7 +43,7 @@ def triage_step(baseline: Summary, baseline_path: str) -> Step:
             current_path=str(run_dir / "summary.json"),
             generated_at=summary.finished_at,
         )
-        write_json_atomic(run_dir / "triage_diff.json", diff)
+        write_json_atomic(run_dir / "triage_diff.json", redact.data(unstructure(diff)))
         return attrs.evolve(
             summary,
             diff_from=baseline_path,
@@ -41,12 +53,17 @@ def triage_step(baseline: Summary, baseline_path: str) -> Step:
     return step
 
 
-def digest_step() -> Step:
-    """Write `<suite>/failure_digest.json` for each failed target of this run, and the index."""
+def digest_step(redactor: Redactor | None = None) -> Step:
+    """Write `<suite>/failure_digest.json` for each failed target of this run, and the index.
+
+    Without the run's `redactor`: the summary's job envs and replay's own environment.
+    """
 
     def step(summary: Summary, run_dir: Path) -> Summary:
         from replay._bundle import targeted_command
         from replay._digest import build_digest, diagnostics_index, scan_log
+
+        redact = summary_redactor(summary) if redactor is None else redactor
 
         targets = []
         written = []
@@ -67,14 +84,14 @@ def digest_step() -> Step:
                 correlation_id=summary.correlation_id,
             )
             relative = f"{Path(target.result).parent.as_posix()}/failure_digest.json"
-            write_json_atomic(run_dir / relative, digest)
+            write_json_atomic(run_dir / relative, redact.data(unstructure(digest)))
             written.append((relative, digest))
             targets.append(
                 attrs.evolve(target, digest=relative, root_cause=digest.root_cause_class)
             )
         write_json_atomic(
             run_dir / "failure_diagnostics_index.json",
-            diagnostics_index(written, summary.finished_at),
+            redact.data(diagnostics_index(written, summary.finished_at)),
         )
         return attrs.evolve(summary, targets=tuple(targets))
 

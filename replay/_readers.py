@@ -15,10 +15,12 @@ problem is an `InputError` that names the file and the field.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn, TypeGuard
+from typing import IO, Any, NoReturn, TypeGuard
 
 import attrs
 
@@ -75,13 +77,21 @@ def safe_relative(base_dir: Path, rel: object) -> str | None:
     return resolved.relative_to(root).as_posix()
 
 
-def load_summary(path: Path) -> Summary:
-    """Read the summary file at `path`, or raise `InputError` naming it."""
-    if path.is_dir():
-        msg = f"{path}: is a directory, expected a summary file (try {path / 'summary.json'})"
-        raise InputError(msg)
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+"""The most replay reads of one summary or JSON artifact. A summary of 2,000 targets with
+their tests is a few MB, so this is far above any real one, and low enough that a link to
+`/dev/zero` or a runaway file ends in a clear error instead of using up the memory."""
+
+
+def open_input(path: Path, *, what: str) -> IO[bytes]:
+    """`path` opened for reading if it is a regular file (links followed); `InputError` if not.
+
+    The type is checked on the open file, and opening never waits: a FIFO, a
+    device (`/dev/zero`) or a socket is refused without reading a byte.
+    `what` says what was expected (`a summary file`).
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         msg = f"{path}: no such file"
         raise InputError(msg) from None
@@ -91,6 +101,56 @@ def load_summary(path: Path) -> Summary:
     except ValueError as exc:  # a NUL byte in the path
         msg = f"{path!r}: cannot read ({exc})"
         raise InputError(msg) from None
+    try:
+        _check_regular(os.fstat(fd).st_mode, path, what)
+        # Regular files ignore O_NONBLOCK; it only kept the open from waiting.
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_regular(mode: int, path: Path, what: str) -> None:
+    if stat.S_ISDIR(mode):
+        msg = f"{path}: is a directory, expected {what}"
+        raise InputError(msg)
+    if not stat.S_ISREG(mode):
+        msg = f"{path}: not a regular file (a FIFO, device or socket), expected {what}"
+        raise InputError(msg)
+
+
+def read_input(path: Path, *, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of the regular file `path`, at most `limit` of them; `InputError` otherwise."""
+    chunks: list[bytes] = []
+    size = 0
+    with open_input(path, what=what) as handle:
+        try:
+            # In chunks: one read(limit + 1) would allocate the whole limit for every file.
+            while size <= limit and (chunk := handle.read(_CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            msg = f"{path}: cannot read ({exc.strerror or exc})"
+            raise InputError(msg) from None
+    if size > limit:
+        msg = f"{path}: larger than {_mib(limit)}, more than {what} can be"
+        raise InputError(msg)
+    return b"".join(chunks)
+
+
+_CHUNK = 1 << 20
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"
+
+
+def load_summary(path: Path) -> Summary:
+    """Read the summary file at `path`, or raise `InputError` naming it."""
+    if path.is_dir():
+        msg = f"{path}: is a directory, expected a summary file (try {path / 'summary.json'})"
+        raise InputError(msg)
+    data = read_input(path, what="a summary file")
     return parse_summary(data, source=str(path), base_dir=path.parent)
 
 

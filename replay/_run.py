@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,15 @@ import attrs
 from replay._artifacts import (
     EventLog,
     carry_file,
+    clean_run_dir,
     display_path,
+    lock_run_dir,
     make_run_id,
     safe_component,
     write_json_atomic,
 )
 from replay._bundle import bundle_document
+from replay._chain import run_status
 from replay._environment import environment_document, git_info, tool_versions, tools_for
 from replay._executor import (
     KILL_GRACE,
@@ -38,8 +43,9 @@ from replay._executor import (
     attempt_status,
 )
 from replay._models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
+from replay._redact import Redactor
 from replay._results import build_summary
-from replay._summary import summary_document
+from replay._summary import result_document, summary_document
 from replay._watchdog import Watchdog
 
 EXIT_OK = 0
@@ -126,18 +132,96 @@ class _EventListener:
             self.inner.job_finished(outcome)
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that interrupt a run."""
+
+SIGNAL_POLL = 0.02
+"""How often the run looks for a new signal (20 ms, as the executor polls a stopping group)."""
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM for the length of one run, from its first instruction to its last.
+
+    The handler only counts: it runs between two bytecodes of whatever the main
+    thread was doing (the event loop's own code included), where touching a cancel
+    scope is not safe. `_watch_signals` acts on the count in the event loop, and
+    the end of the run reads it to decide the summary's status.
+
+    On exit the handlers that were there before come back in one swap each (anyio's
+    signal receiver would leave SIG_DFL behind on asyncio: a SIGTERM while the summary
+    is written killed replay with exit 143). A signal the run did not act on, one
+    that came after the summary's status was decided, is passed on to them.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.count = 0
+        """Signals received so far."""
+        self.last: int = signal.SIGINT
+        self._decided = 0
+        self._saved: dict[int, Any] = {}
+        if enabled:
+            self._install()
+
+    def _install(self) -> None:
+        try:
+            for signum in SIGNALS:
+                self._saved[signum] = signal.signal(signum, self._handler)
+        except ValueError:  # not the main thread: only the main thread can take signals
+            self._restore()
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.count += 1
+        self.last = signum
+
+    @property
+    def taken(self) -> bool:
+        """Whether the run handles the signals (False off the main thread or when asked not to)."""
+        return bool(self._saved)
+
+    def decide(self) -> bool:
+        """Whether the run was interrupted, decided now: later signals are passed on at the end."""
+        self._decided = self.count
+        return self._decided > 0
+
+    def _restore(self) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._saved.clear()
+
+    def __enter__(self) -> _Interrupts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.taken:
+            return
+        self._restore()
+        if self.count > self._decided:
+            signal.raise_signal(self.last)
+
+
 async def _watch_signals(
-    scope: anyio.CancelScope,
+    interrupts: _Interrupts,
     executor: Executor,
+    scope: anyio.CancelScope,
     *,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        task_status.started()
-        async for _ in signals:
+    """Act on each signal: the first cancels `scope` (the executor); each tells the executor.
+
+    The executor cuts a grace period short from the second signal on. Runs until
+    cancelled, so that every signal during the group kills is seen.
+    """
+    seen = 0
+    started = False
+    while True:
+        while seen < interrupts.count:
+            seen += 1
             executor.mark_interrupted()
             scope.cancel()
-            return
+        if not started:  # signals that came before the executor existed are acted on first
+            task_status.started()
+            started = True
+        await anyio.sleep(SIGNAL_POLL)
 
 
 PostProcess = Callable[[Summary, Path], Summary]
@@ -165,70 +249,109 @@ async def run_plan(
 ) -> RunResult:
     """Run `plan` and write its artifacts; never raises for a failing job.
 
-    With `handle_signals`, SIGINT and SIGTERM stop the running jobs (their
-    whole process groups), the summary is written with status `interrupted`,
-    and the result's exit code is 130.
+    With `handle_signals` (in the main thread), SIGINT and SIGTERM stop the
+    running jobs (their whole process groups; a second signal skips the rest of
+    the grace period), the summary is written with status `interrupted`, and the
+    result's exit code is 130. The run takes both signals from its first
+    instruction to its last; one that comes after the summary's status was
+    decided is passed on to the handler that was in place before the run.
     """
-    started = utc_now()
-    if run_dir is None:
-        run_dir, generated_id = default_run_dir(out_root, started)
-        run_id = run_id or generated_id
-    run_id = run_id or make_run_id(started)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    summary_path = run_dir / "summary.json"
-    env = dict(os.environ if base_env is None else base_env)
-    events = EventLog(run_dir / "events.jsonl")
-    events.emit("run_started", run_id=run_id, jobs=len(plan.jobs), at=iso(started))
-    # The basic facts now; git and tool versions (hundreds of ms) are gathered while the
-    # jobs run, and environment.json is rewritten with them at the end.
-    environment = _environment(plan, run_id, env, tools={}, git={}, extra=environment_extra)
-    write_json_atomic(run_dir / "environment.json", environment)
-    gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
-    executor = Executor(
-        plan,
-        run_dir,
-        listener=_EventListener(events, listener),
-        base_env=env,
-        kill_grace=kill_grace,
-        run_id=run_id,
-        stop_when=stop_when,
-        stop_after=stop_after,
-        quarantine_delay=quarantine_delay,
-        watchdog=Watchdog() if watchdog and plan.jobs else None,
-    )
-    try:
-        async with anyio.create_task_group() as tg:
-            if handle_signals:
-                await tg.start(_watch_signals, tg.cancel_scope, executor)
-            await executor.run()
-            tg.cancel_scope.cancel()
-    finally:
-        with anyio.CancelScope(shield=True):
-            if gathering is not None:
-                tools, git = await anyio.to_thread.run_sync(_facts, gathering)
-                environment = _environment(
-                    plan, run_id, env, tools=tools, git=git, extra=environment_extra
+    with _Interrupts(handle_signals) as interrupts:
+        started = utc_now()
+        if run_dir is None:
+            run_dir, generated_id = default_run_dir(out_root, started)
+            run_id = run_id or generated_id
+        run_id = run_id or make_run_id(started)
+        # One writer at a time; then what an earlier run left under this run's names goes.
+        # The lock is released at the end of the run, or with the process however it ends.
+        lock = lock_run_dir(run_dir, started_at=iso(started))
+        run_dir = lock.path
+        clean_run_dir(run_dir, (safe_component(job.id) for job in plan.jobs))
+        summary_path = run_dir / "summary.json"
+        env = dict(os.environ if base_env is None else base_env)
+        # One redactor for everything this run writes: the secrets of replay's environment,
+        # of every job's env (the config's and --env's) and of the targets it carries.
+        redactor = Redactor.from_environments(
+            env, *(job.env for job in plan.jobs), *(t.env for t in plan.carried)
+        )
+        events = EventLog(run_dir / "events.jsonl")
+        events.emit("run_started", run_id=run_id, jobs=len(plan.jobs), at=iso(started))
+        # The basic facts now; git and tool versions (hundreds of ms) are gathered while the
+        # jobs run, and environment.json is rewritten with them at the end.
+        environment = _environment(
+            plan, run_id, env, tools={}, git={}, extra=environment_extra, redactor=redactor
+        )
+        write_json_atomic(run_dir / "environment.json", environment)
+        gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
+        executor = Executor(
+            plan,
+            run_dir,
+            listener=_EventListener(events, listener),
+            base_env=env,
+            kill_grace=kill_grace,
+            run_id=run_id,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            quarantine_delay=quarantine_delay,
+            watchdog=Watchdog() if watchdog and plan.jobs else None,
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                # Its own scope: the signal watcher lives on while the running jobs are stopped.
+                with anyio.CancelScope() as running:
+                    if interrupts.taken:
+                        await tg.start(_watch_signals, interrupts, executor, running)
+                    await executor.run()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if gathering is not None:
+                    # An interrupted run does not wait for git and tool versions.
+                    give_up = functools.partial(_interrupted, interrupts, executor)
+                    tools, git = await anyio.to_thread.run_sync(_facts, gathering, give_up)
+                    environment = _environment(
+                        plan,
+                        run_id,
+                        env,
+                        tools=tools,
+                        git=git,
+                        extra=environment_extra,
+                        redactor=redactor,
+                    )
+                    write_json_atomic(run_dir / "environment.json", environment)
+                # In a worker thread: digests of a big log take seconds, and a signal that
+                # comes meanwhile must still be counted before the status is decided.
+                summary = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        _finish,
+                        plan,
+                        executor,
+                        run_dir=run_dir,
+                        run_id=run_id,
+                        started=started,
+                        previous=previous,
+                        environment=environment,
+                        post_process=post_process,
+                        interrupted=functools.partial(_decide, interrupts, executor),
+                        redactor=redactor,
+                    )
                 )
-                write_json_atomic(run_dir / "environment.json", environment)
-            summary = _finish(
-                plan,
-                executor,
-                run_dir=run_dir,
-                run_id=run_id,
-                started=started,
-                previous=previous,
-                environment=environment,
-                post_process=post_process,
-            )
-            events.emit(
-                "run_finished", run_id=run_id, status=summary.status.value, at=summary.finished_at
-            )
-            events.close()
-            if executor.watchdog is not None:
-                executor.watchdog.close()
-    return RunResult(
-        summary=summary, run_dir=run_dir, summary_path=summary_path, outcomes=executor.outcomes()
-    )
+                events.emit(
+                    "run_finished",
+                    run_id=run_id,
+                    status=summary.status.value,
+                    at=summary.finished_at,
+                )
+                events.close()
+                if executor.watchdog is not None:
+                    executor.watchdog.close()
+                lock.release()
+        return RunResult(
+            summary=summary,
+            run_dir=run_dir,
+            summary_path=summary_path,
+            outcomes=executor.outcomes(),
+        )
 
 
 def _environment(
@@ -239,6 +362,7 @@ def _environment(
     tools: Mapping[str, str | None],
     git: Mapping[str, str | None],
     extra: Mapping[str, Any] | None,
+    redactor: Redactor,
 ) -> dict[str, Any]:
     document = environment_document(
         run_id=run_id,
@@ -249,8 +373,9 @@ def _environment(
         parallelism=plan.parallelism,
         tools=tools,
         git={"git_sha": git.get("git_sha"), "git_branch": git.get("git_branch")},
+        redactor=redactor,
     )
-    document.update(extra or {})
+    document.update(redactor.data(dict(extra or {})))
     return document
 
 
@@ -270,11 +395,29 @@ def _gather_facts(plan: Plan) -> Facts:
     return facts
 
 
-def _facts(facts: Facts) -> tuple[dict[str, str | None], dict[str, str | None]]:
+def _facts(
+    facts: Facts, give_up: Callable[[], bool]
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The gathered facts; none after FACTS_TIMEOUT, or as soon as `give_up()` says so."""
+    deadline = time.monotonic() + FACTS_TIMEOUT
+    while not all(f.done() for f in facts):
+        if give_up() or time.monotonic() > deadline:
+            return {}, {}
+        wait_futures(facts, timeout=0.05)
     try:
-        return facts[0].result(timeout=FACTS_TIMEOUT), facts[1].result(timeout=FACTS_TIMEOUT)
+        return facts[0].result(), facts[1].result()
     except Exception:  # missing facts never fail a run
         return {}, {}
+
+
+def _interrupted(interrupts: _Interrupts, executor: Executor) -> bool:
+    return interrupts.count > 0 or executor.interrupted
+
+
+def _decide(interrupts: _Interrupts, executor: Executor) -> bool:
+    # Both are asked: `decide` takes note of the signals the summary accounts for.
+    by_signal = interrupts.decide()
+    return by_signal or executor.interrupted
 
 
 def _finish(
@@ -287,6 +430,8 @@ def _finish(
     previous: Summary | None,
     environment: Mapping[str, Any],
     post_process: tuple[PostProcess, ...],
+    interrupted: Callable[[], bool],
+    redactor: Redactor,
 ) -> Summary:
     summary_path = run_dir / "summary.json"
     outcomes = executor.outcomes()
@@ -300,13 +445,13 @@ def _finish(
         summary_path=display_path(summary_path),
         previous={t.name: t for t in previous.targets} if previous else None,
     )
-    summary = _with_result_paths(summary, plan, run_dir)
+    summary = _with_result_paths(summary, plan, run_dir, redactor)
     if plan.rerun_from is not None:
         summary = _with_carried_files(summary, Path(plan.rerun_from).parent, run_dir)
     from replay._postprocess import digest_step
 
     # Digests first: later steps (triage) compare root causes.
-    for step in (digest_step(), *post_process):
+    for step in (digest_step(redactor), *post_process):
         summary = step(summary, run_dir)
     write_json_atomic(
         run_dir / "replay_bundle.json",
@@ -315,13 +460,20 @@ def _finish(
             summary_path=display_path(summary_path),
             generated_at=summary.finished_at,
             environment=environment,
+            redactor=redactor,
         ),
     )
-    write_json_atomic(summary_path, summary_document(summary))
+    # The status is decided last, just before the summary is written: a signal that came
+    # while the digests were built still makes the run `interrupted` (and exit 130).
+    status = run_status(
+        summary.targets, interrupted=interrupted(), policy_failures=summary.policy_failures
+    )
+    summary = attrs.evolve(summary, status=status)
+    write_json_atomic(summary_path, summary_document(summary, redactor))
     return summary
 
 
-def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path) -> Summary:
+def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path, redactor: Redactor) -> Summary:
     """Write `<job>/result.json` for each executed target and record its path."""
     jobs = {j.target: j for j in plan.jobs}
     targets: list[TargetResult] = []
@@ -333,7 +485,9 @@ def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path) -> Summary:
             recorded = attrs.evolve(target, result=relative)
             # The summary holds the same record and is fsynced; one fsync per target
             # cost more than spawning a trivial job.
-            write_json_atomic(run_dir / relative, recorded, durable=False)
+            write_json_atomic(
+                run_dir / relative, result_document(recorded, redactor), durable=False
+            )
         targets.append(recorded)
     return attrs.evolve(summary, targets=tuple(targets))
 

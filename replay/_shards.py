@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from replay._errors import ReplayError
-from replay._models import UNIT_KINDS, Plan, Shard, Summary, TargetStatus
+from replay._models import MAX_SECONDS, MAX_SHARDS, UNIT_KINDS, Plan, Shard, Summary, TargetStatus
 
 
 class ShardStrategy(str, enum.Enum):
@@ -66,6 +66,9 @@ def check_shard(index: int, total: int) -> None:
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         msg = f"shard total must be a whole number >= 1, got {total!r}; use --shard-total N"
         raise ReplayError(msg)
+    if total > MAX_SHARDS:
+        msg = f"shard total must be at most {MAX_SHARDS}, got {total}"
+        raise ReplayError(msg)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < total:
         msg = (
             f"shard index {index!r} is out of range for {total} shard(s): expected 0 to "
@@ -76,14 +79,16 @@ def check_shard(index: int, total: int) -> None:
 
 
 def _usable(seconds: float) -> bool:
-    return math.isfinite(seconds) and seconds >= 0
+    # Beyond a year a duration is hand-edited or hostile, and 1e308s would overflow the sums.
+    return math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS
 
 
 def weights(names: Iterable[str], durations: Mapping[str, float] | None) -> dict[str, float]:
     """Each unique name's expected seconds: its known duration, else the mean of the known ones.
 
-    Durations that are negative, infinite or NaN (a hand-edited or hostile
-    summary) count as unknown. With nothing known every weight is `DEFAULT_WEIGHT`.
+    Durations that are negative, infinite, NaN or longer than a year (a
+    hand-edited or hostile summary) count as unknown. With nothing known
+    every weight is `DEFAULT_WEIGHT`.
     """
     unique = sorted(set(names))
     durations = durations or {}
@@ -233,8 +238,8 @@ def shard_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
         if total is None:
             msg = f"--shard auto: {index_var} is set but {total_var} is not ({system})"
             raise ReplayError(msg)
-        if total < 1:
-            msg = f"--shard auto: {total_var}={total} ({system}) must be at least 1"
+        if not 1 <= total <= MAX_SHARDS:
+            msg = f"--shard auto: {total_var}={total} ({system}) must be 1 to {MAX_SHARDS}"
             raise ReplayError(msg)
         if index is None:
             if total == 1:

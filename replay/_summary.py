@@ -2,7 +2,9 @@
 
 The pi fields are derived from the targets, so the model does not store them:
 `summary_document` adds them on the way out and `DERIVED_KEYS` lists what a
-reader drops on the way in.
+reader drops on the way in. Both documents here (`summary.json`, a target's
+`result.json`) leave through the run's redactor: the job envs keep their names
+but not their secret values.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from replay._convert import unstructure
 from replay._models import Summary, TargetResult
+from replay._redact import Redactor, current_redactor
 
 DERIVED_KEYS = frozenset(
     {
@@ -58,9 +61,27 @@ def pi_fields(summary: Summary) -> dict[str, Any]:
     }
 
 
-def summary_document(summary: Summary) -> dict[str, Any]:
-    """The JSON document of `summary`: the model's fields plus the pi fields."""
+def summary_redactor(summary: Summary) -> Redactor:
+    """The redactor of `summary`'s job envs and replay's own environment.
+
+    The default of every document builder whose caller does not pass the run's
+    redactor: the summary holds the config's and `--env`'s values in its job envs.
+    """
+    return current_redactor(*(t.env for t in summary.targets))
+
+
+def summary_document(summary: Summary, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The JSON document of `summary`: the model's fields plus the pi fields, redacted."""
     document: dict[str, Any] = {"schema": summary.schema}
     document.update(unstructure(summary))
     document.update(pi_fields(summary))
-    return document
+    redactor = summary_redactor(summary) if redactor is None else redactor
+    redacted: dict[str, Any] = redactor.data(document)
+    return redacted
+
+
+def result_document(target: TargetResult, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The JSON document of one target's record (`<suite>/result.json`), redacted."""
+    redactor = current_redactor(target.env) if redactor is None else redactor
+    redacted: dict[str, Any] = redactor.data(unstructure(target))
+    return redacted

@@ -43,6 +43,10 @@ def parse_toml(text: str, path: Path, *, error: type[ReplayError] = InputError) 
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: invalid TOML ({exc})"
         raise error(msg) from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively.
+        msg = f"{path}: invalid TOML (arrays or tables nested too deeply)"
+        raise error(msg) from None
     return document
 
 

@@ -12,29 +12,41 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from replay._artifacts import inside, write_json_atomic
+from replay._artifacts import (
+    BUNDLE_NAME,
+    DIAGNOSTICS_NAME,
+    ENVIRONMENT_NAME,
+    EVENTS_NAME,
+    INDEX_NAME,
+    JUNIT_NAME,
+    SUMMARY_NAME,
+    TRIAGE_NAME,
+    inside,
+    write_json_atomic,
+)
 from replay._convert import parse_json, structure
 from replay._errors import InputError
 from replay._models import SUMMARY_SCHEMA, Summary
+from replay._readers import open_input, read_input
 from replay._summary import DERIVED_KEYS, pi_fields
 
 INDEX_SCHEMA = "replay.evidence_index.v1"
-INDEX_NAME = "index.json"
-SUMMARY_NAME = "summary.json"
 
 WELL_KNOWN = (
-    "replay_bundle.json",
-    "environment.json",
-    "events.jsonl",
-    "failure_diagnostics_index.json",
-    "triage_diff.json",
-    "junit.xml",
+    BUNDLE_NAME,
+    ENVIRONMENT_NAME,
+    EVENTS_NAME,
+    DIAGNOSTICS_NAME,
+    TRIAGE_NAME,
+    JUNIT_NAME,
 )
 """Run files the summary does not name but a run writes; checked when present."""
 
@@ -118,7 +130,7 @@ def _references(summary: Any) -> list[tuple[str, str]]:
 def _digest(path: Path) -> tuple[int, str]:
     sha = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
+    with open_input(path, what="a file of the run") as handle:
         while chunk := handle.read(_CHUNK):
             sha.update(chunk)
             size += len(chunk)
@@ -127,33 +139,56 @@ def _digest(path: Path) -> tuple[int, str]:
 
 def _content_problems(path: Path, rel: str) -> tuple[str | None, list[str]]:
     """`(schema tag, problems)` of one file's content, judged by its suffix; logs are not read."""
-    if rel.endswith(".jsonl"):
-        problems = []
-        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-            if line.strip():
-                try:
-                    parse_json(line, source=f"{rel}: line {number}")
-                except InputError as exc:
-                    problems.append(str(exc))
-        return None, problems
-    if rel.endswith(".json"):
-        try:
-            document = parse_json(path.read_bytes(), source=rel)
-        except InputError as exc:
-            return None, [str(exc)]
-        schema = document.get("schema") if isinstance(document, dict) else None
-        if not isinstance(schema, str):
-            return None, []
-        check = SCHEMA_CHECKS.get(schema)
-        return schema, list(check(document, rel)) if check else []
-    if rel.endswith(".xml"):
-        import defusedxml.ElementTree
+    check = _CONTENT_CHECKS.get(Path(rel).suffix)
+    if check is None:
+        return None, []
+    try:
+        # Capped, and only from a regular file: the summary may name a huge or endless one.
+        data = read_input(path, what="a run's JSON or XML file")
+    except InputError as exc:
+        return None, [str(exc)]
+    return check(data, rel)
 
-        try:
-            defusedxml.ElementTree.fromstring(path.read_bytes())
-        except (defusedxml.ElementTree.ParseError, ValueError) as exc:  # refusals: ValueError
-            return None, [f"{rel}: not well-formed XML ({exc})"]
+
+def _jsonl_problems(data: bytes, rel: str) -> tuple[str | None, list[str]]:
+    problems = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.strip():
+            try:
+                parse_json(line, source=f"{rel}: line {number}")
+            except InputError as exc:
+                problems.append(str(exc))
+    return None, problems
+
+
+def _json_problems(data: bytes, rel: str) -> tuple[str | None, list[str]]:
+    try:
+        document = parse_json(data, source=rel)
+    except InputError as exc:
+        return None, [str(exc)]
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if not isinstance(schema, str):
+        return None, []
+    check = SCHEMA_CHECKS.get(schema)
+    return schema, list(check(document, rel)) if check else []
+
+
+def _xml_problems(data: bytes, rel: str) -> tuple[str | None, list[str]]:
+    import defusedxml.ElementTree
+
+    try:
+        defusedxml.ElementTree.fromstring(data)
+    except (defusedxml.ElementTree.ParseError, ValueError) as exc:  # refusals: ValueError
+        return None, [f"{rel}: not well-formed XML ({exc})"]
     return None, []
+
+
+_CONTENT_CHECKS: dict[str, Callable[[bytes, str], tuple[str | None, list[str]]]] = {
+    ".jsonl": _jsonl_problems,
+    ".json": _json_problems,
+    ".xml": _xml_problems,
+}
+"""How a file's content is checked, by suffix; other files (logs) are only hashed."""
 
 
 def _wanted(run_dir: Path, summary: Any) -> dict[str, str]:
@@ -194,8 +229,9 @@ def _check_file(run_dir: Path, rel: str, where: str) -> tuple[IndexedFile | None
     try:
         size, sha256 = _digest(resolved)
         schema, problems = _content_problems(resolved, rel)
-    except OSError as exc:
-        return None, [f"{shown}: cannot read ({exc.strerror or exc})"]
+    except (OSError, InputError) as exc:  # InputError: no longer a regular file
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return None, [f"{shown}: cannot read ({why})"]
     return IndexedFile(path=rel, size=size, sha256=sha256, schema=schema), problems
 
 
@@ -203,8 +239,10 @@ def verify_run(run_dir: Path, *, write_index: bool = True) -> VerifyReport:
     """Verify a run directory and (by default) write its `index.json` atomically.
 
     `InputError` when `run_dir` is not a run directory at all (no
-    `summary.json`) or its summary names a path with a NUL byte; everything
-    else wrong is a problem in the report.
+    `summary.json`), its summary is not a regular file (a FIFO, a link to
+    `/dev/zero`: never read) or names a path with a NUL byte; everything else
+    wrong is a problem in the report. A summary that leads out of the run
+    directory is reported, not read.
     """
     try:
         is_dir = run_dir.is_dir()
@@ -219,11 +257,14 @@ def verify_run(run_dir: Path, *, write_index: bool = True) -> VerifyReport:
     if not has_summary:
         msg = f"{run_dir}: no {SUMMARY_NAME}; expected a replay run directory"
         raise InputError(msg)
+    _check_summary_type(summary_path)
 
     problems: list[str] = []
     summary: Any = None
-    with contextlib.suppress(InputError, OSError):  # reported by the file's own checks
-        summary = parse_json(summary_path.read_bytes(), source=SUMMARY_NAME)
+    contained = inside(run_dir, SUMMARY_NAME)
+    if contained is not None and contained.is_file():
+        with contextlib.suppress(InputError):  # reported by the file's own checks
+            summary = parse_json(read_input(contained, what="a summary file"), source=SUMMARY_NAME)
     if isinstance(summary, dict) and summary.get("schema") != SUMMARY_SCHEMA:
         problems.append(
             f"{SUMMARY_NAME}: $.schema: expected {SUMMARY_SCHEMA!r}, got {summary.get('schema')!r}"
@@ -243,5 +284,20 @@ def verify_run(run_dir: Path, *, write_index: bool = True) -> VerifyReport:
         problems=tuple(problems),
     )
     if write_index:
-        write_json_atomic(run_dir / INDEX_NAME, report)
+        # The directory the user named, resolved if it is a link (the writer follows none).
+        write_json_atomic(Path(os.path.realpath(run_dir)) / INDEX_NAME, report)
     return report
+
+
+def _check_summary_type(summary_path: Path) -> None:
+    """`InputError` if the summary (links followed) exists but is not a regular file."""
+    try:
+        mode = summary_path.stat().st_mode
+    except OSError:
+        return  # a dangling link or a loop: reported as a problem with the file
+    if not stat.S_ISREG(mode):
+        msg = (
+            f"{summary_path}: not a regular file (a FIFO, device, socket or directory); "
+            "expected a replay summary"
+        )
+        raise InputError(msg)

@@ -1,11 +1,20 @@
-"""A watchdog that stops a run's jobs if `replay` itself dies (SIGKILL, OOM killer).
+"""The run's mark, and a watchdog that stops a run's jobs if `replay` itself dies.
+
+Every job runs with the run's mark, a random secret, in its environment
+(`REPLAY_WATCHDOG_MARK`), and so does every descendant that does not wipe its
+environment: one that calls `setsid` or double-forks out of the job's process
+group still carries it. `marked_pids` finds them through /proc; the executor
+sweeps a job's marked processes when the job ends and the run's when the run
+ends.
 
 Jobs run in their own sessions, so nothing kills them when the orchestrator is
-killed without a chance to clean up. One small process per run holds the read
-end of a pipe; `replay` writes `+PGID` when a job starts and `-PGID` when its
-group is gone. When the pipe reaches EOF (replay exited, however it exited) the
-watchdog stops every group still listed, and every process carrying the run's
-secret mark in its environment: SIGTERM, a grace period, SIGKILL.
+killed without a chance to clean up (SIGKILL, the OOM killer). One small process
+per run, this module run as a script, holds the read end of a pipe; `replay`
+writes `+PGID` when a job starts and `-PGID` when its group is gone. When the
+pipe reaches EOF (replay exited, however it exited) the watchdog stops every
+group still listed, and every process carrying the run's mark: SIGTERM, a grace
+period, SIGKILL. It runs with `python -I -S` and imports nothing but the
+standard library, so it shares `marked_pids` with replay instead of a copy.
 """
 
 from __future__ import annotations
@@ -13,69 +22,127 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 WATCHDOG_MARK = "REPLAY_WATCHDOG_MARK"
 """The environment variable that marks a run's jobs (a random secret per run)."""
 
+JOB_VARIABLE = "REPLAY_JOB"
+"""The environment variable that names a process's job (the executor sets it for each attempt)."""
+
 WATCHDOG_GRACE = 1.0
 """Seconds between SIGTERM and SIGKILL for jobs orphaned by a killed replay."""
 
-_SCRIPT = r"""
-import os, signal, sys, time
-groups = set()
-for line in sys.stdin:
-    if line == "done\n":
-        sys.exit(0)  # a normal end: replay stopped every group itself
-    sign, pgid = line[:1], int(line[1:])
-    if sign == "+":
-        groups.add(pgid)
-    else:
-        groups.discard(pgid)
-def marked():
-    # Jobs carry the run's mark in their environment, and so do their descendants: this
-    # finds a job even if replay died between spawning it and reporting its group.
-    mark = ("\0REPLAY_WATCHDOG_MARK=" + sys.argv[2] + "\0").encode()
-    found = set()
+
+def new_mark() -> str:
+    """A fresh run mark: a secret, so that a sweep never touches another run's processes."""
+    return secrets.token_hex(16)
+
+
+def carries(environ: bytes, mark: str, job: str | None = None) -> bool:
+    """Whether an environment block (`NAME=value` entries, each ended by NUL) carries `mark`.
+
+    With `job`, the block must also name that job, so one job's sweep leaves
+    the other running jobs of the run alone.
+    """
+    block = b"\0" + environ
+    if os.fsencode(f"\0{WATCHDOG_MARK}={mark}\0") not in block:
+        return False
+    return job is None or os.fsencode(f"\0{JOB_VARIABLE}={job}\0") in block
+
+
+def process_carries(pid: int, mark: str, job: str | None = None) -> bool:
+    """Whether process `pid` carries `mark` (False when it is gone, a zombie or not readable)."""
     try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environ = handle.read()
     except OSError:
-        return found
-    for pid in pids:
-        try:
-            with open("/proc/" + pid + "/environ", "rb") as handle:
-                if mark in b"\0" + handle.read():
-                    found.add(os.getpgid(int(pid)))
-        except OSError:
-            pass
-    return found
-groups |= marked() if sys.argv[2] else set()
-def signal_all(signum):
+        return False
+    return carries(environ, mark, job)
+
+
+def marked_pids(mark: str, job: str | None = None, *, born_after: int = 0) -> tuple[int, ...]:
+    """Live processes carrying `mark` (and `job`): a /proc scan; none where there is no /proc.
+
+    About 6 us a process. `born_after` (a job's own pid) narrows the scan to the
+    pids the kernel allocated since: a job's descendants are younger than the job.
+    """
+    if not mark:
+        return ()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return ()
+    own = os.getpid()
+    last = _last_pid() if born_after else None
+    younger = allocated_since(born_after, last) if last is not None else None
+    return tuple(
+        pid
+        for pid in (int(name) for name in names if name.isdigit())
+        if pid != own and (younger is None or younger(pid)) and process_carries(pid, mark, job)
+    )
+
+
+def allocated_since(first: int, last: int) -> Callable[[int], bool]:
+    """Whether a pid was allocated from `first` to `last` (the latest): pids count up, then wrap."""
+    if last >= first:
+        return lambda pid: first <= pid <= last
+    return lambda pid: pid >= first or pid <= last  # wrapped around once since `first`
+
+
+def _last_pid() -> int | None:
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "rb") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _serve(grace: float, mark: str) -> int:
+    """The watchdog process: follow the pipe; at EOF stop what is left of the run."""
+    groups: set[int] = set()
+    for line in sys.stdin:
+        if line == "done\n":
+            return 0  # a normal end: replay stopped every group and swept the mark itself
+        sign, pgid = line[:1], int(line[1:])
+        if sign == "+":
+            groups.add(pgid)
+        else:
+            groups.discard(pgid)
+    # Marked processes include a job whose group replay never reported (it died in between)
+    # and descendants that left their job's group.
+    for pid in marked_pids(mark):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    if groups:
+        _signal_all(groups, signal.SIGTERM)
+        time.sleep(grace)
+        _signal_all(groups, signal.SIGKILL)
+    return 0
+
+
+def _signal_all(groups: set[int], signum: int) -> None:
     for pgid in groups:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(pgid, signum)
-        except OSError:
-            pass
-if groups:
-    signal_all(signal.SIGTERM)
-    time.sleep(float(sys.argv[1]))
-    signal_all(signal.SIGKILL)
-"""
 
 
 class Watchdog:
     """The orchestrator's side of the watchdog pipe."""
 
-    def __init__(self, grace: float = WATCHDOG_GRACE) -> None:
-        self.mark = secrets.token_hex(16)
+    def __init__(self, grace: float = WATCHDOG_GRACE, mark: str | None = None) -> None:
+        self.mark = mark or new_mark()
         """Put into every job's environment as `REPLAY_WATCHDOG_MARK`."""
         self._process: subprocess.Popen[bytes] | None = None
         try:
             # Infrastructure, not a test job: a plain Popen, in its own session so a
             # Ctrl-C to the terminal's process group does not reach it.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(grace), self.mark],
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(grace), self.mark],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -113,3 +180,7 @@ class Watchdog:
                 process.stdin.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    sys.exit(_serve(float(sys.argv[1]), sys.argv[2]))

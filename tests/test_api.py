@@ -37,3 +37,21 @@ def test_import_replay_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "" == result.stdout.strip()
+
+
+def test_invalid_values_are_replay_errors_and_value_errors() -> None:
+    """A model's refusal is caught by `except ReplayError` and by `except ValueError` alike."""
+    with pytest.raises(replay.ReplayError) as info:
+        replay.Suite(name="s", command="echo hi")  # type: ignore[arg-type]
+    assert (True, "command") == (isinstance(info.value, ValueError), info.value.field)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["run", "run_plan", "load_summary", "load_config"])
+def test_entry_points_take_str_paths(name: str) -> None:
+    """The functions that take paths say in their signature that a `str` will do."""
+    import inspect
+
+    parameter = list(inspect.signature(getattr(replay, name)).parameters.values())[
+        1 if name.startswith("run") else 0
+    ]
+    assert "str | os.PathLike[str]" in str(parameter.annotation)

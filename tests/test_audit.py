@@ -619,3 +619,17 @@ def test_cli_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     """`--today` that is not a date is a usage error (exit 2)."""
     assert 2 == main(["audit", str(CLASSIFICATION), "--today", "tomorrow"])
     assert "is not a date" in capsys.readouterr().err
+
+
+def test_cli_escapes_terminal_controls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Suite names, stems and waiver names from the file cannot drive the terminal (ANSI, OSC)."""
+    path = tmp_path / "suite_classification.toml"
+    path.write_text(
+        '["suite"."unit\\u001b]0;owned\\u0007"]\nfiles = ["b\\u001b[2J", "a"]\n'
+        '["waiver"."w\\u009b31m"]\nowner = "o"\n'
+    )
+    code = main(["audit", str(path), "--today", "2026-02-17", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert (1, []) == (code, [c for c in out if not c.isprintable() and c != "\n"])
+    assert "unit\\x1b]0;owned\\x07" in out
+    assert "'b\\x1b[2J'" in out

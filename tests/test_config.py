@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,39 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (math.nan, "must be a number of seconds, got nan"),
+        (math.inf, "must be at most a year"),
+        (-math.inf, "must be positive"),
+        (1e308, "must be at most a year"),
+        (10**400, "must be at most a year"),
+        (-(10**400), "must be positive"),
+        ("9999999h", "must be at most a year"),
+        (True, "got a boolean"),
+    ],
+)
+def test_impossible_durations(value: str | float, problem: str) -> None:
+    """NaN, infinities and durations beyond a year are refused, never passed to a deadline."""
+    with pytest.raises(ConfigError) as info:
+        parse_duration(value, what="t")
+    assert str(info.value).startswith("t: ")
+    assert problem in str(info.value)
+
+
+@pytest.mark.parametrize(("written", "seconds"), [("60", 60.0), ("60.0", 60.0), ('"60"', 60.0)])
+def test_timeout_may_be_an_integer(tmp_path: Path, written: str, seconds: float) -> None:
+    """`timeout = 60` means 60 seconds, as `60.0` and `"60"` do, at both levels."""
+    path = tmp_path / "replay.toml"
+    path.write_text(
+        f"[replay]\ntimeout = {written}\n"
+        f'[[replay.suites]]\nname = "a"\ncommand = ["true"]\ntimeout = {written}\n'
+    )
+    config = load_config(path)
+    assert (seconds, seconds) == (config.timeout, config.suites[0].timeout)
+
+
 def test_full_config_loads(tmp_path: Path) -> None:
     """Every documented key is read; paths resolve against the config's directory."""
     path = tmp_path / "replay.toml"
@@ -81,6 +115,28 @@ def test_pyproject_section(tmp_path: Path) -> None:
         ("[replay]\nparalelism = 2\n", "replay: unknown key (paralelism)"),
         ('[replay]\nparallelism = "2"\n', "replay.parallelism: expected int, got str"),
         ("[replay]\nparallelism = 0\n", "replay.parallelism: must be at least 1"),
+        ("[replay]\nparallelism = 5000\n", "replay.parallelism: must be at most 4096, got 5000"),
+        ('[replay]\ntimeout = ""\n', "replay.timeout: '' is not a duration"),
+        ("[replay]\ntimeout = nan\n", "replay.timeout: must be a number of seconds, got nan"),
+        (
+            '[[replay.suites]]\nname = "a"\ncommand = ["x"]\ntimeout = ""\n',
+            "replay.suites[0].timeout: '' is not a duration",
+        ),
+        (
+            '[[replay.suites]]\nname = "a"\ncommand = ["x"]\nenv = { "K=V" = "1" }\n',
+            "replay.suites[0].env: variable name 'K=V' holds '='",
+        ),
+        (
+            '[[replay.suites]]\nname = "a"\ncommand = ["x"]\ncwd = "\\u0000"\n',
+            "replay.suites[0].cwd: holds a NUL byte",
+        ),
+        ('[[replay.suites]]\nname = ""\ncommand = ["x"]\n', "replay.suites[0].name: must not be"),
+        ('[replay]\ndebug_env = { "" = "1" }\n', "replay.debug_env: variable name '' is empty"),
+        (
+            '[replay.flake_rules]\nFLAKE-NET = ["ok", "(unclosed"]\n',
+            "replay.flake_rules.FLAKE-NET: invalid regular expression '(unclosed'",
+        ),
+        ("[replay]\nx = " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
         ('[replay]\ntimeout = "soon"\n', "replay.timeout: 'soon' is not a duration"),
         ('[[replay.suites]]\nname = "a"\ncommand = "true"\n', "replay.suites[0].command"),
         ('[[replay.suites]]\nname = "a"\ncommand = []\n', "replay.suites[0].command: must not"),
@@ -117,3 +173,10 @@ def test_directory_and_binary_configs(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe[replay]")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(path)
+
+
+def test_load_config_takes_str_and_path_like(tmp_path: Path) -> None:
+    """`load_config` reads a `str` path as it reads a `Path`."""
+    path = tmp_path / "replay.toml"
+    path.write_text(GOOD)
+    assert load_config(path) == load_config(str(path))

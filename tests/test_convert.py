@@ -27,6 +27,9 @@ from replay._models import (
 
 text = st.text(max_size=20)
 maybe_text = st.none() | text
+# What reaches an argv, a path or an environment holds no NUL (the models refuse it).
+words = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=20)
+env_names = st.text(st.characters(codec="utf-8", exclude_characters="\0="), min_size=1, max_size=20)
 seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
 tests = st.builds(
@@ -54,15 +57,15 @@ attempts = st.builds(
 )
 targets = st.builds(
     TargetResult,
-    name=text,
+    name=words,
     kind=text,
     adapter=text,
-    argv=st.lists(text, max_size=4).map(tuple),
+    argv=st.lists(words, max_size=4).map(tuple),
     status=st.sampled_from(TargetStatus),
     chain_state=st.sampled_from(ChainState),
     decided_by=text,
-    env=st.dictionaries(text, text, max_size=3),
-    cwd=maybe_text,
+    env=st.dictionaries(env_names, words, max_size=3),
+    cwd=st.none() | words,
     exit_code=st.none() | st.integers(-1, 255),
     signal=st.none() | st.integers(1, 64),
     duration=seconds,
@@ -82,10 +85,24 @@ summaries = st.builds(
     targets=st.lists(targets, max_size=3).map(tuple),
     parent_run_id=maybe_text,
     rerun_from=maybe_text,
-    shard=st.none() | st.builds(Shard, index=st.integers(0, 9), total=st.integers(1, 10)),
+    shard=st.none()
+    | st.integers(1, 10).flatmap(
+        lambda total: st.builds(Shard, index=st.integers(0, total - 1), total=st.just(total))
+    ),
     one_command_replay=maybe_text,
     triage_diff=st.none() | st.builds(TriageStatus, status=text),
 )
+
+
+TARGET = {
+    "name": "a",
+    "kind": "suite",
+    "adapter": "generic",
+    "argv": ["true"],
+    "status": "failed",
+    "chain_state": "outstanding",
+    "decided_by": "r",
+}
 
 
 @given(summaries)
@@ -165,3 +182,23 @@ def test_fast_test_records_keep_exact_errors(document: dict[str, Any], problem: 
 def test_fast_test_records_equal_the_model(test: TestResult) -> None:
     """A valid test record comes back equal through the fast path."""
     assert test == structure(orjson.loads(dumps(test)), TestResult, source="t.json")
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"shard": {"index": 2, "total": 2}}, "$.shard.index: shard 2 does not exist in 2"),
+        ({"shard": {"index": -1, "total": 2}}, "$.shard.index: expected 0 to 9999, got -1"),
+        ({"shard": {"index": 0, "total": 10**6}}, "$.shard.total: expected 1 to 10000"),
+        (
+            {"shard": {"index": 9, "total": 2}, "targets": [dict(TARGET, status="x")]},
+            "$.targets[0].status: 'x' is not one of",
+        ),
+    ],
+)
+def test_model_validators_are_named_by_path(document: dict[str, Any], problem: str) -> None:
+    """What a model's validator refuses is reported at its field's path, like a wrong type."""
+    base: dict[str, Any] = {"run_id": "r", "status": "passed", "started_at": "", "finished_at": ""}
+    with pytest.raises(InputError) as info:
+        structure({**base, **document}, Summary, source="s.json")
+    assert f"s.json: {problem}" == str(info.value)[: len(problem) + 8]

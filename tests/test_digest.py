@@ -581,14 +581,14 @@ def test_scan_unreadable_log_is_empty(tmp_path: Path, make: str) -> None:
 
 
 def test_scan_cuts_a_huge_line(tmp_path: Path) -> None:
-    """A 20 MB line without a newline is cut, and the lines after it are still read."""
+    """A 20 MB line without a newline is cut (and marked), and the lines after it are still read."""
     log = tmp_path / "output.log"
     with log.open("wb") as stream:
         stream.write(b"thread 'a' (1) panicked at src/a.rs:1:1:\n")
         stream.write(b"x" * 20_000_000 + b"\n")
         stream.write(b"after\n")
     evidence = scan_log(log, (TestResult("a", TestStatus.FAILED),), max_line_chars=100)
-    expected = ("thread 'a' (1) panicked at src/a.rs:1:1:", "x" * 100, "after")
+    expected = ("thread 'a' (1) panicked at src/a.rs:1:1:", "x" * 99 + "…", "after")
     assert expected == evidence.failure_lines
 
 

@@ -354,3 +354,218 @@ def test_retry_runs_only_the_failed_tests(
     }
     assert ChainState.PASSING == target.chain_state
     assert () == first.targeted
+
+
+# --- processes that leave their job's group: swept by the run's mark ---------------------
+
+ESCAPES = {
+    # `setsid` from the job's shell: a new session, out of the job's group.
+    "setsid": "setsid sh -c '{write_pid}; exec sleep 100' &",
+    # A double fork: the middle process exits, the grandchild is re-parented and leaves.
+    "double fork": "( setsid sh -c '{write_pid}; exec sleep 100' & ) ;",
+}
+
+
+def writing_pid(pid_file: Path) -> str:
+    """Shell words that write the shell's pid and session id to `pid_file`, atomically."""
+    # The shell opens /proc/self/stat itself: its own; the 6th field is the session.
+    return (
+        "read -r _ _ _ _ _ sid _ < /proc/self/stat; "
+        f"echo $$ $sid > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}"
+    )
+
+
+def escaping(pid_file: Path, style: str, then: str = "") -> tuple[str, ...]:
+    """`sh -c`: start a descendant that leaves the group, wait until it wrote its pid, `then`."""
+    start = ESCAPES[style].format(write_pid=writing_pid(pid_file))
+    return ("sh", "-c", f"{start} while [ ! -s {pid_file} ]; do sleep 0.01; done; {then}")
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+
+
+def escapee(pid_file: Path) -> int:
+    """The escaped descendant's pid, once it is sure it left: it led a session of its own."""
+    pid, sid = map(int, pid_file.read_text().split())
+    assert pid == sid
+    return pid
+
+
+@pytest.mark.parametrize("style", sorted(ESCAPES))
+def test_an_escaped_descendant_is_stopped_when_the_job_ends(
+    tmp_path: Path, backend: str, style: str
+) -> None:
+    """A job passes but left a setsid/double-forked daemon: the daemon is stopped, and said so."""
+    pid_file = tmp_path / "pid"
+    result = execute(tmp_path, backend, job("leaves", *escaping(pid_file, style)))
+    (target,) = result.summary.targets
+    assert (TargetStatus.PASSED, False) == (target.status, alive(escapee(pid_file)))
+    assert "left processes running after it exited; they were stopped" == target.attempts[0].error
+
+
+def test_an_escaped_descendant_is_stopped_when_the_job_times_out(
+    tmp_path: Path, backend: str
+) -> None:
+    """A timed-out job's setsid descendant does not survive the timeout."""
+    pid_file = tmp_path / "pid"
+    argv = escaping(pid_file, "setsid", then="sleep 100")
+    result = execute(tmp_path, backend, job("slow", *argv, timeout=1.0))
+    (target,) = result.summary.targets
+    assert (TargetStatus.TIMED_OUT, False) == (target.status, alive(escapee(pid_file)))
+
+
+def test_an_escaped_descendant_is_stopped_when_the_run_is_cancelled(
+    tmp_path: Path, backend: str
+) -> None:
+    """Cancelling the run (what a signal does) stops a setsid descendant as well as the job."""
+    import anyio
+
+    from replay._readers import load_summary
+    from replay._run import run_plan
+
+    pid_file = tmp_path / "pid"
+    plan = Plan(jobs=(job("leaves", *escaping(pid_file, "setsid", then="sleep 100")),))
+
+    async def main() -> None:
+        async def cancel_once_escaped() -> None:
+            while not (pid_file.exists() and pid_file.read_text()):
+                await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(cancel_once_escaped)
+            await run_plan(
+                plan,
+                tmp_path / "run",
+                handle_signals=False,
+                collect_environment=False,
+                kill_grace=0.5,
+            )
+
+    anyio.run(main, backend=backend)
+    (target,) = load_summary(tmp_path / "run/summary.json").targets
+    assert (TargetStatus.NOT_RUN, False) == (target.status, alive(escapee(pid_file)))
+
+
+def test_a_descendant_that_renamed_its_job_is_stopped_when_the_run_ends(
+    tmp_path: Path, backend: str
+) -> None:
+    """A descendant with the run's mark but another REPLAY_JOB: the run's end stops it."""
+    pid_file = tmp_path / "pid"
+    script = (
+        f"REPLAY_JOB=elsewhere setsid sh -c '{writing_pid(pid_file)}; exec sleep 100' & "
+        f"while [ ! -s {pid_file} ]; do sleep 0.01; done"
+    )
+    result = execute(tmp_path, backend, job("renames", "sh", "-c", script))
+    assert (TargetStatus.PASSED, False) == (
+        result.summary.targets[0].status,
+        alive(escapee(pid_file)),
+    )
+
+
+def test_one_jobs_sweep_leaves_the_other_jobs_running(tmp_path: Path, backend: str) -> None:
+    """A job's end sweeps only its own descendants: a job still running carries the same mark."""
+    result = execute(
+        tmp_path,
+        backend,
+        job("quick", "true"),
+        job("long", "sh", "-c", "sleep 0.6; echo still here"),
+        parallelism=2,
+    )
+    assert {"quick": "passed", "long": "passed"} == statuses(result)
+    assert "still here\n" == (tmp_path / "run/long/output.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("environ", "job_name", "expected"),
+    [
+        (b"A=1\0REPLAY_WATCHDOG_MARK=m1\0REPLAY_JOB=j\0", None, True),
+        (b"REPLAY_WATCHDOG_MARK=m1\0", None, True),
+        (b"REPLAY_WATCHDOG_MARK=m1\0REPLAY_JOB=j\0", "j", True),
+        (b"REPLAY_WATCHDOG_MARK=m1\0REPLAY_JOB=j2\0", "j", False),
+        (b"REPLAY_JOB=j\0REPLAY_WATCHDOG_MARK=m1\0", "j", True),
+        (b"REPLAY_WATCHDOG_MARK=m10\0", None, False),
+        (b"XREPLAY_WATCHDOG_MARK=m1\0", None, False),
+        (b"A=REPLAY_WATCHDOG_MARK=m1\0", None, False),
+        (b"", None, False),
+    ],
+)
+def test_the_mark_is_matched_whole(environ: bytes, job_name: str | None, expected: bool) -> None:
+    """A mark (and a job name) matches only as a whole `NAME=value` entry of the environment."""
+    from replay._watchdog import carries
+
+    assert expected == carries(environ, "m1", job_name)
+
+
+def test_a_second_signal_skips_the_grace_period(backend: str) -> None:
+    """`stop_group` with `hurry` SIGKILLs a group that ignores SIGTERM without a 60 s wait."""
+    import subprocess
+
+    import anyio
+
+    from replay._procs import stop_group
+
+    leader = subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; sleep 100 & sleep 100"], start_new_session=True
+    )
+
+    async def stop() -> None:
+        with anyio.fail_after(10):
+            await stop_group(leader.pid, 60.0, hurry=lambda: True)
+
+    try:
+        anyio.run(stop, backend=backend)
+    finally:
+        leader.kill()
+        leader.wait()
+    assert () == group_members(leader.pid)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "pids", "expected"),
+    [
+        (100, 200, (99, 100, 150, 200, 201), (False, True, True, True, False)),
+        # Wrapped around since the job started: young pids are high or low, not in between.
+        (
+            4_000_000,
+            300,
+            (3_999_999, 4_000_000, 4_194_000, 300, 301),
+            (False, True, True, True, False),
+        ),
+    ],
+)
+def test_a_jobs_descendants_are_the_pids_allocated_since_it_started(
+    first: int, last: int, pids: tuple[int, ...], expected: tuple[bool, ...]
+) -> None:
+    """The job-end sweep reads only pids allocated after the job's own, across a wrap-around."""
+    from replay._watchdog import allocated_since
+
+    assert expected == tuple(map(allocated_since(first, last), pids))
+
+
+def test_the_sweep_scan_finds_a_process_by_mark_and_job() -> None:
+    """`marked_pids` finds a process by its mark and job (from its own pid on), no other."""
+    import subprocess
+
+    from replay._watchdog import marked_pids, new_mark
+
+    mark = new_mark()
+    env = {**os.environ, "REPLAY_WATCHDOG_MARK": mark, "REPLAY_JOB": "j"}
+    process = subprocess.Popen(["sleep", "30"], env=env)
+    try:
+        found = (
+            marked_pids(mark),
+            marked_pids(mark, "j", born_after=process.pid),
+            marked_pids(mark, "other"),
+            marked_pids(new_mark()),
+        )
+    finally:
+        process.kill()
+        process.wait()
+    assert ((process.pid,), (process.pid,), (), ()) == found

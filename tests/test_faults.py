@@ -233,3 +233,44 @@ def test_junit_entity_bomb_is_data_not_a_crash(tmp_path: Path) -> None:
     summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
     (target,) = summary["targets"]
     assert ("failed", []) == (target["status"], target["tests"])
+
+
+def test_rerun_too_long_for_one_command_line_runs_the_whole_suite(tmp_path: Path) -> None:
+    """40,000 failed test ids (2.4 MB of argv, over ARG_MAX's budget): the rerun runs the
+    whole suite instead of a command that could never start."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t/test_x.py").write_text("def test_ok():\n    pass\n")
+    command = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "t"]
+    (tmp_path / "replay.toml").write_text(
+        '[[replay.suites]]\nname = "py"\nadapter = "pytest"\n'
+        f"command = {orjson.dumps(command).decode()}\n"
+    )
+    failed = [
+        {"name": f"t/test_x.py::test_{'n' * 40}_{i}", "status": "failed"} for i in range(40_000)
+    ]
+    target = {
+        "name": "py",
+        "kind": "suite",
+        "adapter": "pytest",
+        "argv": command,
+        "status": "failed",
+        "chain_state": "outstanding",
+        "decided_by": "r0",
+        "tests": failed,
+    }
+    document = {
+        "schema": "replay.summary.v1",
+        "run_id": "r0",
+        "status": "failed",
+        "started_at": "",
+        "finished_at": "",
+        "targets": [target],
+    }
+    (tmp_path / "s.json").write_bytes(orjson.dumps(document))
+    dry = replay(tmp_path, "--rerun-from", "s.json", "--dry-run")
+    (job,) = orjson.loads(dry.stdout)["jobs"]
+    assert (command, []) == (job["argv"], job.get("tests", []))
+    result = replay(tmp_path, "--rerun-from", "s.json", "--out", "r", "-q")
+    assert 0 == result.returncode, result.stderr
+    summary = orjson.loads((tmp_path / "r/summary.json").read_bytes())
+    assert ["passed"] == [t["status"] for t in summary["targets"]]

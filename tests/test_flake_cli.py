@@ -157,3 +157,35 @@ def test_flake_loop_of_one_pytest_test(tmp_path: Path) -> None:
     assert 2 == len(jobs)
     assert "test_one.py::test_b" == jobs[0]["argv"][-1]
     assert "test_one.py" not in jobs[0]["argv"][:-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "rules", "expected"),
+    [
+        (("--runs", "3"), '["(unclosed"]', "flake_rules.FLAKE-NET: invalid regular expression"),
+        (("--runs", "3", "--max-minutes", "-1"), "[]", "argument --max-minutes"),
+        (("--runs", "3", "--max-minutes", "nan"), "[]", "argument --max-minutes"),
+        (("--runs", "99999999999999999999"), "[]", "argument --runs"),
+        (("--runs", "3", "--parallel", "99999999999999999999"), "[]", "argument --parallel"),
+    ],
+)
+def test_bad_input_is_refused_before_any_run(
+    tmp_path: Path, args: tuple[str, ...], rules: str, expected: str
+) -> None:
+    """A bad flake_rules pattern or an impossible number: exit 2 before the first run."""
+    (tmp_path / "replay.toml").write_text(
+        f"[replay.flake_rules]\nFLAKE-NET = {rules}\n"
+        '[[replay.suites]]\nname = "job"\ncommand = ["sh", "-c", "echo run >> runs; exit 1"]\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "replay", "flake", "job", "--out", "r", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr
+    assert 2 == result.returncode, result.stderr
+    assert expected in result.stderr.strip().splitlines()[-1]
+    assert (False, False) == ((tmp_path / "runs").exists(), (tmp_path / "r").exists())

@@ -24,6 +24,7 @@ from replay._gates import (
     load_verdict,
     parse_verdict,
     split_command,
+    split_words,
 )
 from replay._models import Job
 
@@ -142,6 +143,53 @@ def test_split_command_never_crashes(command: str) -> None:
     assert (argv is None) == (reason is not None)
     if argv is not None:
         assert shlex.split(command)[len(env) :] == list(argv)
+
+
+SHELL_TEXT = st.text(st.sampled_from(["a", "b", " ", "\t", "\n", "'", '"', "\\", "$", "=", "é"]))
+
+
+@given(SHELL_TEXT | st.text())
+def test_split_words_is_shlex_split(command: str) -> None:
+    """`split_words` gives shlex.split's words, or raises its ValueError with the same message."""
+
+    def outcome(split: Any) -> Any:
+        try:
+            return split(command)
+        except ValueError as exc:
+            return ("ValueError", str(exc))
+
+    assert outcome(shlex.split) == outcome(split_words)
+
+
+def test_multi_megabyte_commands_split() -> None:
+    """A 3 MB reproduce_command splits (shlex grows tokens char by char: over a minute)."""
+    quoted = "x" * 3_000_000
+    assignments = " ".join(f"V{i}=1" for i in range(10_000))
+    argv, env, reason = split_command(f'{assignments} echo \'{quoted}\' "q\\"" end')
+    assert (("echo", quoted, 'q"', "end"), 10_000, None) == (argv, len(env), reason)
+
+
+def test_nul_in_a_reproduce_command_names_the_field(tmp_path: Path) -> None:
+    """A NUL byte no argv can hold is refused when the verdict is read, naming file and field."""
+    path = _write(tmp_path, _with_gate(status="fail", reproduce_command="echo a\0b"))
+    with pytest.raises(InputError) as info:
+        load_verdict(path)
+    assert f"{path}: $.gates[0].reproduce_command: holds a NUL byte" in str(info.value)
+
+
+def test_cli_escapes_terminal_controls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids, names and commands from the verdict cannot drive the terminal (ANSI, OSC)."""
+    osc, csi = "\x1b]0;owned\x07", "\x1b[2J"
+    document = _with_gate(
+        status="fail", id=f"g{osc}", name=f"n{csi}", reproduce_command=f"echo {csi}"
+    )
+    document["gates"][1].update(status="fail", reproduce_command=f"echo '{osc}' |")
+    path = _write(tmp_path, document)
+    code = main(["gates", str(path)])
+    out = capsys.readouterr().out
+    assert (1, False) == (code, "\x1b" in out or "\x07" in out)
+    assert "g\\x1b]0;owned\\x07" in out
+    assert "echo '\\x1b[2J'" in out
 
 
 def _finding(gate_id: str, argv: tuple[str, ...] | None) -> GateFinding:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
+import string
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from replay._github import annotation, annotation_lines, escape_data, step_summary
+from replay._github import (
+    annotation,
+    annotation_lines,
+    escape_data,
+    markdown_code,
+    markdown_text,
+    step_summary,
+)
 from replay._models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
+from replay._redact import REDACTED, Redactor
 
 
 def target(name: str, **fields: object) -> TargetResult:
@@ -80,8 +91,137 @@ def test_step_summary_lists_failures_and_the_replay_command() -> None:
         one_command_replay="python -m replay --rerun-from r/summary.json",
     )
     text = step_summary(summary, {"a|b": "exit code 1"}, "r")
-    assert "| `a\\|b` | failed | exit code 1 | `r/a_b/output.log` |" in text
+    assert "| ` a\\|b ` | failed | exit code 1 | ` r/a_b/output.log ` |" in text
     assert "python -m replay --rerun-from r/summary.json" in text
+
+
+def gfm_cells(row: str) -> list[str]:
+    """A table row's cells as GFM splits them: a backslash and the punctuation after it pair up."""
+    cells, cell, index = [], "", 0
+    while index < len(row):
+        char = row[index]
+        if char == "\\" and index + 1 < len(row) and row[index + 1] in string.punctuation:
+            cell += row[index : index + 2]
+            index += 2
+            continue
+        if char == "|":
+            cells.append(cell)
+            cell = ""
+        else:
+            cell += char
+        index += 1
+    cells.append(cell)
+    return [c.strip() for c in cells[1:-1]]
+
+
+def code_span(cell: str) -> str:
+    """The text a cell holding one CommonMark code span shows (GFM unescapes `\\|` first)."""
+    cell = cell.replace("\\|", "|")
+    fence = len(cell) - len(cell.lstrip("`"))
+    assert cell.endswith("`" * fence)
+    inside = cell[fence:-fence]
+    assert "`" * fence not in inside.replace("`" * (fence + 1), "")
+    if inside.startswith(" ") and inside.endswith(" ") and inside.strip(" "):
+        inside = inside[1:-1]
+    return inside
+
+
+def literal(cell: str) -> str:
+    """The text a cell of backslash-escaped punctuation shows."""
+    out, index = "", 0
+    while index < len(cell):
+        if cell[index] == "\\" and index + 1 < len(cell) and cell[index + 1] in string.punctuation:
+            index += 1
+        out += cell[index]
+        index += 1
+    return out
+
+
+HOSTILE_NAMES = [
+    "a`b",
+    "``double``",
+    "`starts",
+    "ends`",
+    "pipe|inside",
+    "two\nlines",
+    "<script>alert(1)</script>",
+    "*emph* [link](x) &amp;",
+    "back\\slash\\|pipe",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_step_summary_row_survives_hostile_names(name: str) -> None:
+    """A backtick, `|`, newline or `<` in a name or reason keeps the row at four cells."""
+    summary = Summary(
+        run_id="r",
+        status=RunStatus.FAILED,
+        started_at="",
+        finished_at="",
+        targets=(target(name, log="x/output.log"),),
+    )
+    text = step_summary(summary, {name: f"why {name}"}, "r")
+    (row,) = [line for line in text.splitlines() if line.startswith("| ") and "failed" in line]
+    cells = gfm_cells(row)
+    assert 4 == len(cells)
+    assert "failed" == cells[1]
+    assert f"why {' '.join(name.splitlines())}" == literal(cells[2])
+
+
+@pytest.mark.parametrize("name", [n for n in HOSTILE_NAMES if "\\|" not in n])
+def test_step_summary_shows_hostile_names_as_they_are(name: str) -> None:
+    """The name's code span shows the name itself (on one line)."""
+    assert " ".join(name.splitlines()) == code_span(markdown_code(name))
+
+
+@given(st.text())
+def test_markdown_code_is_one_cell_that_shows_the_text(text: str) -> None:
+    """Any text becomes one table cell; without a backslash before `|` it shows as it was."""
+    row = f"| {markdown_code(text)} |"
+    assert 1 == len(row.splitlines())
+    cells = gfm_cells(row)
+    assert 1 == len(cells)
+    shown = " ".join(text.splitlines())
+    if "\\|" not in shown and shown.strip(" ") and shown == shown.strip():
+        assert shown == code_span(cells[0])
+
+
+@given(st.text())
+def test_markdown_text_is_one_literal_cell(text: str) -> None:
+    """Any text becomes one table cell of literal characters."""
+    cells = gfm_cells(f"| {markdown_text(text)} |")
+    assert [" ".join(text.splitlines()).strip()] == [literal(c) for c in cells]
+
+
+def test_replay_command_block_outlasts_backticks() -> None:
+    """The replay command's fence is longer than any run of backticks in it."""
+    summary = Summary(
+        run_id="r",
+        status=RunStatus.FAILED,
+        started_at="",
+        finished_at="",
+        targets=(target("t"),),
+        one_command_replay="replay --config '```x````'",
+    )
+    lines = step_summary(summary, {}, "r").splitlines()
+    start = lines.index("`````bash")
+    assert ["replay --config '```x````'", "`````"] == lines[start + 1 : start + 3]
+
+
+def test_annotation_masks_secret_values_and_patterns() -> None:
+    """The run's redactor masks a secret value and `AWS_SECRET_ACCESS_KEY=` in an annotation."""
+    redactor = Redactor.from_environments({"DEPLOY_TOKEN": "s3cr3t-value-42"})
+    digest = {
+        "first_failing_assertion": {
+            "file": "t.py",
+            "line": 1,
+            "message": "got s3cr3t-value-42 with AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+        }
+    }
+    line = annotation(target("t"), digest, "exit code 1", redactor)
+    assert "s3cr3t-value-42" not in line
+    assert "wJalrXUtnFEMI" not in line
+    assert f"got {REDACTED} with AWS_SECRET_ACCESS_KEY={REDACTED}" in line
 
 
 def test_github_mode_end_to_end(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import attrs
 import orjson
 import pytest
 
+from replay._cli._merge import refuse_own_inputs
 from replay._errors import ReplayError
 from replay._merge import MergeResult, Overlap, merge_summaries, rebase_paths
 from replay._models import (
@@ -318,3 +319,29 @@ def test_merge_keeps_policy_failures() -> None:
         [("s0.json", failed), ("s1.json", shard_summary(1, 2, target("b")))], run_id="m", now="t"
     ).summary
     assert (RunStatus.FAILED, ("expired",)) == (merged.status, merged.policy_failures)
+
+
+@pytest.mark.parametrize("out", ["s0", "s0/", "link", "s0/../s0"])
+def test_refuse_own_inputs_when_out_holds_an_input(tmp_path: Path, out: str) -> None:
+    """`--out` naming (by any path) the directory of an input summary is a `ReplayError`."""
+    (tmp_path / "s0").mkdir()
+    (tmp_path / "s0/summary.json").write_text("{}")
+    (tmp_path / "link").symlink_to(tmp_path / "s0", target_is_directory=True)
+    with pytest.raises(ReplayError, match="would overwrite"):
+        refuse_own_inputs(tmp_path / out, [tmp_path / "s0/summary.json"])
+
+
+def test_refuse_own_inputs_sees_an_input_linked_into_out(tmp_path: Path) -> None:
+    """An input that is a link to `--out`'s summary is refused: it would read the merge."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/summary.json").write_text("{}")
+    (tmp_path / "soft.json").symlink_to(tmp_path / "out/summary.json")
+    with pytest.raises(ReplayError, match="would overwrite"):
+        refuse_own_inputs(tmp_path / "out", [tmp_path / "soft.json"])
+
+
+def test_refuse_own_inputs_allows_the_shards_parent(tmp_path: Path) -> None:
+    """Merging into the parent of the shard directories is the normal case: allowed."""
+    (tmp_path / "s0").mkdir()
+    (tmp_path / "s0/summary.json").write_text("{}")
+    refuse_own_inputs(tmp_path, [tmp_path / "s0/summary.json"])

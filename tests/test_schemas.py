@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,9 +13,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from replay._adapters import adapter_names
 from replay._audit import audit_document
 from replay._convert import unstructure
-from replay._models import Plan, RunStatus, Summary
+from replay._models import (
+    MAX_PARALLELISM,
+    MAX_RETRIES,
+    MAX_SECONDS,
+    Job,
+    Plan,
+    RetryPolicy,
+    RunStatus,
+    Shard,
+    Summary,
+)
 from replay._schemas import (
     DIALECT,
     SCHEMAS,
@@ -24,6 +36,67 @@ from replay._schemas import (
 )
 from replay._summary import DERIVED_KEYS, summary_document
 from replay._verify import IndexedFile, VerifyReport
+
+# The models refuse what no run can use (a NUL byte, `KEY=` names, shard 5 of 2): draw
+# within their validators, so every drawn model is one replay could write.
+_word = st.text(st.characters(codec="utf-8", exclude_characters="\0"))
+_env = st.dictionaries(
+    st.text(st.characters(codec="utf-8", exclude_characters="\0="), min_size=1), _word
+)
+_seconds = st.none() | st.floats(0, MAX_SECONDS)
+_name = st.text(st.characters(codec="utf-8", exclude_characters="\0/"), min_size=1).filter(
+    lambda n: n not in (".", "..")
+)
+
+
+def _drawn(cl: type[Any], **overrides: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Every field of `cl` drawn from its type, except `overrides`."""
+    hints = typing.get_type_hints(cl)
+    fields = {f.name: overrides.get(f.name, st.from_type(hints[f.name])) for f in attrs.fields(cl)}
+    return st.builds(cl, **fields)
+
+
+st.register_type_strategy(
+    Shard,
+    st.integers(1, 64).flatmap(
+        lambda total: st.builds(Shard, index=st.integers(0, total - 1), total=st.just(total))
+    ),
+)
+st.register_type_strategy(
+    Job,
+    _drawn(
+        Job,
+        id=_name,
+        target=_name,
+        kind=_word,
+        adapter=st.sampled_from(adapter_names()),
+        argv=st.lists(_word, min_size=1).map(tuple),
+        env=_env,
+        cwd=st.none() | _word,
+        timeout=_seconds,
+        tests=st.lists(_word).map(tuple),
+        junit_path=st.none() | _word,
+        suite_command=st.lists(_word).map(tuple),
+    ),
+)
+st.register_type_strategy(
+    RetryPolicy,
+    _drawn(
+        RetryPolicy,
+        retries=st.integers(0, MAX_RETRIES),
+        delay=st.floats(0, MAX_SECONDS),
+        max_failures=st.none() | st.integers(0),
+        max_tests=st.integers(1),
+    ),
+)
+st.register_type_strategy(
+    Plan,
+    _drawn(
+        Plan,
+        jobs=st.lists(st.from_type(Job), unique_by=lambda j: j.id).map(tuple),
+        parallelism=st.integers(1, MAX_PARALLELISM),
+    ),
+)
 
 SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
 REGENERATE = "run `python scripts/gen_schemas.py` and commit schemas/"
@@ -121,7 +194,11 @@ def test_model_schema_maps_every_kind_of_field() -> None:
         },
     }
     expected_defs = {
-        "_Colour": {"type": "string", "enum": ["red", "blue"], "description": "A colour."},
+        "_Colour": {
+            "type": "string",
+            "enum": ["red", "blue"],
+            "description": "A colour.",
+        },
         "_Inner": {
             "type": "object",
             "description": "Inner.",
@@ -228,7 +305,7 @@ def test_validator_is_not_vacuous() -> None:
     assert expected == _errors(document, schema, schema)
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.from_type(Summary))
 def test_summaries_validate(summary: Summary) -> None:
     """Any summary document replay writes is valid under the published summary schema."""
@@ -236,7 +313,7 @@ def test_summaries_validate(summary: Summary) -> None:
     assert [] == _errors(summary_document(summary), schema, schema)
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.from_type(Plan))
 def test_plans_validate(plan: Plan) -> None:
     """Any plan (`--dry-run` output) is valid under the published plan schema."""

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._errors import ReplayError
-from replay._models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
+from replay._models import (
+    MAX_SHARDS,
+    ChainState,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
+)
 from replay._shards import (
     ShardStrategy,
     assign_shards,
@@ -97,6 +104,21 @@ def test_unknown_weights_are_the_mean_of_known(
     assert expected == weights(names, durations)
 
 
+def test_durations_beyond_a_year_are_unknown() -> None:
+    """1e308 s (hand-edited or hostile) counts as unknown: it cannot overflow the sums."""
+    expected = {"a": 4.0, "b": 4.0, "c": 4.0}
+    assert expected == weights(["a", "b", "c"], {"a": 1e308, "b": 1.7e308, "c": 4.0})
+    summary = Summary(
+        run_id="r",
+        status=RunStatus.PASSED,
+        started_at="",
+        finished_at="",
+        targets=(_target("a", 1e308), _target("b", 1.7e308), _target("c", 4.0)),
+    )
+    assert {"c": 4.0} == durations_from([summary])
+    assert (4.0, 8.0) == shard_loads((("a",), ("b", "c")), durations_from([summary]))
+
+
 def test_shard_loads_sum_weights() -> None:
     """A shard's load is the sum of its targets' weights, unknown ones at the mean."""
     expected = (12.0, 6.0)
@@ -116,6 +138,8 @@ def test_hash_uses_a_process_independent_hash() -> None:
         (-1, 3, "expected 0 to 2"),
         (0, 0, "shard total must be a whole number >= 1"),
         (0, -2, "shard total must be a whole number >= 1"),
+        (0, MAX_SHARDS + 1, f"shard total must be at most {MAX_SHARDS}"),
+        (0, 99999999999999999999, f"shard total must be at most {MAX_SHARDS}"),
     ],
 )
 def test_impossible_shards_are_refused_with_the_fix(index: int, total: int, fragment: str) -> None:
@@ -261,6 +285,7 @@ def test_shard_from_env_reads_ci_variables(
         ({"BUILDKITE_PARALLEL_JOB": "0", "BUILDKITE_PARALLEL_JOB_COUNT": "x"}, "COUNT='x'"),
         ({"CIRCLE_NODE_INDEX": "-1", "CIRCLE_NODE_TOTAL": "2"}, "CIRCLE_NODE_INDEX=-1"),
         ({"CIRCLE_NODE_INDEX": "1.5", "CIRCLE_NODE_TOTAL": "2"}, "CIRCLE_NODE_INDEX='1.5'"),
+        ({"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "99999999999999999999"}, "must be 1 to 10000"),
     ],
 )
 def test_shard_from_env_names_the_bad_variable(env: dict[str, str], variable: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import subprocess
@@ -497,3 +498,15 @@ def test_show_bad_input_raises_input_error(content: bytes, problem: str, tmp_pat
         _run(["show", str(path)])
     expected = (True, True)
     assert expected == (str(info.value).startswith(str(path)), problem in str(info.value))
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero"])
+def test_show_refuses_a_summary_that_is_not_a_regular_file(tmp_path: Path, plant: str) -> None:
+    """`show` on a FIFO or a link to /dev/zero raises InputError at once, reading nothing."""
+    path = tmp_path / "summary.json"
+    if plant == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="not a regular file"):
+        _run(["show", str(path)])

@@ -163,3 +163,153 @@ def test_sigkill_of_replay_leaves_no_orphans(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, alive_groups(tmp_path / "pids")
         time.sleep(0.05)
     assert not (tmp_path / "run/summary.json").exists()
+
+
+def handlers_taken(pid: int) -> bool:
+    """Whether `pid` catches SIGTERM: Python does not by default, replay's first line does."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_at_start_up_is_one_line_and_130(tmp_path: Path, signum: signal.Signals) -> None:
+    """A signal as soon as replay runs its first line: exit 130, one line, no run, no traceback."""
+    (tmp_path / "replay.toml").write_text(CONFIG.format(pids=tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replay", "run", "--out", "run"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while not handlers_taken(process.pid):
+        assert process.poll() is None, "replay exited before taking the signals"
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert (130, "replay: interrupted\n") == (process.returncode, stderr.decode())
+    assert not (tmp_path / "run/summary.json").exists()
+
+
+STUBBORN = """\
+[replay]
+
+[[replay.suites]]
+name = "stubborn"
+command = [
+    "sh", "-c",
+    "trap 'echo t > {d}/termed' TERM; echo $$ > {d}/pid; while :; do sleep 0.05; done",
+]
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_second_signal_kills_a_job_that_ignores_sigterm(
+    tmp_path: Path, backend: str, second: signal.Signals
+) -> None:
+    """Ctrl-C, then a second signal during a 60 s grace: SIGKILL now, a summary, exit 130."""
+    (tmp_path / "replay.toml").write_text(STUBBORN.format(d=tmp_path))
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "60"),
+            *("--backend", backend),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wait_for(tmp_path / "pid")
+    process.send_signal(signal.SIGINT)
+    wait_for(tmp_path / "termed")  # the job got SIGTERM from the first signal, and shrugged
+    process.send_signal(second)
+    _, stderr = process.communicate(timeout=20)
+    assert 130 == process.returncode, stderr.decode()
+    summary = orjson.loads((tmp_path / "run/summary.json").read_bytes())
+    assert ("interrupted", ["stubborn"]) == (summary["status"], summary["failed_names"])
+    assert () == group_members(int((tmp_path / "pid").read_text()))
+
+
+FINALISING = """\
+import os, signal, sys, time
+from pathlib import Path
+from replay import Job, Plan, run
+
+def signal_myself(summary, run_dir):
+    # A post-process step runs while the summary is finalised, like a digest of a big log.
+    os.kill(os.getpid(), signal.SIG{name})
+    time.sleep(0.2)
+    return summary
+
+plan = Plan(jobs=(Job(id="ok", target="ok", kind="unit", adapter="generic", argv=("true",)),))
+result = run(plan, Path(sys.argv[1]), backend=sys.argv[2], post_process=(signal_myself,))
+print(result.summary.status.value, result.exit_code)
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("name", ["INT", "TERM"])
+def test_signal_while_the_summary_is_finalised(tmp_path: Path, backend: str, name: str) -> None:
+    """A signal while the summary is finalised: the summary says `interrupted`, exit 130."""
+    completed = subprocess.run(
+        [sys.executable, "-c", FINALISING.format(name=name), str(tmp_path / "run"), backend],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (0, "interrupted 130\n") == (completed.returncode, completed.stdout), completed.stderr
+    summary = orjson.loads((tmp_path / "run/summary.json").read_bytes())
+    assert ("interrupted", "passed") == (summary["status"], summary["targets"][0]["status"])
+
+
+ESCAPER = """\
+[replay]
+
+[[replay.suites]]
+name = "escaper"
+command = [
+    "sh", "-c",
+    "setsid sh -c 'echo $$ > {d}/p.tmp; mv {d}/p.tmp {d}/p; exec sleep 100' & sleep 100",
+]
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_stops_a_descendant_that_left_the_group(tmp_path: Path, backend: str) -> None:
+    """Ctrl-C: a descendant that called setsid (out of the job's group) is stopped too."""
+    (tmp_path / "replay.toml").write_text(ESCAPER.format(d=tmp_path))
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"),
+            *("--backend", backend),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    wait_for(tmp_path / "p")
+    escapee = int((tmp_path / "p").read_text())
+    assert os.getsid(escapee) == escapee  # it did leave the job's session
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert 130 == process.returncode, stderr.decode()
+    assert () == live((escapee,))
+
+
+def live(pids: tuple[int, ...]) -> tuple[int, ...]:
+    """Those of `pids` that are alive (a zombie is not)."""
+    alive = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            continue
+        if stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+            alive.append(pid)
+    return tuple(alive)

@@ -16,7 +16,7 @@ from _support import replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replay._artifacts import write_json_atomic
+from replay._artifacts import INDEX_NAME, write_json_atomic
 from replay._cli import main
 from replay._errors import InputError
 from replay._models import (
@@ -29,7 +29,7 @@ from replay._models import (
     TriageStatus,
 )
 from replay._summary import summary_document
-from replay._verify import INDEX_NAME, verify_run
+from replay._verify import verify_run
 
 RUN_ID = "20260217T000000Z-abc123"
 
@@ -418,3 +418,38 @@ def test_cli_never_crashes_on_hostile_paths(
     err = capsys.readouterr().err
     assert code in (0, 1, 2)
     assert (code == 2) == err.startswith("replay: error: ")
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero", "directory"])
+def test_summary_that_is_not_a_regular_file_is_an_input_error(tmp_path: Path, plant: str) -> None:
+    """A summary.json that is a FIFO, a link to /dev/zero or a directory is refused unread."""
+    run_dir = _make_run(tmp_path)
+    summary = run_dir / "summary.json"
+    summary.unlink()
+    if plant == "fifo":
+        os.mkfifo(summary)
+    elif plant == "dev-zero":
+        summary.symlink_to("/dev/zero")
+    else:
+        summary.mkdir()
+    with pytest.raises(InputError, match="not a regular file"):
+        verify_run(run_dir)
+
+
+def test_summary_linked_outside_is_a_problem_and_not_read(tmp_path: Path) -> None:
+    """A summary.json linking out of the run is reported, and its content is not judged."""
+    run_dir = _make_run(tmp_path)
+    (tmp_path / "elsewhere.json").write_text('{"schema": "not-replay"}')
+    (run_dir / "summary.json").unlink()
+    (run_dir / "summary.json").symlink_to(tmp_path / "elsewhere.json")
+    report = verify_run(run_dir, write_index=False)
+    assert ("summary.json: resolves outside the run directory (named by the run)",) == (
+        report.problems
+    )
+
+
+def test_index_is_written_into_a_run_dir_reached_through_a_link(tmp_path: Path) -> None:
+    """`replay verify LINK` (the user's own link to a run) writes index.json in the run."""
+    run_dir = _make_run(tmp_path)
+    (tmp_path / "latest").symlink_to(run_dir, target_is_directory=True)
+    assert (True, True) == (verify_run(tmp_path / "latest").ok, (run_dir / INDEX_NAME).is_file())

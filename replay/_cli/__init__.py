@@ -2,19 +2,22 @@
 
 This package is the only place that prints or exits. Each subcommand lives in
 its own module with a `register(subparsers)` function.
+
+Its import is kept to the standard library's cheapest modules: `main` takes
+SIGINT and SIGTERM before anything heavy is imported (a Ctrl-C inside a C
+extension's import could crash the interpreter).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from replay._errors import ReplayError
-from replay._redact import redact_text
+if TYPE_CHECKING:
+    import argparse
 
 SUBCOMMANDS = {
     "run": "run suites from the config, a summary to rerun, or a command (the default)",
@@ -59,6 +62,9 @@ def _version() -> str:
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser: `chosen` (or every subcommand, when None) fully registered."""
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="replay",
         description=DESCRIPTION,
@@ -88,6 +94,8 @@ def _with_default_subcommand(argv: list[str]) -> list[str]:
         return argv
     if first.startswith("-"):
         return ["run", *argv]
+    from replay._errors import ReplayError
+
     raise ReplayError(_unknown_command(argv))
 
 
@@ -105,27 +113,88 @@ def _unknown_command(argv: list[str]) -> str:
     )
 
 
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Outside a run, a signal ends replay at once: one line, exit 130.
+
+    Nothing needs cleaning up here: a run takes the signals for itself (its jobs
+    are stopped and its summary written), and artifacts are written atomically (an
+    exit halfway leaves the previous file, never half of one). Exiting from the
+    handler, rather than raising KeyboardInterrupt, cannot unwind through a
+    half-imported C extension (a segfault) or print a traceback.
+    """
+    # On a terminal, first erase the progress line a run may have left.
+    prefix = "\r\x1b[2K" if os.isatty(2) else ""
+    # os.write, not print: the handler may run in the middle of a write to sys.stderr.
+    os.write(2, f"{prefix}replay: interrupted\n".encode())
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _take_signals() -> dict[int, Any]:
+    """Make SIGINT and SIGTERM end replay with exit 130; the handlers they replace."""
+    saved: dict[int, Any] = {}
+    try:
+        for signum in INTERRUPT_SIGNALS:
+            saved[signum] = signal.signal(signum, _interrupted)
+    except ValueError:  # not the main thread (main() called from a library's thread)
+        pass
+    return saved
+
+
+def _give_back_signals(saved: dict[int, Any]) -> None:
+    for signum, handler in saved.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
-    # Until a run installs its own handlers, SIGTERM ends replay like Ctrl-C (exit 130)
-    # instead of killing it outright.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    """Run the CLI; returns the exit code.
+
+    SIGINT and SIGTERM end replay with exit 130 from the first line to the last.
+    Called with `argv` (in-process: tests, scripts) it hands the signal handlers
+    back and returns. Without (the program, reading sys.argv) it ends the
+    process itself once stdout and stderr are flushed: Python's shutdown puts
+    the default handlers back before it is done, and a SIGTERM then would be
+    an exit 143.
+    """
+    # First, before any heavy import: from here on a signal means exit 130 and one line.
+    # A run replaces these handlers with its own for as long as it lasts.
+    saved = _take_signals()
+    from replay._errors import ReplayError
+    from replay._redact import redact_text
+
     try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        code = _dispatch(list(sys.argv[1:] if argv is None else argv))
     except ReplayError as exc:
         print(f"replay: error: {redact_text(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
+        code = EXIT_USAGE
+    except KeyboardInterrupt:  # where the handlers could not be taken (not the main thread)
         print("replay: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
     except BrokenPipeError:
         # `replay show S | head`: the reader went away; not an error worth a traceback.
-        return 0
+        code = 0
+    finally:
+        if argv is not None:
+            _give_back_signals(saved)
+    if argv is None:
+        _end_process(code)
+    return code
+
+
+def _end_process(code: int) -> None:
+    """Flush stdout and stderr, then exit with `code`, skipping the interpreter's shutdown.
+
+    Nothing of replay's needs that shutdown: every artifact is closed, and
+    threads still asking git or a runner for its version have nothing to finish.
+    """
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone away, a closed stream
+            stream.flush()
+    os._exit(code)
 
 
 def _dispatch(argv: list[str]) -> int:

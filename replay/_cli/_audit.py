@@ -10,6 +10,7 @@ import orjson
 
 from replay._artifacts import write_json_atomic
 from replay._audit import AuditReport, audit_classification
+from replay._cli._text import printable, safe
 from replay._convert import unstructure
 
 WAIVER_AUDIT_NAME = "waiver_audit.json"
@@ -52,8 +53,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _table(report: AuditReport) -> list[str]:
+    """The findings as aligned rows; subjects and messages quote the file, made safe to print."""
     rows = [("SEVERITY", "KIND", "SUBJECT", "MESSAGE")]
-    rows += [(f.severity.value, f.kind.value, f.subject, f.message) for f in report.findings]
+    rows += [
+        (f.severity.value, f.kind.value, safe(f.subject), safe(f.message)) for f in report.findings
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return [
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]])
@@ -78,12 +82,13 @@ def handle(args: argparse.Namespace) -> int:
     else:
         if report.findings:
             print("\n".join(_table(report)))
-        suites = ", ".join(f"{name} {count}" for name, count in report.suites.items())
+        suites = ", ".join(f"{safe(name)} {count}" for name, count in report.suites.items())
         print(
-            f"{report.source}: suites: {suites or 'none'}; "
+            f"{printable(report.source)}: suites: {suites or 'none'}; "
             f"waivers: {report.waiver_audit.total_waivers}; "
             f"quarantined: {len(report.quarantine_report.entries)}; "
             f"{len(report.blocking)} blocking, {len(report.warnings)} warning(s)"
         )
-        print(f"wrote {args.out / WAIVER_AUDIT_NAME} and {args.out / QUARANTINE_REPORT_NAME}")
+        waivers, quarantine = args.out / WAIVER_AUDIT_NAME, args.out / QUARANTINE_REPORT_NAME
+        print(f"wrote {printable(str(waivers))} and {printable(str(quarantine))}")
     return 1 if report.blocking else 0

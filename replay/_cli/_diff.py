@@ -48,12 +48,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the whole diff as JSON")
     parser.add_argument(
         "--top",
-        type=int,
+        type=_count,
         default=DEFAULT_TOP,
         metavar="N",
         help=f"ranked entries to print (default: {DEFAULT_TOP})",
     )
     parser.set_defaults(handler=_handle)
+
+
+def _count(text: str) -> int:
+    """`--top`: a whole number of at least 0."""
+    if not text.isdecimal() or len(text) > 9:
+        msg = f"expected a whole number from 0 to 999999999, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -87,8 +95,8 @@ def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
         f"removed {s.removed_count}, added {s.added_pass_count}, stable {s.stable_pass_count}",
     ]
     listed = [d for d in diff.ranked_diagnostics if d.severity is not TriageClass.STABLE_PASS]
-    if listed:
-        width = min(max(len(d.name) for d in listed[:top]), 60)
+    if listed and top:
+        width = min(max(len(printable(d.name)) for d in listed[:top]), 60)
         lines.append("")
         lines.append(f"{'rank':>4}  {'severity':<18}  {'surface':<7}  {'name':<{width}}  command")
         for d in listed[:top]:
@@ -96,8 +104,8 @@ def format_diff(diff: TriageDiff, *, top: int, written: str) -> str:
                 f"{d.rank:>4}  {d.severity.value:<18}  {d.surface.value:<7}  "
                 f"{printable(d.name):<{width}}  {printable(redact_text(d.recommended_command))}"
             )
-        if len(listed) > top:
-            lines.append(f"  ... and {len(listed) - top} more in {written}")
+    if len(listed) > top:
+        lines.append(f"  ... and {len(listed) - top} more in {written}")
     changed = [d for d in diff.semantic_diffs if d.changed]
     if changed:
         lines.append("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from datetime import date
@@ -16,6 +17,7 @@ from replay._cli._options import (
     add_execution_options,
     load_run_config,
     options_from_args,
+    parallelism_arg,
     print_plan,
 )
 from replay._cli._run import execute
@@ -33,20 +35,36 @@ from replay._flakes import (
     flake_report_document,
     should_stop,
 )
-from replay._models import Job, Plan, Suite, TestStatus
+from replay._models import MAX_SECONDS, Job, Plan, Suite, TestStatus
 from replay._planning import suite_job
 from replay._redact import redact_text
 from replay._run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
 
 SEPARATOR = "::"
 
+MAX_RUNS = 10_000
+"""Runs of one flake loop, at most: 10,000 passing runs already bound the failure rate below
+0.04%, and each run is a job with its own directory, so more is a typo."""
+
 
 def _positive(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        msg = f"expected a whole number of at least 1, got {text!r}"
+    value = int(text) if text.isdecimal() and len(text) <= 9 else 0
+    if not 1 <= value <= MAX_RUNS:
+        msg = f"expected a whole number from 1 to {MAX_RUNS}, got {text[:40]!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _minutes(text: str) -> float:
+    """`--max-minutes`: a positive number of minutes, at most a year."""
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = math.nan
+    if not 0 < minutes <= MAX_SECONDS / 60:  # also NaN
+        msg = f"expected a number of minutes from 0 to {MAX_SECONDS / 60:.0f}, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return minutes
 
 
 def _day(text: str) -> date:
@@ -79,13 +97,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--parallel",
-        type=_positive,
+        type=parallelism_arg,
         metavar="J",
         help="attempts at once (default: 1 for `serial` suites, else the config's parallelism)",
     )
     parser.add_argument("--until-fail", action="store_true", help="stop at the first failure")
     parser.add_argument(
-        "--max-minutes", type=float, metavar="M", help="start no new attempt after M minutes"
+        "--max-minutes", type=_minutes, metavar="M", help="start no new attempt after M minutes"
     )
     parser.add_argument(
         "--min-runs",

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 
 from replay._artifacts import to_json_bytes
+from replay._cli._text import printable, safe
 from replay._convert import unstructure
 from replay._gates import GateFinding, failing_gates, gate_jobs, load_verdict
 from replay._redact import redact_text
@@ -39,10 +40,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _table(findings: tuple[GateFinding, ...]) -> list[str]:
+    """The findings as aligned rows; every cell is data from the verdict, made safe to print."""
     rows = [("ID", "NAME", "BLOCKING", "STATUS", "COMMAND")]
     for f in findings:
         command = f.command or f"not replayable: {f.reason}"
-        rows.append((f.id, f.name, "yes" if f.blocking else "no", f.status.value, command))
+        rows.append(
+            (safe(f.id), safe(f.name), "yes" if f.blocking else "no", f.status.value, safe(command))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return [
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]])
@@ -69,9 +73,9 @@ def handle(args: argparse.Namespace) -> int:
         }
         print(redact_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()))
     elif findings:
-        print(redact_text("\n".join(_table(findings))))
+        print("\n".join(_table(findings)))
     else:
-        print(f"{args.verdict}: no failing gates ({len(verdict.gates)} gates)")
+        print(f"{printable(str(args.verdict))}: no failing gates ({len(verdict.gates)} gates)")
     if not args.run:
         return 1 if blocked else 0
 
@@ -81,7 +85,7 @@ def handle(args: argparse.Namespace) -> int:
     print(f"replaying {len(jobs)} gate(s):", file=sys.stderr)
     for finding in findings:
         if finding.command is not None:
-            print(f"  {finding.id}: {redact_text(finding.command)}", file=sys.stderr)
+            print(f"  {safe(finding.id)}: {safe(finding.command)}", file=sys.stderr)
     # The lead's executor glue; imported here so that listing gates never loads it.
     from replay._cli._run import (
         run_gate_jobs,

@@ -15,9 +15,8 @@ from pathlib import Path
 import orjson
 
 from replay._config import find_config, load_config
-from replay._errors import ReplayError
 from replay._matrix import github_matrix
-from replay._models import UNIT_KINDS, Summary
+from replay._models import MAX_SHARDS, UNIT_KINDS, Summary
 from replay._readers import load_summary
 from replay._shards import DEFAULT_PERCENTILE, durations_from
 
@@ -36,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "`replay run --durations-from` so every job computes the same split."
         ),
     )
-    parser.add_argument("--shards", type=int, required=True, metavar="N", help="shard count")
+    parser.add_argument(
+        "--shards", type=shard_count, required=True, metavar="N", help="shard count"
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -70,14 +71,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_handle)
 
 
+def shard_count(text: str) -> int:
+    """`--shards`: a whole number from 1 to `MAX_SHARDS`."""
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"expected a whole number, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not 1 <= value <= MAX_SHARDS:
+        msg = f"must be 1 to {MAX_SHARDS}, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _wanted(kind: str, is_unit: bool) -> bool:
     return kind == "both" or (kind == "unit") == is_unit
 
 
 def _handle(args: argparse.Namespace) -> int:
-    if args.shards < 1:
-        msg = f"--shards must be at least 1, got {args.shards}"
-        raise ReplayError(msg)
     summaries: list[Summary] = [load_summary(p) for p in args.sources]
     config_path = args.config or find_config(Path.cwd())
     if config_path is not None:

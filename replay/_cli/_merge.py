@@ -12,19 +12,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from replay._artifacts import make_run_id, write_json_atomic
+from replay._artifacts import BUNDLE_NAME, SUMMARY_NAME, make_run_id, write_json_atomic
 from replay._bundle import bundle_document
 from replay._cli._text import printable
 from replay._convert import dumps
+from replay._errors import ReplayError
 from replay._merge import MergeResult, merge_summaries, rebase_paths
 from replay._readers import load_summary
 from replay._redact import redact_text
 from replay._summary import summary_document
 
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = SUMMARY_NAME
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -49,8 +51,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_handle)
 
 
+def refuse_own_inputs(out_dir: Path, sources: Sequence[Path]) -> None:
+    """`ReplayError` if `out_dir` holds one of the input summaries: the merge would overwrite it.
+
+    Compared as the file system sees them: the directory that holds each input's
+    name and the directory its file really lies in (links followed). A hard link
+    is safe: the merged summary replaces the name, never the file's content.
+    """
+    for source in sources:
+        try:
+            out = os.path.realpath(out_dir)
+            holders = {
+                os.path.realpath(os.path.dirname(os.path.abspath(source))),
+                os.path.dirname(os.path.realpath(source)),
+            }
+        except (OSError, ValueError):
+            continue  # a name no file can have: reading the inputs reports it
+        if out in holders:
+            msg = (
+                f"merge: --out {out_dir} holds the input summary {source}, which the merged "
+                f"summary would overwrite; merge into another directory (e.g. the shards' parent)"
+            )
+            raise ReplayError(msg)
+
+
 def _handle(args: argparse.Namespace) -> int:
     out_dir: Path = args.out
+    # Before anything is read or written: a merge must never destroy one of its inputs.
+    refuse_own_inputs(out_dir, args.summaries)
     target_dir = os.path.abspath(out_dir)
     loaded = []
     for path in args.summaries:
@@ -65,8 +93,10 @@ def _handle(args: argparse.Namespace) -> int:
         now=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         summary_path=str(summary_path),
     )
+    # The directory the user named, resolved if it is a link (the writer follows none).
+    real_out = Path(os.path.realpath(out_dir))
     write_json_atomic(
-        out_dir / "replay_bundle.json",
+        real_out / BUNDLE_NAME,
         bundle_document(
             result.summary,
             summary_path=str(summary_path),
@@ -74,7 +104,7 @@ def _handle(args: argparse.Namespace) -> int:
             environment={},
         ),
     )
-    write_json_atomic(summary_path, summary_document(result.summary))
+    write_json_atomic(real_out / SUMMARY_FILE, summary_document(result.summary))
     if args.json:
         sys.stdout.write(redact_text(dumps(_report(result, str(summary_path))).decode()))
     else:

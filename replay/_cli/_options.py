@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from pathlib import Path
@@ -15,9 +16,17 @@ from replay._cli import SUBCOMMANDS
 from replay._cli._text import printable
 from replay._config import Config, adhoc_config, find_config, load_config, parse_duration
 from replay._errors import ReplayError
-from replay._models import Backoff, Granularity, Plan, RetryPolicy
+from replay._models import (
+    MAX_PARALLELISM,
+    MAX_RETRIES,
+    MAX_SHARDS,
+    Backoff,
+    Granularity,
+    Plan,
+    RetryPolicy,
+)
 from replay._planning import Options
-from replay._redact import redact_argv
+from replay._redact import Redactor, redact_argv
 
 ADHOC_HELP = (
     "ad-hoc runs only (replay run --adapter NAME -- CMD): the adapter that reads CMD's "
@@ -34,26 +43,49 @@ _NOT_ADHOC = {
 """Adapters an ad-hoc command cannot use, and why."""
 
 
-def _whole_number(text: str, minimum: int) -> int:
+MAX_COUNT = 1_000_000
+"""The largest number a count option takes (failures, tests, runs): far beyond real use, so a
+typo (`99999999999999999999`) is refused instead of overflowing a JSON writer."""
+
+
+def _whole_number(text: str, minimum: int, maximum: int = MAX_COUNT) -> int:
     try:
         value = int(text)
-    except ValueError:
-        msg = f"expected a whole number, got {text!r}"
+    except ValueError:  # also a number of more than 4,300 digits
+        msg = f"expected a whole number, got {text[:40]!r}"
         raise argparse.ArgumentTypeError(msg) from None
     if value < minimum:
         msg = f"must be at least {minimum}, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    if value > maximum:
+        msg = f"must be at most {maximum}, got {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
 
 def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
+    """An argparse type: a whole number from 1 to `MAX_COUNT`."""
     return _whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
-    """An argparse type: a whole number of at least 0."""
+    """An argparse type: a whole number from 0 to `MAX_COUNT`."""
     return _whole_number(text, 0)
+
+
+def parallelism_arg(text: str) -> int:
+    """An argparse type: jobs at once, 1 to `MAX_PARALLELISM`."""
+    return _whole_number(text, 1, MAX_PARALLELISM)
+
+
+def shard_total_arg(text: str) -> int:
+    """An argparse type: a number of shards, 1 to `MAX_SHARDS`."""
+    return _whole_number(text, 1, MAX_SHARDS)
+
+
+def retries_arg(text: str) -> int:
+    """An argparse type: retries of a job, 0 to `MAX_RETRIES`."""
+    return _whole_number(text, 0, MAX_RETRIES)
 
 
 def duration_arg(text: str) -> float:
@@ -104,7 +136,7 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-j",
         "--parallelism",
-        type=positive_int,
+        type=parallelism_arg,
         metavar="N",
         help="jobs at once (default: config, else CPU count)",
     )
@@ -225,7 +257,7 @@ def _adhoc(command: tuple[str, ...], adapter: str | None) -> Config:
 
 def options_from_args(args: argparse.Namespace, **extra: Any) -> Options:
     """The planning options the command line asks for."""
-    prefix = shlex.split(args.exec_prefix) if args.exec_prefix is not None else None
+    prefix = _exec_prefix(args.exec_prefix)
     retry = RetryPolicy(
         retries=getattr(args, "retries", 0),
         delay=getattr(args, "retry_delay", 0.0),
@@ -250,8 +282,45 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Options:
     return Options(**fields)
 
 
-def print_plan(plan: Plan) -> None:
-    """`--dry-run`: the plan as JSON on stdout."""
-    from replay._artifacts import to_json_bytes
+def make_directory(path: Path, what: str) -> None:
+    """Make `path` (and its parents) now, or say in one line why it cannot be made.
 
-    sys.stdout.write(to_json_bytes(plan).decode())
+    Before a run, so that `--out` at a file, under a file or somewhere nothing can
+    be created (/proc, a read-only file system) costs no run and prints nothing else.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+            why = "a file is in the way"
+        msg = f"{what} {path}: cannot make the directory ({why})"
+        raise ReplayError(msg) from None
+
+
+def _exec_prefix(text: str | None) -> tuple[str, ...] | None:
+    """`--exec-prefix`'s words (split as a shell would, never given to one)."""
+    if text is None:
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an unclosed quote, a trailing backslash
+        msg = f"--exec-prefix: cannot split {text!r} into words ({exc})"
+        raise ReplayError(msg) from None
+    return tuple(words)
+
+
+def print_plan(plan: Plan, redactor: Redactor | None = None) -> None:
+    """`--dry-run`: the plan as JSON on stdout, redacted (job envs keep names, not secrets).
+
+    Without the run's `redactor`: the jobs' and carried targets' envs and replay's own.
+    """
+    import orjson
+
+    from replay._convert import unstructure
+    from replay._redact import current_redactor
+
+    if redactor is None:
+        redactor = current_redactor(*(j.env for j in plan.jobs), *(t.env for t in plan.carried))
+    document = redactor.data(unstructure(plan))
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")

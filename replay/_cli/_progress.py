@@ -1,4 +1,8 @@
-"""What a run shows while it runs: a live line on a terminal, a line per job otherwise."""
+"""What a run shows while it runs: a live line on a terminal, a line per job otherwise.
+
+Names, commands and errors go through the run's redactor (by default: replay's own
+environment's secrets and the patterns) before they are printed.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ from typing import TextIO
 
 import orjson
 
-from replay._cli._text import safe
+from replay._cli._text import printable
 from replay._executor import JobOutcome, attempt_status
 from replay._models import Attempt, Job, TargetStatus
-from replay._redact import redact_argv, redact_text
+from replay._redact import Redactor, current_redactor
 
 _COLORS = {
     TargetStatus.PASSED: "32",
@@ -43,8 +47,10 @@ class Progress:
         verbosity: int = 0,
         live: bool | None = None,
         run_dir: str = "",
+        redactor: Redactor | None = None,
     ) -> None:
         self.stream = stream or sys.stderr
+        self.redactor = current_redactor() if redactor is None else redactor
         self.total = total
         self.verbosity = verbosity
         self.live = self.stream.isatty() if live is None else live
@@ -54,6 +60,9 @@ class Progress:
         self.done = 0
         self.counts: dict[TargetStatus, int] = {}
         self._last_draw = 0.0
+
+    def _safe(self, text: str) -> str:
+        return printable(self.redactor.text(text))
 
     def _paint(self, text: str, status: TargetStatus) -> str:
         if not self.color:
@@ -73,7 +82,7 @@ class Progress:
             return
         self._last_draw = now
         failed = sum(n for s, n in self.counts.items() if not s.ok)
-        names = ", ".join(list(self.running)[:3])
+        names = self._safe(", ".join(list(self.running)[:3]))
         more = f" +{len(self.running) - 3}" if len(self.running) > 3 else ""
         line = f"[{self.done}/{self.total}] {failed} failed · running: {names}{more}"
         try:
@@ -88,7 +97,7 @@ class Progress:
         self.running[job.id] = time.monotonic()
         if self.verbosity > 0 and not self.live:
             again = f" (attempt {number})" if number > 1 else ""
-            self.stream.write(f"START {job.id}{again}\n")
+            self.stream.write(f"START {self._safe(job.id)}{again}\n")
         self._draw()
 
     def attempt_finished(self, job: Job, attempt: Attempt) -> None:
@@ -97,10 +106,10 @@ class Progress:
         if self.verbosity > 0:
             # The argv that actually ran: with the adapter's options and test targeting.
             self._clear()
-            ran = shlex.join(redact_argv(attempt.argv)) if attempt.argv else "-"
+            ran = shlex.join(self.redactor.argv(attempt.argv)) if attempt.argv else "-"
             self.stream.write(
-                f"      {job.id} attempt {attempt.number}: {attempt_status(attempt).value}"
-                f" · {safe(ran)}\n"
+                f"      {self._safe(job.id)} attempt {attempt.number}: "
+                f"{attempt_status(attempt).value} · {printable(ran)}\n"
             )
         self._draw()
 
@@ -115,7 +124,8 @@ class Progress:
             label = self._paint(f"{status.value.upper():9}", status)
             where = f"  {self.run_dir}/{last.log}" if not status.ok and last.log else ""
             self._clear()
-            self.stream.write(f"{label} {outcome.job.id}  {last.duration:.2f}s{where}\n")
+            name = self._safe(outcome.job.id)
+            self.stream.write(f"{label} {name}  {last.duration:.2f}s{self._safe(where)}\n")
         self._draw(force=True)
 
     def close(self) -> None:
@@ -128,11 +138,12 @@ class Progress:
 class JsonLines:
     """A `Listener` for `--json`: one JSON object a line on stdout, for other tools."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, redactor: Redactor | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.redactor = current_redactor() if redactor is None else redactor
 
     def _emit(self, **fields: object) -> None:
-        self.stream.write(orjson.dumps(fields).decode() + "\n")
+        self.stream.write(orjson.dumps(self.redactor.data(fields)).decode() + "\n")
         self.stream.flush()
 
     def job_started(self, job: Job, number: int) -> None:
@@ -148,7 +159,7 @@ class JsonLines:
             status=attempt_status(attempt).value,
             exit_code=attempt.exit_code,
             log=attempt.log,
-            error=redact_text(attempt.error) if attempt.error else None,
+            error=attempt.error,
         )
 
     def job_finished(self, outcome: JobOutcome) -> None:

@@ -16,14 +16,18 @@ from replay._cli._options import (
     add_execution_options,
     duration_arg,
     load_run_config,
+    make_directory,
     non_negative_int,
     options_from_args,
     positive_int,
     print_plan,
+    retries_arg,
+    shard_total_arg,
 )
 from replay._cli._report import finish
+from replay._cli._text import safe
 from replay._config import Config
-from replay._errors import ReplayError
+from replay._errors import ArtifactError, ReplayError, replay_error_in
 from replay._models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
 from replay._planning import build_plan, rerun_plan
 from replay._run import EXIT_EMPTY, EXIT_OK, RunResult, run, utc_now
@@ -87,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     shard.add_argument(
         "--shard-index", type=non_negative_int, metavar="I", help="this shard, 0-based"
     )
-    shard.add_argument("--shard-total", type=positive_int, metavar="N", help="number of shards")
+    shard.add_argument("--shard-total", type=shard_total_arg, metavar="N", help="number of shards")
     shard.add_argument(
         "--shard-kind",
         choices=["suite", "unit", "both"],
@@ -118,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     failures.add_argument(
         "--retries",
-        type=non_negative_int,
+        type=retries_arg,
         default=0,
         metavar="N",
         help="retry a failed job up to N times; pass-after-fail is flaky",
@@ -285,6 +289,11 @@ def handle(args: argparse.Namespace) -> int:
     # Read once: the plan spares these targets, and the end of the run reports the problems.
     quarantined, problems = quarantine_state(config)
     plan, previous = build_run_plan(args, config, quarantined, problems)
+    if previous is not None:
+        from replay._planning import masked_env_notes
+
+        for note in masked_env_notes(previous, plan, config, os.environ):
+            print(f"replay: note: {safe(note)}", file=sys.stderr)
     if args.dry_run:
         print_plan(plan)
         return EXIT_OK
@@ -315,6 +324,10 @@ def execute(
         from replay._run import default_run_dir
 
         run_dir, _ = default_run_dir(Path(config.out), utc_now())
+    # Before the run and its first line: a directory that cannot be made should not cost one.
+    make_directory(run_dir, "--out" if args.out is not None else "run directory")
+    if args.junit is not None:
+        make_directory(args.junit.parent, f"--junit {args.junit}:")
     verbosity = args.verbose - args.quiet
     listener: Progress | JsonLines
     if args.json:
@@ -347,12 +360,23 @@ def execute(
     if post:
         kwargs["post_process"] = post
     try:
-        result = run(plan, run_dir, **kwargs)
+        result = _run(plan, run_dir, kwargs)
     finally:
         listener.close()
     if args.junit is not None:
         _write_junit(args.junit, result)
     return result
+
+
+def _run(plan: Plan, run_dir: Path, kwargs: dict[str, Any]) -> RunResult:
+    """`run`, with a `ReplayError` a task group wrapped raised as itself (one line, exit 2)."""
+    try:
+        return run(plan, run_dir, **kwargs)
+    except Exception as exc:
+        error = replay_error_in(exc)
+        if error is None or error is exc:
+            raise
+        raise error from None
 
 
 def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
@@ -368,10 +392,22 @@ def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
 
 
 def _write_junit(path: Path, result: RunResult) -> None:
+    """Write the JUnit report; a failure is one line that says the summary is safe."""
     from replay._artifacts import write_bytes_atomic
     from replay._junit import junit_report
 
-    write_bytes_atomic(path, junit_report(result.summary))
+    kept = f"the run is recorded in {display_path(result.summary_path)}"
+    try:
+        report = junit_report(result.summary)
+    except (ValueError, OverflowError) as exc:
+        # A date no calendar arithmetic can hold, carried from an earlier summary.
+        msg = f"{path}: cannot build the JUnit report ({exc}); {kept}"
+        raise ArtifactError(msg) from None
+    try:
+        write_bytes_atomic(path, report)
+    except ReplayError as exc:
+        msg = f"{exc}; {kept}"
+        raise ArtifactError(msg) from None
 
 
 def run_jobs(jobs: tuple[Job, ...], args: argparse.Namespace, **plan_fields: Any) -> int:

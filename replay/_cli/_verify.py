@@ -7,8 +7,9 @@ from pathlib import Path
 
 import orjson
 
+from replay._artifacts import INDEX_NAME
 from replay._convert import unstructure
-from replay._verify import INDEX_NAME, verify_run
+from replay._verify import verify_run
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
