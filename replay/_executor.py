@@ -40,6 +40,7 @@ from replay._artifacts import (
 from replay._chain import retry_tests
 from replay._errors import ArtifactError
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
+from replay._planning import fits_command_line
 from replay._procs import group_members, stop_group, stop_marked
 from replay._watchdog import WATCHDOG_MARK, Watchdog, new_mark
 
@@ -332,8 +333,8 @@ class Executor:
             return job
         tests = retry_tests(earlier[-1], self.plan.retry)
         argv = get_adapter(job.adapter).targeted(job.argv, tests) if tests else None
-        if argv is None:
-            return job
+        if argv is None or not fits_command_line(argv):
+            return job  # the whole suite, as a rerun falls back when the ids do not fit
         return attrs.evolve(job, argv=argv, tests=tests)
 
     def _delay(self, job: Job, number: int) -> float:

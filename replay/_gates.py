@@ -153,14 +153,9 @@ def parse_verdict(document: Any, *, source: str) -> Verdict:
 
 def load_verdict(path: Path) -> Verdict:
     """Read and structure a `full_suite_verdict.json`; `InputError` names the file and field."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected a full_suite_verdict.json file"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read verdict ({exc.strerror or exc})"
-        raise InputError(msg) from None
+    from replay._readers import read_input
+
+    data = read_input(path, what="a full_suite_verdict.json file")
     return parse_verdict(parse_json(data, source=str(path)), source=str(path))
 
 

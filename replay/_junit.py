@@ -77,7 +77,10 @@ def _timestamp(text: str) -> str | None:
     moment = _parse_time(text)
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    except OverflowError:  # year 1 with a positive offset has no UTC time
+        return None
 
 
 def _attempt_reason(attempt: Attempt) -> str:

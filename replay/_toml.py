@@ -18,17 +18,16 @@ __all__ = ["parse_toml", "read_text", "read_toml", "tomllib"]
 
 def read_text(path: Path, *, what: str, error: type[ReplayError] = InputError) -> str:
     """The UTF-8 text of `path`, or `error` naming the file and what is wrong with it."""
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        msg = f"{path}: is a directory, expected {what}"
-        raise error(msg) from None
-    except FileNotFoundError:
+    from replay._readers import read_input  # lazy: the readers import models and cattrs
+
+    if not path.exists() and not path.is_symlink():
         msg = f"{path}: {what} not found"
-        raise error(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read {what} ({exc.strerror or exc})"
-        raise error(msg) from None
+        raise error(msg)
+    try:
+        # A regular file, capped: a FIFO or `/dev/zero` named as a config must not hang.
+        data = read_input(path, what=what)
+    except InputError as exc:
+        raise error(str(exc)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -630,3 +630,21 @@ def test_summaries_of_any_structure_never_crash(target: dict[str, Any], shard: o
     if error is not None:
         assert str(error).startswith("s.json: "), error
         assert 1 == len(str(error).splitlines())
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("ci.toml", ("run", "--config", "ci.toml", "--dry-run"), "ci.toml: not a regular file"),
+        ("verdict.json", ("gates", "verdict.json"), "verdict.json: not a regular file"),
+    ],
+)
+def test_a_fifo_named_as_input_is_refused_without_waiting(
+    tmp_path: Path, name: str, args: tuple[str, ...], expected: str
+) -> None:
+    """A config or verdict that is a FIFO is one line and exit 2, never a hang."""
+    os.mkfifo(tmp_path / name)
+    result = replay(tmp_path, *args, timeout=30)
+    assert 2 == result.returncode
+    assert expected in result.stderr
+    assert 1 == len(result.stderr.strip().splitlines()), result.stderr

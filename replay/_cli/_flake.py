@@ -256,7 +256,7 @@ def handle(args: argparse.Namespace) -> int:
     if suite.serial and args.parallel and args.parallel > 1:
         print(f"replay: {suite.name} is `serial`; running one attempt at a time", file=sys.stderr)
         parallel = 1
-    plan = Plan(jobs=jobs, parallelism=parallel)
+    plan = Plan(jobs=jobs, parallelism=parallel, root=config.root)
     if args.dry_run:
         print_plan(plan)
         return EXIT_OK

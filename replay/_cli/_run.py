@@ -420,6 +420,7 @@ def run_jobs(jobs: tuple[Job, ...], args: argparse.Namespace, **plan_fields: Any
         fail_fast=options.fail_fast,
         max_failures=options.max_failures,
         retry=options.retry,
+        root=config.root,
         **plan_fields,
     )
     if args.dry_run:
