@@ -218,6 +218,22 @@ def run_status(
     return RunStatus.FAILED if blocking else RunStatus.PASSED
 
 
+def unseen_note(target: TargetResult) -> str | None:
+    """What went unrun, when that adds to how the target ended (for reports), else None.
+
+    A timeout or a kill already says the runner stopped; the note matters when the
+    runner ran to its end yet could not show everything (an adapter's reason), when
+    test ids are gone, or when the target passed what it ran and is still outstanding.
+    """
+    if target.unseen is None or target.status is TargetStatus.NOT_RUN:
+        return None
+    last = target.attempts[-1] if target.attempts else None
+    said = last is not None and last.unseen is not None
+    if said or target.gone or target.status.ok:
+        return target.unseen
+    return None
+
+
 def root_relative(file: str | None, cwd: str | None, root: str | None) -> str | None:
     """A failure location relative to the repository root, when it lies inside it.
 

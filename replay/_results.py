@@ -17,6 +17,7 @@ from replay._chain import (
     root_relative,
     run_status,
     settle_tests,
+    unseen_note,
 )
 from replay._executor import JobOutcome, could_not_start
 from replay._models import (
@@ -130,9 +131,8 @@ def build_summary(
 def describe_end(target: TargetResult) -> str:
     """Why a target ended as it did, in a few words (and what of it went unrun)."""
     text = _end(target)
-    if target.unseen is not None and target.status is not TargetStatus.NOT_RUN:
-        text = f"{text}; not everything ran: {target.unseen}"
-    return text
+    note = unseen_note(target)
+    return f"{text}; not everything ran: {note}" if note else text
 
 
 def _end(target: TargetResult) -> str:

@@ -17,6 +17,7 @@ from replay._chain import (
     root_relative,
     run_status,
     settle_tests,
+    unseen_note,
 )
 from replay._executor import attempt_status
 from replay._models import (
@@ -323,3 +324,34 @@ def test_a_fixed_suite_turns_green_within_two_reruns(failing: list[str], renamed
             chain_state=ChainState.PASSING if passed else ChainState.OUTSTANDING,
         )
     assert ChainState.PASSING == record.chain_state
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (target(("a", F), unseen="binary b did not run"), None),
+        (
+            attrs.evolve(
+                target(("a", F), unseen="binary b did not run"),
+                attempts=(attempt(("a", F), exit_code=101, unseen="binary b did not run"),),
+            ),
+            "binary b did not run",
+        ),
+        (
+            attrs.evolve(target(unseen="gone ids"), status=TargetStatus.PASSED, gone=("x",)),
+            "gone ids",
+        ),
+        (
+            attrs.evolve(
+                target(unseen="timed out"),
+                status=TargetStatus.TIMED_OUT,
+                attempts=(attempt(exit_code=None, timed_out=True),),
+            ),
+            None,
+        ),
+    ],
+    ids=["no attempt said so", "the adapter said so", "gone ids", "a timeout says it already"],
+)
+def test_unseen_note_only_where_it_adds(record: TargetResult, expected: str | None) -> None:
+    """Reports name what went unrun when the end of the run does not already say it."""
+    assert expected == unseen_note(record)

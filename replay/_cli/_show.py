@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from replay._chain import failed_tests
+from replay._chain import failed_tests, unseen_note
 from replay._cli._text import printable
 from replay._convert import dumps
 from replay._models import RunStatus, Summary, TargetResult, TargetStatus
@@ -74,9 +74,8 @@ class ShowReport:
 def why(target: TargetResult) -> str:
     """Why the target is not passing, in the words an operator searches a log for."""
     text = _ended(target)
-    if target.unseen is not None and target.status is not TargetStatus.NOT_RUN:
-        text = f"{text}; not everything ran: {target.unseen}"
-    return text
+    note = unseen_note(target)
+    return f"{text}; not everything ran: {note}" if note else text
 
 
 def _ended(target: TargetResult) -> str:
