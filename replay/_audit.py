@@ -9,10 +9,15 @@ Three checks the upstream CI ran separately, each with a gap this module closes:
 - the *quarantine expiry guard* found sections with the regex
   `^\\[quarantine\\.(\\w+)\\]`, so stems with `-` or `.` were never read.
 
-The file is parsed as real TOML. `audit_document` is pure (the tests-dir stems
-and the date are passed in); `audit_classification` reads the files. The two
-upstream artifacts, `waiver_audit.json` and `quarantine_report.json`, are
-produced field-compatible with upstream plus `missing_fields`/`problems`.
+The file is read by its one reader and every entry judged by the one judge
+(`_quarantine`), so an entry a run calls invalid the audit calls invalid too;
+the tests directory is listed as discovery lists it (`<stem>.rs` and
+`<stem>/main.rs`), so a suite discovery runs is never missing here.
+`audit_document` is pure (the tests-dir stems and the date are passed in);
+`audit_classification` reads the files. The two upstream artifacts,
+`waiver_audit.json` and `quarantine_report.json`, are produced
+field-compatible with upstream plus `missing_fields`/`problems`; the
+quarantine report spells `expiring-soon` as upstream does.
 """
 
 from __future__ import annotations
@@ -21,35 +26,42 @@ import datetime as dt
 import enum
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
-from replay import _quarantine as quarantine_policy
-from replay._convert import register_enum, structure
+from replay._convert import register_enum
+from replay._discover import cargo_test_stems
 from replay._errors import InputError
-from replay._taxonomy import CATEGORIES
-from replay._toml import read_toml
+from replay._quarantine import (
+    MAX_DAYS,
+    QUARANTINE_POLICY,
+    Classification,
+    EntryState,
+    Judged,
+    judge_quarantine,
+    judge_waiver,
+    parse_classification,
+    read_classification,
+)
 
 WAIVER_AUDIT_SCHEMA = "pi.ci.waiver_audit.v1"
 QUARANTINE_REPORT_SCHEMA = "pi.test.quarantine_report.v2"
 """The tag upstream's quarantine guard writes; its evidence bundle matches the prefix."""
 
-WAIVER_FIELDS = ("owner", "created", "expires", "bead", "reason", "scope", "remove_when")
-WAIVER_SCOPES = ("full", "preflight", "both")
-WAIVER_MAX_DAYS = 30
-WAIVER_WARN_DAYS = 3
-"""Upstream `WAIVER_EXPIRY_WARN_DAYS`: a waiver with 3 days or fewer left is `expiring_soon`."""
-
-# The quarantine rules are the run-time policy's (`_quarantine`); the audit only reports.
-QUARANTINE_FIELDS = quarantine_policy.FIELDS
-FLAKE_CATEGORIES = CATEGORIES
-QUARANTINE_MAX_DAYS = quarantine_policy.MAX_DAYS
-QUARANTINE_WARN_DAYS = quarantine_policy.EXPIRING_SOON_DAYS
 QUARANTINE_POLICY_VERSION = "2026-02-10"
 """The upstream policy version whose rules this audit applies."""
 
-KNOWN_TABLES = frozenset({"suite", "waiver", "quarantine"})
+QuarantineStatus = Literal["active", "expiring-soon", "expired", "invalid"]
+"""An entry's state as upstream's quarantine report spells it (with a dash)."""
+
+QUARANTINE_STATUS: Mapping[EntryState, QuarantineStatus] = {
+    EntryState.ACTIVE: "active",
+    EntryState.EXPIRING_SOON: "expiring-soon",
+    EntryState.EXPIRED: "expired",
+    EntryState.INVALID: "invalid",
+}
+"""The one place the audit respells a state: when it writes `quarantine_report.json`."""
 
 
 @register_enum
@@ -78,26 +90,6 @@ class FindingKind(str, enum.Enum):
     QUARANTINE_EXPIRING = "quarantine_expiring"
 
 
-@register_enum
-class WaiverState(str, enum.Enum):
-    """Upstream's waiver states (with an underscore, as upstream writes them)."""
-
-    ACTIVE = "active"
-    EXPIRING_SOON = "expiring_soon"
-    EXPIRED = "expired"
-    INVALID = "invalid"
-
-
-@register_enum
-class QuarantineState(str, enum.Enum):
-    """Upstream's quarantine states (with a dash, as upstream writes them), plus `invalid`."""
-
-    ACTIVE = "active"
-    EXPIRING_SOON = "expiring-soon"
-    EXPIRED = "expired"
-    INVALID = "invalid"
-
-
 @attrs.frozen
 class Finding:
     """One thing the audit found."""
@@ -114,7 +106,7 @@ class WaiverValidation:
     """One waiver's verdict (upstream `WaiverValidation`, plus the reasons as lists)."""
 
     gate_id: str
-    status: WaiverState
+    status: EntryState
     detail: str | None = None
     days_remaining: int | None = None
     missing_fields: tuple[str, ...] = ()
@@ -152,10 +144,10 @@ class WaiverAudit:
 
 @attrs.frozen
 class QuarantineRetryPolicy:
-    """The retry policy upstream states for quarantined tests (1 retry after 5 s)."""
+    """The retry policy for quarantined tests, in upstream's words (`QUARANTINE_POLICY`'s)."""
 
-    max_auto_retries: int = 1
-    retry_delay_seconds: int = 5
+    max_auto_retries: int = QUARANTINE_POLICY.retry.retries
+    retry_delay_seconds: int = round(QUARANTINE_POLICY.retry.delay)
     retry_scope: str = "failed-target-only"
     second_failure_policy: str = "deterministic-failure"
 
@@ -175,7 +167,7 @@ class QuarantineEntry:
     repro: str
     reason: str
     remove_when: str
-    status: QuarantineState
+    status: QuarantineStatus
     quarantine_span_days: int | None = None
     days_remaining: int | None = None
     missing_fields: tuple[str, ...] = ()
@@ -206,7 +198,7 @@ class QuarantineReport:
     generated_at: str
     policy_version: str = QUARANTINE_POLICY_VERSION
     today: str
-    max_quarantine_days: int = QUARANTINE_MAX_DAYS
+    max_quarantine_days: int = MAX_DAYS
     retry_policy: QuarantineRetryPolicy = QuarantineRetryPolicy()
     active_count: int
     expiring_soon_count: int
@@ -242,11 +234,6 @@ class AuditReport:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
 
-@attrs.frozen
-class _SuiteTable:
-    files: tuple[str, ...] = ()
-
-
 # ── suite classification guard ──────────────────────────────────────────────
 
 
@@ -267,12 +254,16 @@ def _suite_findings(
         present = set(test_stems)
         for stem in sorted(present - homes.keys()):
             message = (
-                f"{stem}.rs is in no suite; add it to [suite.unit], [suite.vcr] or [suite.e2e]"
+                f"test target {stem!r} is in no suite; "
+                "add it to [suite.unit], [suite.vcr] or [suite.e2e]"
             )
             findings.append(Finding(Severity.BLOCKING, FindingKind.UNCLASSIFIED, stem, message))
         for stem in sorted(homes.keys() - present):
             tables = ", ".join(f"[suite.{s}]" for s in homes[stem])
-            message = f"{tables} lists {stem!r} but {stem}.rs is not in the tests directory"
+            message = (
+                f"{tables} lists {stem!r} but the tests directory has neither {stem}.rs "
+                f"nor {stem}/main.rs"
+            )
             findings.append(Finding(Severity.BLOCKING, FindingKind.MISSING_FILE, stem, message))
     for suite, files in suites.items():
         out_of_order = [i for i in range(1, len(files)) if files[i] < files[i - 1]]
@@ -289,95 +280,15 @@ def _suite_findings(
     return findings
 
 
-# ── shared lifecycle checks ─────────────────────────────────────────────────
-
-
-@attrs.frozen
-class _Checked:
-    values: dict[str, str]
-    missing: tuple[str, ...]
-    problems: tuple[str, ...]
-    unknown: tuple[str, ...]
-    span: int | None
-    days_remaining: int | None
-
-
-def _text(value: Any) -> str | None:
-    """A field's text: TOML dates count as their ISO form; other non-strings are None."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    return None
-
-
-def _parse_date(field: str, text: str, problems: list[str]) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"{field}: {text!r} is not a date (YYYY-MM-DD)")
-        return None
-
-
-def _check_entry(
-    entry: Any,
-    *,
-    table: str,
-    name: str,
-    fields: tuple[str, ...],
-    start_field: str,
-    max_days: int,
-    today: dt.date,
-) -> _Checked:
-    """Field presence, types, dates and span of one waiver or quarantine entry."""
-    if not isinstance(entry, dict):
-        problem = f"expected a table, got {type(entry).__name__}"
-        return _Checked({f: "" for f in fields}, fields, (problem,), (), None, None)
-    values: dict[str, str] = {}
-    missing: list[str] = []
-    problems: list[str] = []
-    for field in fields:
-        value = entry.get(field)
-        text = _text(value)
-        if value is not None and text is None:
-            problems.append(f"{field}: expected a string, got {type(value).__name__}")
-        values[field] = text or ""
-        # A blank value says nothing an operator can act on: it counts as missing.
-        if value is None or (text is not None and not text.strip()):
-            missing.append(field)
-    if missing:
-        problems.insert(0, f"missing required fields: {', '.join(missing)}")
-    start = end = None
-    if start_field not in missing and values[start_field]:
-        start = _parse_date(start_field, values[start_field], problems)
-    if "expires" not in missing and values["expires"]:
-        end = _parse_date("expires", values["expires"], problems)
-    span = (end - start).days if start and end else None
-    if span is not None and span < 0:
-        problems.append(f"expires ({end}) is before {start_field} ({start})")
-    elif span is not None and span > max_days:
-        problems.append(f"span of {span} days exceeds the {max_days}-day maximum")
-    days_remaining = (end - today).days if end else None
-    unknown = tuple(sorted(str(k) for k in entry if k not in fields))
-    for key in unknown:
-        if isinstance(entry[key], dict):
-            # `[quarantine.a.b]` is the table `b` inside `a`: a dotted name needs quotes.
-            problems.append(
-                f"{key!r} is a nested table; quote a name that contains '.', "
-                f'e.g. [{table}."{name}.{key}"]'
-            )
-    return _Checked(values, tuple(missing), tuple(problems), unknown, span, days_remaining)
-
-
-def _unknown_findings(table: str, name: str, checked: _Checked) -> list[Finding]:
+def _unknown_findings(table: str, judged: Judged) -> list[Finding]:
     return [
         Finding(
             Severity.WARNING,
             FindingKind.UNKNOWN_FIELD,
-            f"{table}.{name}",
-            f"[{table}.{name}] has unknown field {key!r}, ignored",
+            f"{table}.{judged.name}",
+            f"[{table}.{judged.name}] has unknown field {key!r}, ignored",
         )
-        for key in checked.unknown
+        for key in judged.unknown
     ]
 
 
@@ -387,47 +298,34 @@ def _unknown_findings(table: str, name: str, checked: _Checked) -> list[Finding]
 def _waiver(
     gate_id: str, entry: Any, today: dt.date
 ) -> tuple[WaiverValidation, RawWaiver, list[Finding]]:
-    checked = _check_entry(
-        entry,
-        table="waiver",
-        name=gate_id,
-        fields=WAIVER_FIELDS,
-        start_field="created",
-        max_days=WAIVER_MAX_DAYS,
-        today=today,
-    )
-    values = checked.values
-    problems = list(checked.problems)
-    if values["scope"] and "scope" not in checked.missing and values["scope"] not in WAIVER_SCOPES:
-        problems.append(f"scope: {values['scope']!r} is not one of: {', '.join(WAIVER_SCOPES)}")
+    judged = judge_waiver(gate_id, entry, today=today)
+    values = judged.values
     raw = RawWaiver(gate_id=gate_id, **values)
-    days = checked.days_remaining
+    days = judged.days_left
     owner_bead = f"owner: {values['owner'] or '?'}, bead: {values['bead'] or '?'}"
     subject = f"waiver.{gate_id}"
-    findings = _unknown_findings("waiver", gate_id, checked)
-    if problems:
-        state, detail = WaiverState.INVALID, "; ".join(problems)
+    findings = _unknown_findings("waiver", judged)
+    detail: str | None = None
+    if judged.state is EntryState.INVALID:
+        detail = "; ".join(judged.problems)
         findings.append(
             Finding(Severity.BLOCKING, FindingKind.WAIVER_INVALID, subject, f"invalid: {detail}")
         )
-    elif days is not None and days < 0:
-        state, detail = WaiverState.EXPIRED, f"Expired {-days} day(s) ago ({owner_bead})"
+    elif judged.state is EntryState.EXPIRED and days is not None:
+        detail = f"Expired {-days} day(s) ago ({owner_bead})"
         message = f"expired {-days} day(s) ago ({owner_bead}); renew it or fix the gate"
         findings.append(Finding(Severity.BLOCKING, FindingKind.WAIVER_EXPIRED, subject, message))
-    elif days is not None and days <= WAIVER_WARN_DAYS:
-        state = WaiverState.EXPIRING_SOON
+    elif judged.state is EntryState.EXPIRING_SOON:
         detail = f"Expires in {days} day(s) — action required ({owner_bead})"
         message = f"expires in {days} day(s) ({owner_bead})"
         findings.append(Finding(Severity.WARNING, FindingKind.WAIVER_EXPIRING, subject, message))
-    else:
-        state, detail = WaiverState.ACTIVE, None
     validation = WaiverValidation(
         gate_id=gate_id,
-        status=state,
+        status=judged.state,
         detail=detail,
         days_remaining=days,
-        missing_fields=checked.missing,
-        problems=tuple(problems),
+        missing_fields=judged.missing,
+        problems=judged.problems,
     )
     return validation, raw, findings
 
@@ -442,16 +340,16 @@ def _waiver_audit(
         raws.append(raw)
         findings.extend(found)
 
-    def count(state: WaiverState) -> int:
+    def count(state: EntryState) -> int:
         return sum(1 for v in validations if v.status is state)
 
     audit = WaiverAudit(
         generated_at=generated_at,
         total_waivers=len(validations),
-        active=count(WaiverState.ACTIVE),
-        expired=count(WaiverState.EXPIRED),
-        expiring_soon=count(WaiverState.EXPIRING_SOON),
-        invalid=count(WaiverState.INVALID),
+        active=count(EntryState.ACTIVE),
+        expired=count(EntryState.EXPIRED),
+        expiring_soon=count(EntryState.EXPIRING_SOON),
+        invalid=count(EntryState.INVALID),
         waivers=tuple(validations),
         raw_waivers=tuple(raws),
     )
@@ -463,89 +361,70 @@ def _waiver_audit(
 
 def _quarantine(
     name: str, entry: Any, today: dt.date
-) -> tuple[QuarantineEntry, Escalation | None, list[Finding]]:
-    checked = _check_entry(
-        entry,
-        table="quarantine",
-        name=name,
-        fields=QUARANTINE_FIELDS,
-        start_field="quarantined",
-        max_days=QUARANTINE_MAX_DAYS,
-        today=today,
-    )
-    values = checked.values
-    problems = list(checked.problems)
-    category = values["category"]
-    if category and "category" not in checked.missing and category not in FLAKE_CATEGORIES:
-        problems.append(f"category: {category!r} is not one of: {', '.join(FLAKE_CATEGORIES)}")
-    days = checked.days_remaining
+) -> tuple[Judged, QuarantineEntry, Escalation | None, list[Finding]]:
+    judged = judge_quarantine(name, entry, today=today)
+    values = judged.values
+    days = judged.days_left
     subject = f"quarantine.{name}"
-    findings = _unknown_findings("quarantine", name, checked)
+    findings = _unknown_findings("quarantine", judged)
     escalation: Escalation | None = None
     owner, bead = values["owner"], values["bead"]
-    if problems:
-        state = QuarantineState.INVALID
-        detail = "; ".join(problems)
+    if judged.state is EntryState.INVALID:
+        detail = "; ".join(judged.problems)
         findings.append(
             Finding(
                 Severity.BLOCKING, FindingKind.QUARANTINE_INVALID, subject, f"invalid: {detail}"
             )
         )
         escalation = Escalation(name, "critical", f"Complete the entry: {detail}", owner, bead)
-    elif days is not None and days < 0:
-        state = QuarantineState.EXPIRED
+    elif judged.state is EntryState.EXPIRED and days is not None:
         message = f"expired {-days} day(s) ago (owner: {owner}, bead: {bead}); fix or remove it"
         findings.append(
             Finding(Severity.BLOCKING, FindingKind.QUARANTINE_EXPIRED, subject, message)
         )
         action = "Fix now or remove quarantine entry before merge"
         escalation = Escalation(name, "critical", action, owner, bead)
-    elif days is not None and days <= QUARANTINE_WARN_DAYS:
-        state = QuarantineState.EXPIRING_SOON
+    elif judged.state is EntryState.EXPIRING_SOON:
         message = f"expires in {days} day(s) (owner: {owner}, bead: {bead})"
         findings.append(
             Finding(Severity.WARNING, FindingKind.QUARANTINE_EXPIRING, subject, message)
         )
         action = "Prepare fix/extension with updated evidence before expiry"
         escalation = Escalation(name, "warning", action, owner, bead)
-    else:
-        state = QuarantineState.ACTIVE
     record = QuarantineEntry(
         name=name,
         **values,
-        status=state,
-        quarantine_span_days=checked.span,
+        status=QUARANTINE_STATUS[judged.state],
+        quarantine_span_days=judged.span_days,
         days_remaining=days,
-        missing_fields=checked.missing,
-        problems=tuple(problems),
+        missing_fields=judged.missing,
+        problems=judged.problems,
     )
-    return record, escalation, findings
+    return judged, record, escalation, findings
 
 
 def _quarantine_report(
     table: Mapping[str, Any], today: dt.date, generated_at: str
 ) -> tuple[QuarantineReport, list[Finding]]:
-    entries, escalations, findings = [], [], []
+    entries, escalations, findings, states = [], [], [], []
     for name in sorted(table):
-        entry, escalation, found = _quarantine(name, table[name], today)
+        judged, entry, escalation, found = _quarantine(name, table[name], today)
+        states.append(judged.state)
         entries.append(entry)
         if escalation is not None:
             escalations.append(escalation)
         findings.extend(found)
-    states = [e.status for e in entries]
     categories: dict[str, int] = {}
-    for entry in entries:
-        if entry.status is not QuarantineState.INVALID:
+    for state, entry in zip(states, entries, strict=True):
+        if state is not EntryState.INVALID:
             categories[entry.category] = categories.get(entry.category, 0) + 1
     report = QuarantineReport(
         generated_at=generated_at,
         today=today.isoformat(),
-        active_count=sum(
-            1 for s in states if s in (QuarantineState.ACTIVE, QuarantineState.EXPIRING_SOON)
-        ),
-        expiring_soon_count=states.count(QuarantineState.EXPIRING_SOON),
-        expired_count=states.count(QuarantineState.EXPIRED),
-        invalid_count=states.count(QuarantineState.INVALID),
+        active_count=sum(1 for s in states if s in (EntryState.ACTIVE, EntryState.EXPIRING_SOON)),
+        expiring_soon_count=states.count(EntryState.EXPIRING_SOON),
+        expired_count=states.count(EntryState.EXPIRED),
+        invalid_count=states.count(EntryState.INVALID),
         category_counts=dict(sorted(categories.items())),
         entries=tuple(entries),
         escalations=tuple(escalations),
@@ -556,12 +435,42 @@ def _quarantine_report(
 # ── the whole file ──────────────────────────────────────────────────────────
 
 
-def _table(document: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
-    value = document.get(key, {})
-    if not isinstance(value, dict):
-        msg = f"{source}: {key}: expected a table ([{key}.<name>]), got {type(value).__name__}"
-        raise InputError(msg)
-    return value
+def audit(
+    classification: Classification,
+    *,
+    test_stems: Collection[str] | None,
+    today: dt.date,
+    generated_at: str,
+) -> AuditReport:
+    """Audit a classification as read by its one reader (pure: stems and dates are passed in).
+
+    `test_stems` are the tests directory's test targets (`cargo_test_stems`), or
+    None to skip the checks that need the directory. Problems in waivers and
+    quarantine entries are findings, not errors.
+    """
+    findings = [
+        Finding(
+            Severity.WARNING,
+            FindingKind.UNKNOWN_TABLE,
+            key,
+            f"unknown top-level key {key!r}, ignored (expected suite, waiver, quarantine)",
+        )
+        for key in classification.unknown_tables
+    ]
+    findings.extend(_suite_findings(classification.suites, test_stems))
+    waiver_audit, waiver_findings = _waiver_audit(classification.waivers, today, generated_at)
+    quarantine_report, quarantine_findings = _quarantine_report(
+        classification.quarantine, today, generated_at
+    )
+    return AuditReport(
+        source=classification.source,
+        today=today.isoformat(),
+        suites={name: len(files) for name, files in classification.suites.items()},
+        test_files=None if test_stems is None else len(set(test_stems)),
+        findings=(*findings, *waiver_findings, *quarantine_findings),
+        waiver_audit=waiver_audit,
+        quarantine_report=quarantine_report,
+    )
 
 
 def audit_document(
@@ -572,61 +481,22 @@ def audit_document(
     today: dt.date,
     generated_at: str,
 ) -> AuditReport:
-    """Audit a parsed classification document (pure: stems and dates are passed in).
-
-    `test_stems` are the stems of the tests directory's `*.rs` files, or None
-    to skip the checks that need the directory. `InputError` (naming `source`
-    and the key) when `[suite.*]` is malformed; problems in waivers and
-    quarantine entries are findings, not errors.
-    """
-    suites = {}
-    for name, table in _table(document, "suite", source).items():
-        # One suite at a time, so an error names `suite.<name>.files[i]`.
-        if not isinstance(table, dict):
-            msg = (
-                f"{source}: suite.{name}: expected a table with `files`, got {type(table).__name__}"
-            )
-            raise InputError(msg)
-        suites[name] = structure(table, _SuiteTable, source=source, root=f"suite.{name}").files
-    findings = [
-        Finding(
-            Severity.WARNING,
-            FindingKind.UNKNOWN_TABLE,
-            str(key),
-            f"unknown top-level key {key!r}, ignored (expected suite, waiver, quarantine)",
-        )
-        for key in sorted(document)
-        if key not in KNOWN_TABLES
-    ]
-    findings.extend(_suite_findings(suites, test_stems))
-    waiver_audit, waiver_findings = _waiver_audit(
-        _table(document, "waiver", source), today, generated_at
+    """`audit` of a parsed TOML document; `InputError` (naming `source` and the key) when
+    `[suite.*]` is malformed or a top-level table is not a table."""
+    return audit(
+        parse_classification(document, source=source),
+        test_stems=test_stems,
+        today=today,
+        generated_at=generated_at,
     )
-    quarantine_report, quarantine_findings = _quarantine_report(
-        _table(document, "quarantine", source), today, generated_at
-    )
-    return AuditReport(
-        source=source,
-        today=today.isoformat(),
-        suites={name: len(files) for name, files in suites.items()},
-        test_files=None if test_stems is None else len(set(test_stems)),
-        findings=(*findings, *waiver_findings, *quarantine_findings),
-        waiver_audit=waiver_audit,
-        quarantine_report=quarantine_report,
-    )
-
-
-def read_classification(path: Path) -> dict[str, Any]:
-    """Parse a classification file as TOML; `InputError` names the file and what is wrong."""
-    return read_toml(path, what="a suite_classification.toml file")
 
 
 def stems_in(tests_dir: Path) -> tuple[str, ...]:
-    """The stems of the `*.rs` files directly in `tests_dir`, as the upstream guard globbed them."""
+    """The test targets in `tests_dir`, listed as discovery lists them (`cargo_test_stems`)."""
     if not tests_dir.is_dir():
         msg = f"{tests_dir}: not a directory (--tests-dir names the directory of *.rs test files)"
         raise InputError(msg)
-    return tuple(sorted(p.stem for p in tests_dir.glob("*.rs") if p.is_file()))
+    return cargo_test_stems(tests_dir)
 
 
 def audit_classification(
@@ -642,9 +512,8 @@ def audit_classification(
     `today` at midnight UTC, so the result depends on the arguments only.
     """
     stems = stems_in(tests_dir) if tests_dir is not None else None
-    return audit_document(
+    return audit(
         read_classification(path),
-        source=str(path),
         test_stems=stems,
         today=today,
         generated_at=generated_at or f"{today.isoformat()}T00:00:00Z",

@@ -42,13 +42,14 @@ from replay._errors import ArtifactError
 from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._planning import fits_command_line
 from replay._procs import group_members, stop_group, stop_marked
+from replay._quarantine import QUARANTINE_POLICY
 from replay._watchdog import WATCHDOG_MARK, Watchdog, new_mark
 
 KILL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL: long enough to flush logs, short enough for CI."""
 
-QUARANTINE_RETRY_DELAY = 5.0
-"""A quarantined target gets one retry after 5 s (the upstream policy)."""
+QUARANTINE_RETRY_DELAY = QUARANTINE_POLICY.retry.delay
+"""Seconds before a quarantined target's retry: the policy's (`QUARANTINE_POLICY`)."""
 
 MAX_BACKOFF = 60.0
 """Exponential backoff never waits longer than this between attempts."""
@@ -281,7 +282,7 @@ class Executor:
     def _max_attempts(self, job: Job) -> int:
         retries = self.plan.retry.retries
         if job.quarantined:
-            retries = max(retries, 1)
+            retries = max(retries, QUARANTINE_POLICY.retry.retries)
         return 1 + retries
 
     def _refuse_retry(self, job: Job, attempt: Attempt) -> str | None:

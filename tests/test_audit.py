@@ -14,18 +14,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._audit import (
+    QUARANTINE_STATUS,
     AuditReport,
     FindingKind,
-    QuarantineState,
     Severity,
-    WaiverState,
     audit_classification,
     audit_document,
-    read_classification,
 )
 from replay._cli import main
 from replay._convert import unstructure
+from replay._discover import discover_cargo_suites
 from replay._errors import InputError
+from replay._quarantine import (
+    QUARANTINE_POLICY,
+    EntryState,
+    read_classification,
+    read_quarantine,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -289,8 +294,8 @@ def test_incomplete_waiver_is_counted() -> None:
     assert (3, 1, 2) == (audit.total_waivers, audit.active, audit.invalid)
     assert ["a", "b", "c"] == [r.gate_id for r in audit.raw_waivers]
     assert ("", "x") == (audit.raw_waivers[0].created, audit.raw_waivers[0].owner)
-    assert WaiverState.INVALID is audit.waivers[2].status
-    assert ("expected a table, got str",) == audit.waivers[2].problems
+    assert EntryState.INVALID is audit.waivers[2].status
+    assert ("expected a table, got string",) == audit.waivers[2].problems
 
 
 def test_waiver_detail_mirrors_upstream() -> None:
@@ -369,7 +374,7 @@ def test_quarantine_lifecycle(changes: dict[str, Any], expected: Any) -> None:
     report = _audit({"quarantine": {"t": entry}})
     (record,) = report.quarantine_report.entries
     actual = (
-        record.status.value,
+        record.status,
         record.days_remaining,
         record.quarantine_span_days,
         record.problems,
@@ -386,10 +391,10 @@ def _toml_entry(header: str) -> str:
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        ("[quarantine.e2e-tui-flaky]", [("e2e-tui-flaky", QuarantineState.ACTIVE)]),
-        ('[quarantine."ext.conformance"]', [("ext.conformance", QuarantineState.ACTIVE)]),
-        ("[quarantine.plain_stem]", [("plain_stem", QuarantineState.ACTIVE)]),
-        ("[quarantine.ext.conformance]", [("ext", QuarantineState.INVALID)]),
+        ("[quarantine.e2e-tui-flaky]", [("e2e-tui-flaky", "active")]),
+        ('[quarantine."ext.conformance"]', [("ext.conformance", "active")]),
+        ("[quarantine.plain_stem]", [("plain_stem", "active")]),
+        ("[quarantine.ext.conformance]", [("ext", "invalid")]),
     ],
 )
 def test_dashed_and_dotted_stems_are_read(header: str, expected: Any) -> None:
@@ -478,14 +483,21 @@ def test_quarantine_report_is_a_superset_of_upstream() -> None:
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ({"suite": 3}, "c.toml: suite: expected a table ([suite.<name>]), got int"),
+        ({"suite": 3}, "c.toml: suite: expected a table of [suite.<kind>] entries, got int"),
         ({"suite": {"unit": ["a"]}}, "c.toml: suite.unit: expected a table with `files`"),
-        ({"suite": {"unit": {"files": "a"}}}, "c.toml: suite.unit.files: expected a list"),
+        (
+            {"suite": {"unit": {"files": "a"}}},
+            "c.toml: suite.unit.files: expected an array, got string",
+        ),
         (
             {"suite": {"unit": {"files": ["a", 3]}}},
-            "c.toml: suite.unit.files[1]: expected str, got int",
+            "c.toml: suite.unit.files[1]: expected a string, got int",
         ),
-        ({"suite": {"unit": {"files": [], "x": 1}}}, "c.toml: suite.unit: extra fields found"),
+        (
+            {"suite": {"unit": {"files": [], "x": 1}}},
+            "c.toml: suite.unit.x: unknown key; a kind holds only `files`",
+        ),
+        ({"suite": {"unit": {}}}, "c.toml: suite.unit.files: required"),
         ({"waiver": ["a"]}, "c.toml: waiver: expected a table"),
         ({"quarantine": "x"}, "c.toml: quarantine: expected a table"),
     ],
@@ -554,7 +566,7 @@ def test_audit_never_crashes(waivers: Any, quarantine: Any, today: dt.date) -> N
     assert len(waivers) == report.waiver_audit.total_waivers
     assert len(quarantine) == len(report.quarantine_report.entries)
     states_ok = all(
-        (w.status is WaiverState.INVALID) == bool(w.problems) for w in report.waiver_audit.waivers
+        (w.status is EntryState.INVALID) == bool(w.problems) for w in report.waiver_audit.waivers
     )
     assert states_ok
 
@@ -633,3 +645,144 @@ def test_cli_escapes_terminal_controls(tmp_path: Path, capsys: pytest.CaptureFix
     assert (1, []) == (code, [c for c in out if not c.isprintable() and c != "\n"])
     assert "unit\\x1b]0;owned\\x07" in out
     assert "'b\\x1b[2J'" in out
+
+
+# ── one reader, one judge: a run and discovery agree with the audit ─────────
+
+_AGREE_TODAY = dt.date(2026, 2, 18)
+
+
+def _quarantine_toml(stem: str, changes: dict[str, str]) -> str:
+    fields = {**{k: f'"{v}"' for k, v in QUARANTINE.items()}, **changes}
+    body = "\n".join(f"{key} = {value}" for key, value in fields.items() if value)
+    return f"[quarantine.{stem}]\n{body}\n"
+
+
+@pytest.mark.parametrize(
+    ("entry", "state"),
+    [
+        # The three divergences of issue 13.
+        (_quarantine_toml("t", {"category": '"FLAKE-FOO"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"quarantined": '"20260210"'}), EntryState.INVALID),
+        (
+            _quarantine_toml("t", {}) + '[quarantine.t.nested]\nowner = "x"\n',
+            EntryState.INVALID,
+        ),
+        # More hostile entries, each judged the same by both.
+        (_quarantine_toml("t", {}), EntryState.ACTIVE),
+        (_quarantine_toml("t", {"expires": '"2026-02-20"'}), EntryState.EXPIRING_SOON),
+        (_quarantine_toml("t", {"expires": '"2026-02-17"'}), EntryState.EXPIRED),
+        (_quarantine_toml("t", {"expires": "2026-02-24"}), EntryState.ACTIVE),
+        (_quarantine_toml("t", {"expires": "2026-02-24T00:00:00"}), EntryState.INVALID),
+        (_quarantine_toml("t", {"expires": '" 2026-02-24"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"expires": '"2026-W09-2"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"owner": "7"}), EntryState.INVALID),
+        (_quarantine_toml("t", {"owner": '"  "'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"bead": ""}), EntryState.INVALID),
+        (_quarantine_toml("t", {"category": '"flake-net"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"quarantined": '"2026-02-09"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"quarantined": '"2026-02-25"'}), EntryState.INVALID),
+        (_quarantine_toml("t", {"notes": '"extra"'}), EntryState.ACTIVE),
+        ('[quarantine]\nt = "not a table"\n', EntryState.INVALID),
+        ("[quarantine.t]\n", EntryState.INVALID),
+    ],
+)
+def test_run_and_audit_judge_each_entry_alike(
+    tmp_path: Path, entry: str, state: EntryState
+) -> None:
+    """The state a run reads, and whether it fails the run, is the audit's state and verdict."""
+    path = tmp_path / "suite_classification.toml"
+    path.write_text('[suite.unit]\nfiles = ["t"]\n' + entry)
+    (run,) = read_quarantine(path, today=_AGREE_TODAY)
+    report = audit_classification(path, tests_dir=None, today=_AGREE_TODAY)
+    (record,) = report.quarantine_report.entries
+    run_fails = run.state in QUARANTINE_POLICY.failing_states
+    audit_blocks = any(f.subject == "quarantine.t" for f in report.blocking)
+    assert (QUARANTINE_STATUS[state], state, run_fails) == (record.status, run.state, audit_blocks)
+
+
+def test_audit_writes_upstreams_spelling_only() -> None:
+    """One state, two upstream spellings: `expiring-soon` for quarantine, `expiring_soon` for
+    waivers, chosen when the reports are written."""
+    report = _audit(
+        {
+            "quarantine": {"t": {**QUARANTINE, "expires": "2026-02-19"}},
+            "waiver": {"w": {**WAIVER, "expires": "2026-02-19"}},
+        }
+    )
+    quarantine = unstructure(report.quarantine_report)["entries"][0]["status"]
+    waiver = unstructure(report.waiver_audit)["waivers"][0]["status"]
+    assert ("expiring-soon", "expiring_soon") == (quarantine, waiver)
+
+
+def test_a_suite_discovery_runs_is_never_missing(tmp_path: Path) -> None:
+    """`tests/big/main.rs` is the suite `big` for discovery and present for the audit."""
+    tests = tmp_path / "tests"
+    (tests / "big").mkdir(parents=True)
+    (tests / "big" / "main.rs").write_text("")
+    (tests / "small.rs").write_text("")
+    path = tmp_path / "suite_classification.toml"
+    path.write_text('[suite.unit]\nfiles = ["big", "small"]\n')
+    discovered = discover_cargo_suites(tests, path)
+    report = audit_classification(path, tests_dir=tests, today=TODAY)
+    assert (["big", "small"], (), (), 2) == (
+        [s.name for s in discovered.suites],
+        discovered.missing,
+        report.blocking,
+        report.test_files,
+    )
+
+
+def test_an_unlisted_main_rs_target_is_unclassified(tmp_path: Path) -> None:
+    """A `tests/<stem>/main.rs` target in no suite is reported, as discovery reports it."""
+    tests = tmp_path / "tests"
+    (tests / "big").mkdir(parents=True)
+    (tests / "big" / "main.rs").write_text("")
+    path = tmp_path / "suite_classification.toml"
+    path.write_text("[suite.unit]\nfiles = []\n")
+    report = audit_classification(path, tests_dir=tests, today=TODAY)
+    assert (("big",), [("blocking", "unclassified", "big")]) == (
+        discover_cargo_suites(tests, path).unclassified,
+        _kinds(report),
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[suite.unit]\nfiles = "a"\n',
+        '[suite.unit]\nfiles = ["a", 3]\n',
+        "[suite.unit]\n",
+        '[suite.unit]\nfiles = []\nowner = "x"\n',
+        "suite = 3\n",
+    ],
+)
+def test_discovery_and_audit_give_one_message(tmp_path: Path, text: str) -> None:
+    """The same classification mistake reads the same from discovery and from the audit."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    path = tmp_path / "suite_classification.toml"
+    path.write_text(text)
+    messages = []
+    for read in (
+        lambda: discover_cargo_suites(tests, path),
+        lambda: audit_classification(path, tests_dir=tests, today=TODAY),
+        lambda: read_classification(path),
+    ):
+        with pytest.raises(InputError) as caught:
+            read()
+        messages.append(str(caught.value))
+    assert [messages[0]] * 3 == messages
+
+
+def test_report_retry_policy_is_the_run_policy() -> None:
+    """The report states the retry a run gives quarantined targets: `QUARANTINE_POLICY`'s."""
+    from replay._executor import QUARANTINE_RETRY_DELAY
+
+    policy = _audit({}).quarantine_report.retry_policy
+    retry = QUARANTINE_POLICY.retry
+    assert (retry.retries, retry.delay, retry.delay) == (
+        policy.max_auto_retries,
+        policy.retry_delay_seconds,
+        QUARANTINE_RETRY_DELAY,
+    )

@@ -10,8 +10,8 @@ from replay._discover import (
     UNCLASSIFIED,
     Discovery,
     cargo_command,
+    cargo_test_stems,
     discover_cargo_suites,
-    read_classification,
 )
 from replay._errors import ConfigError, InputError
 from replay._models import Suite
@@ -36,17 +36,6 @@ def _classification(root: Path, text: str) -> Path:
     path = root / "suite_classification.toml"
     path.write_text(text)
     return path
-
-
-def test_upstream_classification_reads() -> None:
-    """Upstream's real file has its three kinds, with their sizes and first stems."""
-    kinds = read_classification(PI_CLASSIFICATION)
-    expected = {
-        "unit": (75, "agent_tools_coverage"),
-        "vcr": (125, "agent_loop_reliability"),
-        "e2e": (34, "e2e_agent_loop"),
-    }
-    assert expected == {kind: (len(stems), stems[0]) for kind, stems in kinds.items()}
 
 
 def test_discover_with_upstream_classification(tmp_path: Path) -> None:
@@ -136,32 +125,18 @@ def test_relative_tests_dir_gives_absolute_cwd(
     assert expected == discover_cargo_suites(Path("tests"), None).suites[0].cwd
 
 
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("suite = 3\n", "suite: expected a table of kinds, got int"),
-        ('suite = ["unit"]\n', "suite: expected a table of kinds, got array"),
-        ('[suite]\nunit = "a"\n', "suite.unit: expected a table with `files`, got string"),
-        ("[suite.unit]\n", "suite.unit.files: required (a list of test file stems)"),
-        ('[suite.unit]\nfiles = "a"\n', "suite.unit.files: expected an array, got string"),
-        ('[suite.unit]\nfiles = ["a", 3]\n', "suite.unit.files[1]: expected a string, got int"),
-        (
-            '[suite.unit]\nfiles = ["a", ["b"]]\n',
-            "suite.unit.files[1]: expected a string, got array",
-        ),
-        (
-            '[suite.unit]\nfiles = []\nowner = "x"\n',
-            "suite.unit.owner: unknown key; a kind holds only `files`",
-        ),
-    ],
-)
-def test_wrong_types_name_file_and_key(tmp_path: Path, text: str, problem: str) -> None:
-    """A classification of the wrong shape is an InputError naming the file and the key."""
-    path = _classification(tmp_path, text)
+def test_cargo_test_stems_lists_files_and_main_rs_directories(tmp_path: Path) -> None:
+    """`x.rs` and `x/main.rs` are test targets; helper modules and other files are not."""
+    tests = _tests_dir(tmp_path, "a.rs", "big/main.rs", "common/mod.rs", "notes.md")
+    assert ("a", "big") == cargo_test_stems(tests)
+
+
+def test_a_malformed_classification_is_an_input_error(tmp_path: Path) -> None:
+    """Discovery reads the classification through its one reader, with the reader's message."""
+    path = _classification(tmp_path, '[suite.unit]\nfiles = "a"\n')
     with pytest.raises(InputError) as info:
-        read_classification(path)
-    expected = f"{path}: {problem}"
-    assert expected == str(info.value)
+        discover_cargo_suites(_tests_dir(tmp_path, "a.rs"), path)
+    assert f"{path}: suite.unit.files: expected an array, got string" == str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -169,8 +144,8 @@ def test_wrong_types_name_file_and_key(tmp_path: Path, text: str, problem: str) 
     [
         (b"[suite.unit\nfiles = []\n", "invalid TOML"),
         (b"\xff\xfe[suite]\n", "not UTF-8 text"),
-        (None, "a suite classification TOML file not found"),
-        ("dir", "is a directory, expected a suite classification TOML file"),
+        (None, "a suite_classification.toml file not found"),
+        ("dir", "is a directory, expected a suite_classification.toml file"),
     ],
 )
 def test_unreadable_classification(

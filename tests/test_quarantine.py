@@ -1,4 +1,5 @@
-"""Tests for `replay._quarantine`: making, writing, reading and matching quarantine entries."""
+"""Tests for `replay._quarantine`: the classification reader, the entry judge, and making,
+writing and matching quarantine entries."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replay._errors import InputError, ReplayError
@@ -18,12 +19,14 @@ from replay._models import RetryPolicy
 from replay._quarantine import (
     FIELDS,
     QUARANTINE_POLICY,
+    EntryState,
     Quarantined,
     QuarantineEntry,
-    QuarantineState,
     entry_toml,
     is_quarantined,
+    judge_entry,
     quarantine_entry,
+    read_classification,
     read_quarantine,
     toml_key,
     write_entry,
@@ -39,10 +42,10 @@ PI_CLASSIFICATION = FIXTURES / "suite_classification.toml"
 ENTRIES = FIXTURES / "entries.toml"
 TODAY = date(2026, 2, 20)
 
-ACTIVE = QuarantineState.ACTIVE
-SOON = QuarantineState.EXPIRING_SOON
-EXPIRED = QuarantineState.EXPIRED
-INVALID = QuarantineState.INVALID
+ACTIVE = EntryState.ACTIVE
+SOON = EntryState.EXPIRING_SOON
+EXPIRED = EntryState.EXPIRED
+INVALID = EntryState.INVALID
 
 
 def _entry(**changes: str) -> QuarantineEntry:
@@ -210,6 +213,8 @@ def test_write_entry_replacing_keeps_the_next_sections_comments(tmp_path: Path) 
     assert expected == path.read_text(encoding="utf-8")
 
 
+# Up to 8 atomic writes, each with fsyncs: the disk, not the code, sets the time.
+@settings(deadline=None)
 @given(st.lists(_TEXT.filter(bool), min_size=1, max_size=4))
 def test_write_entry_takes_any_stem(stems: list[str]) -> None:
     """Any stems, written and rewritten, read back as entries; the other sections stay the same."""
@@ -324,29 +329,36 @@ def test_written_entries_read_back_active(tmp_path: Path) -> None:
             INVALID,
             8,
             ("owner", "bead", "evidence", "repro", "remove_when"),
-            ("missing fields: owner, bead, evidence, repro, remove_when",),
+            ("missing required fields: owner, bead, evidence, repro, remove_when",),
         ),
-        ("too.long", INVALID, 9, (), ("spans 28 days; the cap is 14",)),
+        ("too.long", INVALID, 9, (), ("span of 28 days exceeds the 14-day maximum",)),
         (
             "odd",
             INVALID,
             None,
             ("reason",),
             (
-                "missing fields: reason",
+                "missing required fields: reason",
                 "owner: expected a string, got int",
-                "category: 'unclassified' is not a FLAKE-* category",
+                "category: 'unclassified' is not one of: FLAKE-TIMING, FLAKE-ENV, FLAKE-NET, "
+                "FLAKE-RES, FLAKE-EXT, FLAKE-LOGIC",
                 "quarantined: '2026-02-30' is not a date (YYYY-MM-DD)",
                 "expires: 'soon' is not a date (YYYY-MM-DD)",
             ),
         ),
-        ("backwards", INVALID, -10, (), ("expires 2026-02-10 is before quarantined 2026-02-15",)),
-        ("not_a_table", INVALID, None, (), ("expected a table of 9 fields, got str",)),
+        (
+            "backwards",
+            INVALID,
+            -10,
+            (),
+            ("expires (2026-02-10) is before quarantined (2026-02-15)",),
+        ),
+        ("not_a_table", INVALID, None, FIELDS, ("expected a table, got string",)),
     ],
 )
 def test_read_quarantine_judges_each_entry(
     stem: str,
-    state: QuarantineState,
+    state: EntryState,
     days_left: int | None,
     missing: tuple[str, ...],
     problems: tuple[str, ...],
@@ -396,7 +408,7 @@ def test_unquoted_toml_dates_read_as_dates() -> None:
         (date(2026, 3, 1), EXPIRED),
     ],
 )
-def test_state_moves_with_the_day(today: date, state: QuarantineState) -> None:
+def test_state_moves_with_the_day(today: date, state: EntryState) -> None:
     """Expiring soon within 3 days; expired the day after `expires`."""
     entries = {e.stem: e for e in read_quarantine(ENTRIES, today=today)}
     assert state == entries["e2e_tui"].state
@@ -453,10 +465,78 @@ def test_policy_is_upstreams() -> None:
 
 def test_unknown_fields_warn_but_do_not_invalidate() -> None:
     """An entry with an extra field stays active (as `replay audit` says) and carries a warning."""
-    from replay._quarantine import judge_entry
-
     table = {name: "x" for name in FIELDS}
     table.update(category="FLAKE-NET", quarantined="2026-02-10", expires="2026-02-20")
     table["notes"] = "kept for the humans"
     judged = judge_entry("suite", table, today=date(2026, 2, 12))
-    assert (QuarantineState.ACTIVE, ("unknown field 'notes'",)) == (judged.state, judged.warnings)
+    assert (EntryState.ACTIVE, ("unknown field 'notes'",)) == (judged.state, judged.warnings)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"category": "FLAKE-FOO"}, "category: 'FLAKE-FOO' is not one of: FLAKE-TIMING"),
+        ({"quarantined": "20260210"}, "quarantined: '20260210' is not a date (YYYY-MM-DD)"),
+        ({"expires": " 2026-02-20"}, "expires: ' 2026-02-20' is not a date (YYYY-MM-DD)"),
+        ({"conformance": {"owner": "x"}}, "'conformance' is a nested table; quote a name"),
+    ],
+)
+def test_judge_is_strict_where_run_and_audit_disagreed(
+    changes: dict[str, object], problem: str
+) -> None:
+    """A category outside the six, a date not `YYYY-MM-DD`, a nested table: invalid (issue 13)."""
+    table: dict[str, object] = {name: "x" for name in FIELDS}
+    table.update(category="FLAKE-NET", quarantined="2026-02-10", expires="2026-02-20")
+    table.update(changes)
+    judged = judge_entry("ext", table, today=date(2026, 2, 18))
+    assert (INVALID, True) == (judged.state, judged.problems[-1].startswith(problem))
+
+
+# ── the classification file's one reader ─────────────────────────────────────
+
+
+def test_upstream_classification_reads() -> None:
+    """Upstream's real file has its three kinds, with their sizes and first stems."""
+    classification = read_classification(PI_CLASSIFICATION)
+    expected = {
+        "unit": (75, "agent_tools_coverage"),
+        "vcr": (125, "agent_loop_reliability"),
+        "e2e": (34, "e2e_agent_loop"),
+    }
+    actual = {kind: (len(stems), stems[0]) for kind, stems in classification.suites.items()}
+    assert (expected, {}, {}, ()) == (
+        actual,
+        classification.waivers,
+        classification.quarantine,
+        classification.unknown_tables,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("suite = 3\n", "suite: expected a table of [suite.<kind>] entries, got int"),
+        ('suite = ["unit"]\n', "suite: expected a table of [suite.<kind>] entries, got array"),
+        ('[suite]\nunit = "a"\n', "suite.unit: expected a table with `files`, got string"),
+        ("[suite.unit]\n", "suite.unit.files: required (a list of test file stems)"),
+        ('[suite.unit]\nfiles = "a"\n', "suite.unit.files: expected an array, got string"),
+        ('[suite.unit]\nfiles = ["a", 3]\n', "suite.unit.files[1]: expected a string, got int"),
+        (
+            '[suite.unit]\nfiles = ["a", ["b"]]\n',
+            "suite.unit.files[1]: expected a string, got array",
+        ),
+        (
+            '[suite.unit]\nfiles = []\nowner = "x"\n',
+            "suite.unit.owner: unknown key; a kind holds only `files`",
+        ),
+        ('waiver = ["a"]\n', "waiver: expected a table of [waiver.<gate_id>] entries, got array"),
+        ('quarantine = "x"\n', "quarantine: expected a table of [quarantine.<stem>] entries, got"),
+    ],
+)
+def test_wrong_shapes_name_file_and_key(tmp_path: Path, text: str, problem: str) -> None:
+    """A classification of the wrong shape is an InputError naming the file and the key."""
+    path = tmp_path / "suite_classification.toml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        read_classification(path)
+    assert str(info.value).startswith(f"{path}: {problem}")

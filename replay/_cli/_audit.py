@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "classification", type=Path, metavar="CLASSIFICATION", help="suite_classification.toml"
     )
     parser.add_argument(
-        "--tests-dir", type=Path, help="directory of the *.rs test files to check against"
+        "--tests-dir",
+        type=Path,
+        help="tests directory to check against (its <stem>.rs and <stem>/main.rs targets)",
     )
     parser.add_argument(
         "--today", type=_date, help="audit as of this date (YYYY-MM-DD; default: today, UTC)"
