@@ -15,7 +15,7 @@ from replay._version import __version__
 if TYPE_CHECKING:
     from replay._config import Config, Profile, load_config, parse_duration
     from replay._errors import ArtifactError, ConfigError, InputError, InvalidValue, ReplayError
-    from replay._executor import JobOutcome, Listener
+    from replay._executor import Listener
     from replay._models import (
         Attempt,
         ChainState,
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         TestResult,
         TestStatus,
     )
+    from replay._outcomes import JobOutcome
     from replay._planning import Options, build_plan, rerun_plan
     from replay._run import RunResult
 
@@ -46,7 +47,7 @@ _EXPORTS = {
     "InputError": "replay._errors",
     "InvalidValue": "replay._errors",
     "Job": "replay._models",
-    "JobOutcome": "replay._executor",
+    "JobOutcome": "replay._outcomes",
     "Listener": "replay._executor",
     "Options": "replay._planning",
     "Plan": "replay._models",

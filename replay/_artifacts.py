@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import orjson
 
+from replay._clock import run_id_stamp
 from replay._convert import unstructure
 from replay._errors import ArtifactError
 
@@ -49,6 +50,7 @@ TRIAGE_NAME = "triage_diff.json"
 DIAGNOSTICS_NAME = "failure_diagnostics_index.json"
 FLAKE_REPORT_NAME = "flake_report.json"
 JUNIT_NAME = "junit.xml"
+"""The JUnit file the pytest adapter asks pytest to write into each attempt directory."""
 WAIVER_AUDIT_NAME = "waiver_audit.json"
 QUARANTINE_REPORT_NAME = "quarantine_report.json"
 CARRIED_DIR = "carried"
@@ -88,9 +90,12 @@ RESERVED_NAMES = frozenset(
 LOG_NAME = "output.log"
 """A job's output, in its attempt directory."""
 RESULT_NAME = "result.json"
+"""A target's record, `<job>/result.json` (see `result_path`)."""
 DIGEST_NAME = "failure_digest.json"
-_ATTEMPT_DIR = re.compile(r"attempt-[0-9]+")
+"""A failed target's digest, beside its result (see `digest_path`)."""
+ATTEMPT_PREFIX = "attempt-"
 """`<job>/attempt-N`: where retry N keeps its files (attempt 1 uses `<job>` itself)."""
+_ATTEMPT_DIR = re.compile(re.escape(ATTEMPT_PREFIX) + r"[0-9]+")
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -98,7 +103,7 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def make_run_id(now: datetime) -> str:
     """A run id: UTC timestamp first (sorts by time), then a random suffix (never collides)."""
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    return f"{run_id_stamp(now)}-{secrets.token_hex(3)}"
 
 
 def safe_component(name: str) -> str:
@@ -121,6 +126,23 @@ def safe_component(name: str) -> str:
     # An empty name (`""`, `..`) must still be a component: joined to the run
     # directory, `""` would be the run directory itself, and `"/result.json"` the root's.
     return f"{cleaned[: MAX_COMPONENT - 9] or '_'}-{digest}"
+
+
+def attempt_parts(job_id: str, number: int) -> tuple[str, ...]:
+    """The path components, under the run directory, of attempt `number` of job `job_id`."""
+    # safe_component never gives "", "." or "..": the directory is strictly inside the run's.
+    base = safe_component(job_id)
+    return (base,) if number == 1 else (base, f"{ATTEMPT_PREFIX}{number}")
+
+
+def result_path(job_id: str) -> str:
+    """`<job>/result.json`: where job `job_id`'s record goes (relative to the run directory)."""
+    return f"{safe_component(job_id)}/{RESULT_NAME}"
+
+
+def digest_path(result: str) -> str:
+    """`<job>/failure_digest.json`: the digest beside a target's `result` (run-relative paths)."""
+    return f"{Path(result).parent.as_posix()}/{DIGEST_NAME}"
 
 
 def inside(base: Path, relative: str) -> Path | None:
@@ -364,14 +386,12 @@ def clear_job_files(directory: Path) -> None:
     for: only those names, never what the job itself wrote there, and never
     through a link (a link at one of those names is removed itself).
     """
-    from replay._adapters.pytest import JUNIT_FILE
-
     try:
         fd = os.open(directory, _DIR | os.O_NOFOLLOW)
     except OSError:
         return  # not there yet, or not a real directory: `make_directory` deals with it
     try:
-        for name in (LOG_NAME, RESULT_NAME, DIGEST_NAME, JUNIT_FILE):
+        for name in (LOG_NAME, RESULT_NAME, DIGEST_NAME, JUNIT_NAME):
             with contextlib.suppress(OSError):  # a directory there: the write refuses it
                 os.unlink(name, dir_fd=fd)
     finally:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
@@ -30,16 +28,18 @@ import attrs
 from replay._adapters import get_adapter
 from replay._artifacts import (
     LOG_NAME,
+    attempt_parts,
     clear_job_files,
     create_file,
     make_directory,
     remove_stale_report,
     report_refusal,
-    safe_component,
 )
 from replay._chain import retry_tests
+from replay._clock import now_iso
 from replay._errors import ArtifactError
-from replay._models import Attempt, Backoff, Job, Plan, TargetStatus
+from replay._models import Attempt, Backoff, Job, Plan
+from replay._outcomes import JobOutcome, attempt_status, could_not_start
 from replay._planning import fits_command_line
 from replay._procs import group_members, stop_group, stop_marked
 from replay._quarantine import QUARANTINE_POLICY
@@ -55,65 +55,9 @@ MAX_BACKOFF = 60.0
 """Exponential backoff never waits longer than this between attempts."""
 
 
-def could_not_start(attempt: Attempt) -> bool:
-    """Whether the attempt failed before its process existed (missing executable, bad cwd)."""
-    return (
-        attempt.error is not None
-        and attempt.exit_code is None
-        and attempt.signal is None
-        and not attempt.timed_out
-        and not attempt.interrupted
-    )
-
-
-def attempt_status(attempt: Attempt) -> TargetStatus:
-    """How one attempt ended."""
-    if attempt.interrupted:
-        return TargetStatus.NOT_RUN
-    if attempt.timed_out:
-        return TargetStatus.TIMED_OUT
-    if could_not_start(attempt):
-        return TargetStatus.FAILED
-    if attempt.signal is not None:
-        return TargetStatus.CRASHED
-    return TargetStatus.PASSED if attempt.exit_code == 0 else TargetStatus.FAILED
-
-
 def attempt_dir(run_dir: Path, job: Job, number: int) -> Path:
     """Where attempt `number` of `job` keeps its log and runner files (always inside `run_dir`)."""
-    return run_dir.joinpath(*_attempt_parts(job, number))
-
-
-def _attempt_parts(job: Job, number: int) -> tuple[str, ...]:
-    # safe_component never gives "", "." or "..": the directory is strictly inside the run's.
-    base = safe_component(job.id)
-    return (base,) if number == 1 else (base, f"attempt-{number}")
-
-
-@attrs.frozen
-class JobOutcome:
-    """What happened to one job: its attempts, and whether it ever finished."""
-
-    job: Job
-    attempts: tuple[Attempt, ...] = ()
-    retry_refused: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        """Whether the last attempt ran to an end (not interrupted, not never started)."""
-        return bool(self.attempts) and not self.attempts[-1].interrupted
-
-    @property
-    def status(self) -> TargetStatus:
-        """The target status: the last attempt's, `flaky` for a pass after a failure."""
-        if not self.attempts:
-            return TargetStatus.NOT_RUN
-        last = attempt_status(self.attempts[-1])
-        if last is TargetStatus.PASSED and any(
-            not attempt_status(a).ok for a in self.attempts[:-1]
-        ):
-            return TargetStatus.FLAKY
-        return last
+    return run_dir.joinpath(*attempt_parts(job.id, number))
 
 
 class Listener(Protocol):
@@ -146,10 +90,6 @@ def retry_delay(policy_delay: float, backoff: Backoff, retry: int, rng: random.R
     base = min(base, MAX_BACKOFF)
     # Jitter spreads retries of many jobs that failed together (a shared outage).
     return base * (1 + 0.1 * rng.random()) if base else 0.0
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @attrs.define
@@ -354,12 +294,12 @@ class Executor:
         planned = self._planned.get(job.id, job)
         # A retry narrowed to failed tests records them; the outcome stays the planned job's.
         targeted = job.tests if job.tests != planned.tests else ()
-        started_at = _now()
+        started_at = now_iso()
         start = time.monotonic()
         try:
             # Made without following a link planted in a reused run directory, then
             # emptied of what an earlier run wrote there (its log, result, junit.xml).
-            directory = make_directory(self.run_dir, *_attempt_parts(job, number))
+            directory = make_directory(self.run_dir, *attempt_parts(job.id, number))
             clear_job_files(directory)
             log = directory / LOG_NAME
             handle = os.fdopen(create_file(log), "wb")
@@ -525,11 +465,3 @@ class _nullscope:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def signal_name(number: int) -> str:
-    """`SIGKILL` for 9, or the number as text when it has no name."""
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)

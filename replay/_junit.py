@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 
 import attrs
 
+from replay._clock import junit_timestamp, parse_iso
 from replay._models import (
     Attempt,
     Summary,
@@ -62,25 +62,6 @@ def _one_line(text: str) -> str:
 
 def _seconds(value: float | None) -> str:
     return f"{max(value or 0.0, 0.0):.3f}"
-
-
-def _parse_time(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _timestamp(text: str) -> str | None:
-    """ISO 8601 in UTC without a zone, as the JUnit schema's `timestamp` wants."""
-    moment = _parse_time(text)
-    if moment is None:
-        return None
-    try:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    except OverflowError:  # year 1 with a positive offset has no UTC time
-        return None
 
 
 def _attempt_reason(attempt: Attempt) -> str:
@@ -256,7 +237,7 @@ def _testsuite(target: TargetResult, run_started: str) -> ET.Element:
         suite.set(attribute, str(sum(1 for case in cases if case.find(tag) is not None)))
     suite.set("time", _seconds(target.duration))
     started = next((a.started_at for a in target.attempts if a.started_at), run_started)
-    stamp = _timestamp(started)
+    stamp = junit_timestamp(started)
     if stamp:
         suite.set("timestamp", stamp)
     return suite
@@ -279,10 +260,10 @@ def junit_report(summary: Summary, redactor: Redactor | None = None) -> bytes:
     suites = [_testsuite(target, summary.started_at) for target in summary.targets]
     for attribute in ("tests", "failures", "errors", "skipped"):
         root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
-    started, finished = _parse_time(summary.started_at), _parse_time(summary.finished_at)
+    started, finished = parse_iso(summary.started_at), parse_iso(summary.finished_at)
     if started and finished:
         root.set("time", _seconds((finished - started).total_seconds()))
-    stamp = _timestamp(summary.started_at)
+    stamp = junit_timestamp(summary.started_at)
     if stamp:
         root.set("timestamp", stamp)
     root.extend(suites)

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import attrs
 
-from replay._artifacts import write_json_atomic
+from replay._artifacts import (
+    DIAGNOSTICS_NAME,
+    SUMMARY_NAME,
+    TRIAGE_NAME,
+    digest_path,
+    write_json_atomic,
+)
 from replay._convert import unstructure
 from replay._models import Summary
 from replay._redact import Redactor, current_redactor
@@ -40,14 +46,14 @@ def triage_step(baseline: Summary, baseline_path: str, redactor: Redactor | None
             baseline,
             summary,
             baseline_path=baseline_path,
-            current_path=str(run_dir / "summary.json"),
+            current_path=str(run_dir / SUMMARY_NAME),
             generated_at=summary.finished_at,
         )
-        write_json_atomic(run_dir / "triage_diff.json", redact.data(unstructure(diff)))
+        write_json_atomic(run_dir / TRIAGE_NAME, redact.data(unstructure(diff)))
         return attrs.evolve(
             summary,
             diff_from=baseline_path,
-            triage_diff=triage_status(diff, "triage_diff.json"),
+            triage_diff=triage_status(diff, TRIAGE_NAME),
         )
 
     return step
@@ -83,14 +89,14 @@ def digest_step(redactor: Redactor | None = None) -> Step:
                 generated_at=summary.finished_at,
                 correlation_id=summary.correlation_id,
             )
-            relative = f"{Path(target.result).parent.as_posix()}/failure_digest.json"
+            relative = digest_path(target.result)
             write_json_atomic(run_dir / relative, redact.data(unstructure(digest)))
             written.append((relative, digest))
             targets.append(
                 attrs.evolve(target, digest=relative, root_cause=digest.root_cause_class)
             )
         write_json_atomic(
-            run_dir / "failure_diagnostics_index.json",
+            run_dir / DIAGNOSTICS_NAME,
             redact.data(diagnostics_index(written, summary.finished_at)),
         )
         return attrs.evolve(summary, targets=tuple(targets))

@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NoReturn, TypeGuard
 
 import attrs
 
+from replay._artifacts import SUMMARY_NAME
+from replay._clock import iso_from_run_id
 from replay._convert import parse_json, structure
 from replay._errors import InputError
 from replay._models import (
@@ -148,7 +149,7 @@ def _mib(size: int) -> str:
 def load_summary(path: Path) -> Summary:
     """Read the summary file at `path`, or raise `InputError` naming it."""
     if path.is_dir():
-        msg = f"{path}: is a directory, expected a summary file (try {path / 'summary.json'})"
+        msg = f"{path}: is a directory, expected a summary file (try {path / SUMMARY_NAME})"
         raise InputError(msg)
     data = read_input(path, what="a summary file")
     return parse_summary(data, source=str(path), base_dir=path.parent)
@@ -291,7 +292,7 @@ class _PiReader:
         return Summary(
             run_id=run_id,
             status=RunStatus.FAILED if outstanding else RunStatus.PASSED,
-            started_at=_iso(run_id),
+            started_at=iso_from_run_id(run_id),
             finished_at="",
             targets=tuple(targets),
             profile=self._str(self.document, "profile", "$"),
@@ -458,15 +459,6 @@ def _not_run(name: str, kind: str, run_id: str, failed_key: str) -> TargetResult
         decided_by=run_id,
         attempts=(Attempt(number=1, error=error),),
     )
-
-
-def _iso(timestamp: str) -> str:
-    """Upstream's run id (`20260206T212320Z`, UTC) as ISO 8601, or as it is."""
-    try:
-        when = datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return timestamp
-    return when.isoformat().replace("+00:00", "Z")
 
 
 # --- shared checks -----------------------------------------------------------------

@@ -19,7 +19,6 @@ from replay._chain import (
     settle_tests,
     unseen_note,
 )
-from replay._executor import JobOutcome, could_not_start
 from replay._models import (
     Attempt,
     Plan,
@@ -27,6 +26,7 @@ from replay._models import (
     TargetResult,
     TargetStatus,
 )
+from replay._outcomes import JobOutcome, could_not_start, signal_name
 
 
 def _rebased(attempt: Attempt, cwd: str | None, root: str | None) -> Attempt:
@@ -136,8 +136,6 @@ def describe_end(target: TargetResult) -> str:
 
 
 def _end(target: TargetResult) -> str:
-    from replay._executor import signal_name
-
     last = target.attempts[-1] if target.attempts else None
     if target.status is TargetStatus.NOT_RUN:
         return "interrupted" if last and last.interrupted else "not run"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +22,27 @@ import anyio
 import attrs
 
 from replay._artifacts import (
+    BUNDLE_NAME,
+    ENVIRONMENT_NAME,
+    EVENTS_NAME,
+    SUMMARY_NAME,
     EventLog,
     carry_file,
     clean_run_dir,
     display_path,
     lock_run_dir,
     make_run_id,
+    result_path,
     safe_component,
     write_json_atomic,
 )
 from replay._bundle import bundle_document
 from replay._chain import run_status
+from replay._clock import iso, utc_now
 from replay._environment import environment_document, git_info, tool_versions, tools_for
-from replay._executor import (
-    KILL_GRACE,
-    QUARANTINE_RETRY_DELAY,
-    Executor,
-    JobOutcome,
-    Listener,
-    attempt_status,
-)
+from replay._executor import KILL_GRACE, QUARANTINE_RETRY_DELAY, Executor, Listener
 from replay._models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
+from replay._outcomes import JobOutcome, attempt_status
 from replay._redact import Redactor
 from replay._results import build_summary
 from replay._summary import result_document, summary_document
@@ -75,16 +75,6 @@ def exit_code(summary: Summary) -> int:
     if summary.status is RunStatus.INTERRUPTED:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if summary.status is RunStatus.FAILED else EXIT_OK
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (the one clock the run reads)."""
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """`2026-11-26T22:10:58.123Z`."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def default_run_dir(root: Path, now: datetime) -> tuple[Path, str]:
@@ -267,21 +257,21 @@ async def run_plan(
         lock = lock_run_dir(run_dir, started_at=iso(started))
         run_dir = lock.path
         clean_run_dir(run_dir, (safe_component(job.id) for job in plan.jobs))
-        summary_path = run_dir / "summary.json"
+        summary_path = run_dir / SUMMARY_NAME
         env = dict(os.environ if base_env is None else base_env)
         # One redactor for everything this run writes: the secrets of replay's environment,
         # of every job's env (the config's and --env's) and of the targets it carries.
         redactor = Redactor.from_environments(
             env, *(job.env for job in plan.jobs), *(t.env for t in plan.carried)
         )
-        events = EventLog(run_dir / "events.jsonl")
+        events = EventLog(run_dir / EVENTS_NAME)
         events.emit("run_started", run_id=run_id, jobs=len(plan.jobs), at=iso(started))
         # The basic facts now; git and tool versions (hundreds of ms) are gathered while the
         # jobs run, and environment.json is rewritten with them at the end.
         environment = _environment(
             plan, run_id, env, tools={}, git={}, extra=environment_extra, redactor=redactor
         )
-        write_json_atomic(run_dir / "environment.json", environment)
+        write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
         gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
         executor = Executor(
             plan,
@@ -318,7 +308,7 @@ async def run_plan(
                         extra=environment_extra,
                         redactor=redactor,
                     )
-                    write_json_atomic(run_dir / "environment.json", environment)
+                    write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
                 # In a worker thread: digests of a big log take seconds, and a signal that
                 # comes meanwhile must still be counted before the status is decided.
                 summary = await anyio.to_thread.run_sync(
@@ -433,7 +423,7 @@ def _finish(
     interrupted: Callable[[], bool],
     redactor: Redactor,
 ) -> Summary:
-    summary_path = run_dir / "summary.json"
+    summary_path = run_dir / SUMMARY_NAME
     outcomes = executor.outcomes()
     summary = build_summary(
         plan,
@@ -454,7 +444,7 @@ def _finish(
     for step in (digest_step(redactor), *post_process):
         summary = step(summary, run_dir)
     write_json_atomic(
-        run_dir / "replay_bundle.json",
+        run_dir / BUNDLE_NAME,
         bundle_document(
             summary,
             summary_path=display_path(summary_path),
@@ -481,7 +471,7 @@ def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path, redactor: Re
         job = jobs.get(target.name)
         recorded = target
         if job is not None and target.decided_by == summary.run_id:
-            relative = f"{safe_component(job.id)}/result.json"
+            relative = result_path(job.id)
             recorded = attrs.evolve(target, result=relative)
             # The summary holds the same record and is fsynced; one fsync per target
             # cost more than spawning a trivial job.

@@ -305,14 +305,19 @@ def test_bad_input_is_one_line_and_exit_2(
         (["flake", "ok", "--max-minutes", "-1"], "argument --max-minutes"),
         (["flake", "ok", "--max-minutes", "nan"], "argument --max-minutes"),
         (["flake", "ok", "--runs", "99999999999999999999"], "argument --runs"),
-        (["matrix", "--shards", "99999999999999999999"], "argument --shards: must be 1 to 10000"),
+        (
+            ["matrix", "--shards", "99999999999999999999"],
+            "argument --shards: must be at most 10000",
+        ),
         (["diff", "a", "b", "--top", "-1"], "argument --top"),
+        (["flake", "ok", "--today", "tomorrow"], "argument --today: 'tomorrow' is not a date"),
+        (["audit", "c.toml", "--today", "2026-02-30"], "argument --today: '2026-02-30' is not"),
     ],
 )
 def test_impossible_numbers_are_usage_errors(
     tmp_path: Path, args: list[str], expected: str
 ) -> None:
-    """Numbers no run can use are refused by the parser (exit 2), before anything runs."""
+    """Numbers and dates no run can use are refused by the parser (exit 2), before anything runs."""
     (tmp_path / "replay.toml").write_text(CONFIG)
     result = replay(tmp_path, *args)
     assert "Traceback" not in result.stderr

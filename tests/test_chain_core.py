@@ -19,7 +19,6 @@ from replay._chain import (
     settle_tests,
     unseen_note,
 )
-from replay._executor import attempt_status
 from replay._models import (
     Attempt,
     ChainState,
@@ -32,6 +31,7 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
+from replay._outcomes import attempt_status
 
 P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 

@@ -47,10 +47,11 @@ import attrs
 from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook, cap_message, iter_lines, strip_ansi
 from replay._adapters._xml import JUnitCase, read_junit
+from replay._artifacts import JUNIT_NAME
 from replay._models import Job, TestResult, TestStatus
 
-JUNIT_FILE = "junit.xml"
-"""The file, in the attempt's directory, that pytest is asked to write."""
+JUNIT_FILE = JUNIT_NAME
+"""The file, in the attempt's directory, that pytest is asked to write (named by `_artifacts`)."""
 
 _PROGRAMS = frozenset({"pytest", "py.test", "pytest-3", "pytest.exe"})
 _SHORT_VALUE = frozenset("kmpcoWrn")

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import orjson
 
-from replay._artifacts import write_json_atomic
+from replay._artifacts import QUARANTINE_REPORT_NAME, WAIVER_AUDIT_NAME, write_json_atomic
 from replay._audit import AuditReport, audit_classification
+from replay._cli._options import date_arg
 from replay._cli._text import printable, safe
+from replay._clock import iso, utc_now
 from replay._convert import unstructure
-
-WAIVER_AUDIT_NAME = "waiver_audit.json"
-QUARANTINE_REPORT_NAME = "quarantine_report.json"
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        msg = f"{text!r} is not a date; use YYYY-MM-DD"
-        raise argparse.ArgumentTypeError(msg) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="audit a suite_classification.toml (suites, waivers, quarantine)",
         description=(
             "Check that every test file is in exactly one suite, and the lifecycle of "
-            "[waiver.*] and [quarantine.*] entries. Writes waiver_audit.json and "
-            "quarantine_report.json; exit 1 on a blocking finding."
+            f"[waiver.*] and [quarantine.*] entries. Writes {WAIVER_AUDIT_NAME} and "
+            f"{QUARANTINE_REPORT_NAME}; exit 1 on a blocking finding."
         ),
     )
     parser.add_argument(
@@ -45,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="tests directory to check against (its <stem>.rs and <stem>/main.rs targets)",
     )
     parser.add_argument(
-        "--today", type=_date, help="audit as of this date (YYYY-MM-DD; default: today, UTC)"
+        "--today", type=date_arg, help="audit as of this date (YYYY-MM-DD; default: today, UTC)"
     )
     parser.add_argument(
         "--out", type=Path, default=Path(), help="directory for the two reports (default: .)"
@@ -69,12 +59,12 @@ def _table(report: AuditReport) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     """Audit, write the two upstream reports, print the findings; 1 on a blocking finding."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = utc_now()
     report = audit_classification(
         args.classification,
         tests_dir=args.tests_dir,
         today=args.today or now.date(),
-        generated_at=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        generated_at=iso(now),
     )
     write_json_atomic(args.out / WAIVER_AUDIT_NAME, report.waiver_audit)
     write_json_atomic(args.out / QUARANTINE_REPORT_NAME, report.quarantine_report)

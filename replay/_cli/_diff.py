@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
-from replay._artifacts import write_json_atomic
+from replay._artifacts import TRIAGE_NAME, write_json_atomic
 from replay._cli._text import printable
+from replay._clock import now_iso
 from replay._convert import dumps
 from replay._diff import DiffStatus, TriageClass, TriageDiff, triage_diff
 from replay._readers import load_summary
 from replay._redact import redact_text
-
-DIFF_FILE = "triage_diff.json"
 
 DEFAULT_TOP = 20
 """Ranked entries the text report lists; the file holds them all."""
@@ -33,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Compare CURRENT with BASELINE (replay's summaries, pi.e2e.summary.v1 or pi's legacy "
             "ones) per target and per test, rank the changes as upstream's triage did, and write "
-            f"{DIFF_FILE}. Exits 1 if anything regressed or newly fails, 0 otherwise."
+            f"{TRIAGE_NAME}. Exits 1 if anything regressed or newly fails, 0 otherwise."
         ),
     )
     parser.add_argument("baseline", type=Path, metavar="BASELINE", help="the reference summary")
@@ -43,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         default=Path(),
         metavar="DIR",
-        help=f"directory to write {DIFF_FILE} into (default: the current directory)",
+        help=f"directory to write {TRIAGE_NAME} into (default: the current directory)",
     )
     parser.add_argument("--json", action="store_true", help="print the whole diff as JSON")
     parser.add_argument(
@@ -67,7 +65,7 @@ def _count(text: str) -> int:
 def _handle(args: argparse.Namespace) -> int:
     baseline = load_summary(args.baseline)
     current = load_summary(args.current)
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = now_iso()
     diff = triage_diff(
         baseline,
         current,
@@ -75,7 +73,7 @@ def _handle(args: argparse.Namespace) -> int:
         current_path=str(args.current),
         generated_at=now,
     )
-    path = args.out / DIFF_FILE
+    path = args.out / TRIAGE_NAME
     write_json_atomic(path, diff)
     if args.json:
         sys.stdout.write(redact_text(dumps(diff).decode()))

@@ -12,18 +12,19 @@ from pathlib import Path
 import attrs
 
 from replay._adapters import get_adapter
-from replay._artifacts import safe_component, write_json_atomic
+from replay._artifacts import FLAKE_REPORT_NAME, safe_component, write_json_atomic
 from replay._cli._options import (
     add_execution_options,
+    date_arg,
     load_run_config,
     options_from_args,
     parallelism_arg,
     print_plan,
 )
 from replay._cli._run import execute
+from replay._clock import local_today
 from replay._config import Config
 from replay._errors import ReplayError
-from replay._executor import JobOutcome
 from replay._flakes import (
     MIN_RUNS,
     FlakeReport,
@@ -36,6 +37,7 @@ from replay._flakes import (
     should_stop,
 )
 from replay._models import MAX_SECONDS, Job, Plan, Suite, TestStatus
+from replay._outcomes import JobOutcome
 from replay._planning import suite_job
 from replay._redact import redact_text
 from replay._run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
@@ -67,14 +69,6 @@ def _minutes(text: str) -> float:
     return minutes
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        msg = f"expected a date like 2026-11-26, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay flake`."""
     parser = subparsers.add_parser(
@@ -84,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "K times, in parallel where safe, and judge it: stable_pass, deterministic_failure, "
         "flaky or inconclusive, with a 95% Wilson interval, failure fingerprints, a FLAKE-* "
         "category with its evidence and a ready [quarantine.<stem>] entry. Writes "
-        "flake_report.json into the run directory. Exit 0 unless it failed at least once.",
+        f"{FLAKE_REPORT_NAME} into the run directory. Exit 0 unless it failed at least once.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  replay flake e2e_tui --runs 20 --parallel 4\n"
@@ -115,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--write", type=Path, metavar="FILE", help="add the quarantine entry to this TOML file"
     )
-    parser.add_argument("--today", type=_day, help="the date the entry starts (default: today)")
+    parser.add_argument("--today", type=date_arg, help="the date the entry starts (default: today)")
     parser.add_argument("--owner", default="unassigned", help="owner of the quarantine entry")
     add_execution_options(parser)
     parser.set_defaults(handler=handle)
@@ -210,7 +204,7 @@ def build_report(
             category=classification.category if classification else "unclassified",
             today=today,
             repro=repro,
-            evidence=str(result.run_dir / "flake_report.json"),
+            evidence=str(result.run_dir / FLAKE_REPORT_NAME),
             owner=owner,
         )
         report = attrs.evolve(report, quarantine_entry=entry_toml(entry, target))
@@ -244,7 +238,7 @@ def format_report(report: FlakeReport, run_dir: str) -> str:
     if report.quarantine_entry:
         lines.append("\nquarantine entry (add to suite_classification.toml, or use --write):\n")
         lines.append(report.quarantine_entry.rstrip())
-    lines.append(f"\nreport: {run_dir}/flake_report.json")
+    lines.append(f"\nreport: {run_dir}/{FLAKE_REPORT_NAME}")
     return "\n".join(lines)
 
 
@@ -279,20 +273,20 @@ def handle(args: argparse.Namespace) -> int:
         planned=planned,
         min_runs=args.min_runs,
         config=config,
-        today=args.today or date.today(),
+        today=args.today or local_today(),
         owner=args.owner,
         repro=shlex.join(jobs[0].argv),
     )
-    write_json_atomic(result.run_dir / "flake_report.json", flake_report_document(report))
+    write_json_atomic(result.run_dir / FLAKE_REPORT_NAME, flake_report_document(report))
     if args.write is not None and report.quarantine_entry:
         from replay._quarantine import quarantine_entry, write_entry
 
         entry = quarantine_entry(
             args.target,
             category=report.classification.category if report.classification else "unclassified",
-            today=args.today or date.today(),
+            today=args.today or local_today(),
             repro=shlex.join(jobs[0].argv),
-            evidence=str(result.run_dir / "flake_report.json"),
+            evidence=str(result.run_dir / FLAKE_REPORT_NAME),
             owner=args.owner,
         )
         write_entry(args.write, args.target, entry)

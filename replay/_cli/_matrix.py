@@ -14,9 +14,10 @@ from pathlib import Path
 
 import orjson
 
+from replay._cli._options import shard_total_arg
 from replay._config import find_config, load_config
 from replay._matrix import github_matrix
-from replay._models import MAX_SHARDS, UNIT_KINDS, Summary
+from replay._models import UNIT_KINDS, Summary
 from replay._readers import load_summary
 from replay._shards import DEFAULT_PERCENTILE, durations_from
 
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--shards", type=shard_count, required=True, metavar="N", help="shard count"
+        "--shards", type=shard_total_arg, required=True, metavar="N", help="shard count"
     )
     parser.add_argument(
         "--config",
@@ -69,19 +70,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="which targets are spread over the shards, as for `replay run` (default: both)",
     )
     parser.set_defaults(handler=_handle)
-
-
-def shard_count(text: str) -> int:
-    """`--shards`: a whole number from 1 to `MAX_SHARDS`."""
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"expected a whole number, got {text[:40]!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not 1 <= value <= MAX_SHARDS:
-        msg = f"must be 1 to {MAX_SHARDS}, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def _wanted(kind: str, is_unit: bool) -> bool:

@@ -13,20 +13,18 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from replay._artifacts import BUNDLE_NAME, SUMMARY_NAME, make_run_id, write_json_atomic
 from replay._bundle import bundle_document
 from replay._cli._text import printable
+from replay._clock import iso, utc_now
 from replay._convert import dumps
 from replay._errors import ReplayError
 from replay._merge import MergeResult, merge_summaries, rebase_paths
 from replay._readers import load_summary
 from replay._redact import redact_text
 from replay._summary import summary_document
-
-SUMMARY_FILE = SUMMARY_NAME
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -39,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "merge",
         help="merge shard summaries into one summary",
         description=(
-            f"Merge the summaries of a plan's shards into DIR/{SUMMARY_FILE}, with one replay "
+            f"Merge the summaries of a plan's shards into DIR/{SUMMARY_NAME}, with one replay "
             "command for every shard's failures. Overlapping, duplicate or missing shards are "
             "reported (exit 2); otherwise exits 1 if anything is outstanding, 0 if not. Put DIR "
             "above the shard run directories so the merged summary can point at their logs."
@@ -85,12 +83,12 @@ def _handle(args: argparse.Namespace) -> int:
         summary = load_summary(path)
         from_dir = os.path.dirname(os.path.abspath(path))
         loaded.append((str(path), rebase_paths(summary, from_dir, target_dir)))
-    now = datetime.now(timezone.utc)
-    summary_path = out_dir / SUMMARY_FILE
+    now = utc_now()
+    summary_path = out_dir / SUMMARY_NAME
     result = merge_summaries(
         loaded,
         run_id=make_run_id(now),
-        now=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        now=iso(now),
         summary_path=str(summary_path),
     )
     # The directory the user named, resolved if it is a link (the writer follows none).
@@ -104,7 +102,7 @@ def _handle(args: argparse.Namespace) -> int:
             environment={},
         ),
     )
-    write_json_atomic(real_out / SUMMARY_FILE, summary_document(result.summary))
+    write_json_atomic(real_out / SUMMARY_NAME, summary_document(result.summary))
     if args.json:
         sys.stdout.write(redact_text(dumps(_report(result, str(summary_path))).decode()))
     else:

@@ -1,4 +1,7 @@
-"""Options shared by the commands that execute plans, and turning them into planning input."""
+"""Options shared by the commands that execute plans, and turning them into planning input.
+
+Every argparse type of the CLI (numbers, durations, dates) lives here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import errno
 import shlex
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +98,15 @@ def duration_arg(text: str) -> float:
         return parse_duration(text)
     except ReplayError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def date_arg(text: str) -> date:
+    """An argparse type: a date such as 2026-11-26."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text[:40]!r} is not a date; use YYYY-MM-DD"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def env_pair(text: str) -> tuple[str, str]:

@@ -15,8 +15,8 @@ from typing import TextIO
 import orjson
 
 from replay._cli._text import printable
-from replay._executor import JobOutcome, attempt_status
 from replay._models import Attempt, Job, TargetStatus
+from replay._outcomes import JobOutcome, attempt_status
 from replay._redact import Redactor, current_redactor
 
 _COLORS = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from replay._artifacts import display_path
+from replay._artifacts import SUMMARY_NAME, TRIAGE_NAME, display_path
 from replay._cli._options import (
     add_adhoc_options,
     add_execution_options,
@@ -26,11 +26,12 @@ from replay._cli._options import (
 )
 from replay._cli._report import finish
 from replay._cli._text import safe
+from replay._clock import local_today, utc_now
 from replay._config import Config
 from replay._errors import ArtifactError, ReplayError, replay_error_in
 from replay._models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
 from replay._planning import build_plan, rerun_plan
-from replay._run import EXIT_EMPTY, EXIT_OK, RunResult, run, utc_now
+from replay._run import EXIT_EMPTY, EXIT_OK, RunResult, run
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,9 +46,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="examples:\n"
         "  replay run --profile quick -j 8\n"
         "  replay run --suite e2e_tui --timeout 10m --debug\n"
-        "  python -m replay --rerun-from replay-results/<run id>/summary.json\n"
+        f"  python -m replay --rerun-from replay-results/<run id>/{SUMMARY_NAME}\n"
         "  replay run --shard-index 0 --shard-total 4 --shard-strategy duration \\\n"
-        "      --durations-from last/summary.json\n"
+        f"      --durations-from last/{SUMMARY_NAME}\n"
         "  replay run --retries 2 --retry-backoff exponential\n"
         "  replay run -- cargo test --test it -- --nocapture\n"
         "  replay run --adapter pytest -- make test",
@@ -80,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--diff-from",
         type=Path,
         metavar="BASELINE",
-        help="also write triage_diff.json against BASELINE",
+        help=f"also write {TRIAGE_NAME} against BASELINE",
     )
     shard = parser.add_argument_group("sharding")
     shard.add_argument(
@@ -219,8 +220,6 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
     """
     if config.discover is None or not config.discover.classification:
         return frozenset(), ()
-    from datetime import date
-
     from replay._quarantine import QUARANTINE_POLICY, read_quarantine
 
     path = Path(config.discover.classification)
@@ -229,7 +228,7 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
     active: set[str] = set()
     problems: list[str] = []
     names = {s.name for s in config.suites}
-    for entry in read_quarantine(path, today=date.today()):
+    for entry in read_quarantine(path, today=local_today()):
         if entry.stem not in names:
             continue
         if entry.state in QUARANTINE_POLICY.failing_states:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import signal
 import sys
 from pathlib import Path
 
 import attrs
 
+from replay._artifacts import SUMMARY_NAME
 from replay._chain import failed_tests, unseen_note
 from replay._cli._text import printable
 from replay._convert import dumps
 from replay._models import RunStatus, Summary, TargetResult, TargetStatus
+from replay._outcomes import signal_name
 from replay._readers import load_summary
 from replay._redact import redact_argv, redact_text
 
@@ -102,7 +103,7 @@ def _stopped(target: TargetResult) -> str | None:
     if last is not None and last.interrupted:
         return "interrupted before it finished"
     sig = last.signal if last is not None and last.signal is not None else target.signal
-    return f"killed by signal {_signal_name(sig)}" if sig is not None else None
+    return f"killed by signal {signal_name(sig)}" if sig is not None else None
 
 
 def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
@@ -212,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Exits 0 if nothing is outstanding, 1 otherwise."
         ),
     )
-    parser.add_argument("summary", type=Path, metavar="SUMMARY", help="a summary.json")
+    parser.add_argument("summary", type=Path, metavar="SUMMARY", help=f"a {SUMMARY_NAME}")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
     parser.set_defaults(handler=_handle)
 
@@ -233,10 +234,3 @@ def _inside(base_dir: Path, rel: str | None) -> str | None:
 
 def _seconds(seconds: float) -> str:
     return f"{seconds:.1f}".removesuffix(".0") + "s"
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from replay._artifacts import INDEX_NAME
+from replay._artifacts import INDEX_NAME, SUMMARY_NAME
 from replay._convert import unstructure
 from replay._verify import verify_run
 
@@ -18,9 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "verify",
         help="check that a run directory's artifacts exist, stay inside it and parse",
         description=(
-            "Check every file a run's summary.json names (and the run's well-known files): "
+            f"Check every file a run's {SUMMARY_NAME} names (and the run's well-known files): "
             "present, inside the run directory, well-formed for its schema. Writes "
-            "index.json with sizes and sha256; exit 1 with the list of problems."
+            f"{INDEX_NAME} with sizes and sha256; exit 1 with the list of problems."
         ),
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a replay run directory")

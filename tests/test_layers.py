@@ -1,0 +1,167 @@
+"""The direction of imports: the pure core reaches no process, event loop or executor.
+
+The modules are parsed, never imported, so a lazy import inside a function (or
+under `TYPE_CHECKING`) counts as much as one at the top of the file.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "replay"
+
+CORE = (
+    "replay._models",
+    "replay._outcomes",
+    "replay._chain",
+    "replay._results",
+    "replay._planning",
+    "replay._shards",
+    "replay._diff",
+    "replay._flakes",
+    "replay._taxonomy",
+    "replay._merge",
+    "replay._summary",
+    "replay._redact",
+    "replay._convert",
+)
+"""Modules that take models and return models (STYLE.md, "Pure core, I/O at the edges")."""
+
+FORBIDDEN = ("anyio", "subprocess", "sh", "replay._executor", "replay._run")
+"""What spawns processes or runs the event loop: the edges, never the core."""
+
+ALLOWED: dict[tuple[str, str], str] = {}
+"""The remaining debt, `(core module, forbidden import): why it is still there`.
+
+Empty today. An entry must carry a one-line reason, and is refused once the
+module no longer needs it, so the list can only shrink.
+"""
+
+
+def _file(module: str) -> Path | None:
+    """The source file of a `replay` module or package, None outside the tree."""
+    head, *rest = module.split(".")
+    if head != "replay":
+        return None
+    base = PACKAGE.joinpath(*rest)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_names(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    """Every module `source` may import, wherever the statement stands.
+
+    `from a import b` yields `a` and `a.b`: `b` may be a submodule.
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _imports(module: str) -> set[str]:
+    path = _file(module)
+    assert path is not None, f"{module} has no source file under {PACKAGE}"
+    return imported_names(path.read_text(), module, is_package=path.name == "__init__.py")
+
+
+def _forbidden(name: str) -> str | None:
+    return next((f for f in FORBIDDEN if name == f or name.startswith(f"{f}.")), None)
+
+
+def _reached(module: str) -> dict[str, list[str]]:
+    """Each forbidden module `module` reaches through replay's modules, with the path there.
+
+    The `replay` package itself is not followed: its re-exports load on first
+    use (`test_api.test_import_replay_is_cheap` holds it to that).
+    """
+    paths: dict[str, list[str]] = {module: [module]}
+    todo = [module]
+    found: dict[str, list[str]] = {}
+    while todo:
+        current = todo.pop()
+        for name in sorted(_imports(current)):
+            if name in paths:
+                continue
+            paths[name] = [*paths[current], name]
+            forbidden = _forbidden(name)
+            if forbidden is not None:
+                found.setdefault(forbidden, paths[name])
+            elif name != "replay" and _file(name) is not None:
+                todo.append(name)
+    return found
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_nothing_forbidden(module: str) -> None:
+    """No core module imports anyio, subprocess, sh, the executor or the run, even lazily."""
+    found = {f for name in _imports(module) if (f := _forbidden(name)) is not None}
+    allowed = {f for (m, f) in ALLOWED if m == module}
+    assert set() == found - allowed
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_reaches_nothing_forbidden(module: str) -> None:
+    """Nor through another replay module: the path to each forbidden import is shown."""
+    reached = _reached(module)
+    allowed = {f for (m, f) in ALLOWED if m == module}
+    assert {} == {f: " -> ".join(path) for f, path in reached.items() if f not in allowed}
+
+
+def test_allow_list_holds_only_live_debt() -> None:
+    """Every allow-list entry names a core module, a reason, and an import still reached."""
+    for (module, forbidden), reason in ALLOWED.items():
+        assert module in CORE
+        assert forbidden in FORBIDDEN
+        assert reason.strip()
+        assert forbidden in _reached(module), f"{module} no longer needs {forbidden}: drop it"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import anyio", "anyio"),
+        ("import subprocess as sp", "subprocess"),
+        ("def f():\n    import sh\n", "sh"),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import anyio\n", "anyio"),
+        ("from replay._executor import JobOutcome", "replay._executor"),
+        ("from replay import _run", "replay._run"),
+        ("from . import _run", "replay._run"),
+        ("def f():\n    from ._executor import signal_name\n", "replay._executor"),
+        ("from anyio.abc import TaskGroup", "anyio"),
+    ],
+)
+def test_scanner_sees_every_kind_of_import(source: str, expected: str) -> None:
+    """Top-level, lazy, aliased, relative and `from package import module` forms are all seen."""
+    names = imported_names(source, "replay._example")
+    assert expected in {_forbidden(name) for name in names}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import shlex",
+        "import anyio_compat",
+        "from replay import _running",
+        "from replay._models import Attempt",
+    ],
+)
+def test_scanner_matches_whole_module_names(source: str) -> None:
+    """`shlex` is not `sh`, nor `replay._running` `replay._run`: names match by dotted part."""
+    names = imported_names(source, "replay._example")
+    assert set() == {f for name in names if (f := _forbidden(name)) is not None}
