@@ -233,8 +233,8 @@ class TriageDiff:
     semantic_diffs: tuple[SemanticDiff, ...]
 
 
-def classify(baseline_ok: bool | None, current_ok: bool | None) -> TriageClass:
-    """Upstream's class of a name: None means absent on that side."""
+def triage_class(baseline_ok: bool | None, current_ok: bool | None) -> TriageClass:
+    """Upstream's class of one name: None means absent on that side."""
     if baseline_ok is None:
         if current_ok is None:
             msg = "a name absent on both sides has no class"
@@ -301,8 +301,8 @@ class _Commands:
 
 
 @attrs.frozen
-class _Pending:
-    """A diagnostic before ranking."""
+class PendingDiagnostic:
+    """A diagnostic before ranking: what `classify` found for one target or test."""
 
     severity: TriageClass
     surface: Surface
@@ -317,6 +317,7 @@ class _Pending:
     argv: tuple[str, ...]
 
     def ranked(self, rank: int) -> RankedDiagnostic:
+        """This diagnostic at `rank`."""
         either = self.either
         return RankedDiagnostic(
             rank=rank,
@@ -417,26 +418,96 @@ def _runner_command(problems: set[str], current: Summary, current_path: str) -> 
     return shlex.join(args)
 
 
-def triage_diff(
-    baseline: Summary,
-    current: Summary,
+@attrs.frozen
+class Classification:
+    """What `classify` found: every diagnostic before ranking, the counts, the semantic diffs."""
+
+    pending: tuple[PendingDiagnostic, ...]
+    """Every target, and every test that is not a stable pass, in name order."""
+    sections: dict[Surface, SectionCounts]
+    """Each surface's totals on both sides and its class counts (stable passes included)."""
+    semantics: tuple[SemanticDiff, ...]
+
+
+def _ok(target: TargetResult | None) -> bool | None:
+    return None if target is None else target.status.ok
+
+
+def _test_ok(result: TestResult | None) -> bool | None:
+    return None if result is None else result.status is not TestStatus.FAILED
+
+
+def _value(status: enum.Enum | None) -> str | None:
+    return None if status is None else str(status.value)
+
+
+def _tests_comparable(base: TargetResult | None, cur: TargetResult | None) -> bool:
+    """False when one side ran the target but saw no tests: it says nothing about which exist."""
+    return (base is None or bool(base.tests)) and (cur is None or bool(cur.tests))
+
+
+@attrs.define
+class _Tally:
+    """Running class counts and totals per surface while `classify` walks the names."""
+
+    counters: dict[Surface, Counter[TriageClass]] = attrs.field(
+        factory=lambda: {s: Counter[TriageClass]() for s in Surface}
+    )
+    totals: dict[Surface, list[int]] = attrs.field(factory=lambda: {s: [0, 0] for s in Surface})
+
+    def sections(self) -> dict[Surface, SectionCounts]:
+        return {s: _section(self.totals[s], self.counters[s]) for s in Surface}
+
+
+def _test_diagnostics(
+    name: str,
+    either: TargetResult,
+    base: TargetResult | None,
+    cur: TargetResult | None,
     *,
-    baseline_path: str,
-    current_path: str,
-    generated_at: str,
-) -> TriageDiff:
-    """The triage diff of `current` against `baseline`: classes, ranking, commands, semantics."""
+    base_tests: dict[str, TestResult],
+    cur_tests: dict[str, TestResult],
+    tally: _Tally,
+    commands: _Commands,
+) -> list[PendingDiagnostic]:
+    """The tests of target `name` that are not stable passes; every test counted."""
+    pending: list[PendingDiagnostic] = []
+    for test in sorted(base_tests.keys() | cur_tests.keys()):
+        b, c = base_tests.get(test), cur_tests.get(test)
+        test_class = triage_class(_test_ok(b), _test_ok(c))
+        tally.counters[Surface.TEST][test_class] += 1
+        if test_class is TriageClass.STABLE_PASS:
+            continue
+        pending.append(
+            PendingDiagnostic(
+                severity=test_class,
+                surface=Surface.TEST,
+                name=f"{name}::{test}",
+                suite=name,
+                test=test,
+                either=either,
+                baseline=base,
+                current=cur,
+                baseline_status=_value(None if b is None else b.status),
+                current_status=_value(None if c is None else c.status),
+                argv=commands.test(either, test),
+            )
+        )
+    return pending
+
+
+def classify(baseline: Summary, current: Summary) -> Classification:
+    """Each target's class, and each test's where both sides saw per-test results."""
     base_index, cur_index = _index(baseline), _index(current)
     commands = _Commands()
-    counters: dict[Surface, Counter[TriageClass]] = {s: Counter() for s in Surface}
-    totals: dict[Surface, list[int]] = {s: [0, 0] for s in Surface}
-    pending: list[_Pending] = []
+    tally = _Tally()
+    pending: list[PendingDiagnostic] = []
     semantics: list[SemanticDiff] = []
 
     for t in base_index.values():
-        totals[_surface(t)][0] += 1
+        tally.totals[_surface(t)][0] += 1
     for t in cur_index.values():
-        totals[_surface(t)][1] += 1
+        tally.totals[_surface(t)][1] += 1
 
     for name in sorted(base_index.keys() | cur_index.keys()):
         base, cur = base_index.get(name), cur_index.get(name)
@@ -444,12 +515,10 @@ def triage_diff(
         if either is None:  # pragma: no cover - the name came from one of the two
             continue
         surface = _surface(either)
-        severity = classify(
-            None if base is None else base.status.ok, None if cur is None else cur.status.ok
-        )
-        counters[surface][severity] += 1
+        severity = triage_class(_ok(base), _ok(cur))
+        tally.counters[surface][severity] += 1
         pending.append(
-            _Pending(
+            PendingDiagnostic(
                 severity=severity,
                 surface=surface,
                 name=name,
@@ -458,91 +527,129 @@ def triage_diff(
                 either=either,
                 baseline=base,
                 current=cur,
-                baseline_status=None if base is None else base.status.value,
-                current_status=None if cur is None else cur.status.value,
+                baseline_status=_value(None if base is None else base.status),
+                current_status=_value(None if cur is None else cur.status),
                 argv=either.argv,
             )
         )
         base_tests = final_tests(base) if base is not None else {}
         cur_tests = final_tests(cur) if cur is not None else {}
-        totals[Surface.TEST][0] += len(base_tests)
-        totals[Surface.TEST][1] += len(cur_tests)
+        tally.totals[Surface.TEST][0] += len(base_tests)
+        tally.totals[Surface.TEST][1] += len(cur_tests)
         if severity is TriageClass.UNRESOLVED_FAILURE and base is not None and cur is not None:
             semantics.append(semantic_diff(base, cur, base_tests, cur_tests))
-        if (base is not None and not base.tests) or (cur is not None and not cur.tests):
-            continue  # one side ran the target but saw no tests: nothing to compare
-        test_counter = counters[Surface.TEST]
-        for test in sorted(base_tests.keys() | cur_tests.keys()):
-            b, c = base_tests.get(test), cur_tests.get(test)
-            test_class = classify(
-                None if b is None else b.status is not TestStatus.FAILED,
-                None if c is None else c.status is not TestStatus.FAILED,
-            )
-            test_counter[test_class] += 1
-            if test_class is TriageClass.STABLE_PASS:
-                continue
-            pending.append(
-                _Pending(
-                    severity=test_class,
-                    surface=Surface.TEST,
-                    name=f"{name}::{test}",
-                    suite=name,
-                    test=test,
-                    either=either,
-                    baseline=base,
-                    current=cur,
-                    baseline_status=None if b is None else b.status.value,
-                    current_status=None if c is None else c.status.value,
-                    argv=commands.test(either, test),
-                )
+        if _tests_comparable(base, cur):
+            pending += _test_diagnostics(
+                name,
+                either,
+                base,
+                cur,
+                base_tests=base_tests,
+                cur_tests=cur_tests,
+                tally=tally,
+                commands=commands,
             )
 
-    pending.sort(key=lambda p: (-p.severity.priority, p.surface.value, p.name))
-    ranked = tuple(p.ranked(rank) for rank, p in enumerate(pending, start=1))
+    return Classification(
+        pending=tuple(pending), sections=tally.sections(), semantics=tuple(semantics)
+    )
 
+
+def rank(pending: Iterable[PendingDiagnostic]) -> tuple[RankedDiagnostic, ...]:
+    """Upstream's order: priority (highest first), then surface, then name; ranks from 1."""
+    ordered = sorted(pending, key=lambda p: (-p.severity.priority, p.surface.value, p.name))
+    return tuple(p.ranked(number) for number, p in enumerate(ordered, start=1))
+
+
+def _class_total(sections: Iterable[SectionCounts], triage: TriageClass) -> int:
+    return sum(getattr(section.counts, triage.value) for section in sections)
+
+
+def _triage_summary(sections: dict[Surface, SectionCounts]) -> TriageSummary:
+    every = sections.values()
+    return TriageSummary(
+        regression_count=_class_total(every, TriageClass.REGRESSION),
+        new_failure_count=_class_total(every, TriageClass.NEW_FAILURE),
+        unresolved_failure_count=_class_total(every, TriageClass.UNRESOLVED_FAILURE),
+        fixed_count=_class_total(every, TriageClass.FIXED),
+        removed_count=_class_total(every, TriageClass.REMOVED),
+        added_pass_count=_class_total(every, TriageClass.ADDED_PASS),
+        stable_pass_count=_class_total(every, TriageClass.STABLE_PASS),
+        unit_regression_count=sections[Surface.UNIT].counts.regression,
+        suite_regression_count=sections[Surface.SUITE].counts.regression,
+        test_regression_count=sections[Surface.TEST].counts.regression,
+    )
+
+
+def _focus(failing: list[RankedDiagnostic]) -> Focus:
+    def names(surface: Surface) -> tuple[str, ...]:
+        return tuple(sorted(d.name for d in failing if d.surface is surface))
+
+    return Focus(
+        unit_targets=names(Surface.UNIT), suites=names(Surface.SUITE), tests=names(Surface.TEST)
+    )
+
+
+def _recommended(
+    failing: list[RankedDiagnostic], current: Summary, current_path: str
+) -> RecommendedCommands:
+    return RecommendedCommands(
+        runner_repro_command=_runner_command({d.suite for d in failing}, current, current_path),
+        ranked_repro_commands=tuple(dict.fromkeys(d.recommended_command for d in failing)),
+        target_commands={f"{d.surface.value}:{d.name}": d.recommended_command for d in failing},
+    )
+
+
+def assemble(
+    baseline: Summary,
+    current: Summary,
+    classification: Classification,
+    ranked: tuple[RankedDiagnostic, ...],
+    *,
+    baseline_path: str,
+    current_path: str,
+    generated_at: str,
+) -> TriageDiff:
+    """The `triage_diff.json` document: status, counts, focus and commands from the ranking."""
+    sections = classification.sections
     failing = [d for d in ranked if d.severity.failing]
-    ranked_commands = tuple(dict.fromkeys(d.recommended_command for d in failing))
-    target_commands = {f"{d.surface.value}:{d.name}": d.recommended_command for d in failing}
-    problems = {d.suite for d in failing}
-
-    every = Counter[TriageClass]()
-    for counter in counters.values():
-        every.update(counter)
-
+    seen = (c for c in TriageClass if _class_total(sections.values(), c))
     return TriageDiff(
         generated_at=generated_at,
-        status=diff_status(c for c, n in every.items() if n),
+        status=diff_status(seen),
         baseline_summary_path=baseline_path,
         current_summary_path=current_path,
         baseline_run_id=baseline.run_id,
         current_run_id=current.run_id,
-        summary=TriageSummary(
-            regression_count=every[TriageClass.REGRESSION],
-            new_failure_count=every[TriageClass.NEW_FAILURE],
-            unresolved_failure_count=every[TriageClass.UNRESOLVED_FAILURE],
-            fixed_count=every[TriageClass.FIXED],
-            removed_count=every[TriageClass.REMOVED],
-            added_pass_count=every[TriageClass.ADDED_PASS],
-            stable_pass_count=every[TriageClass.STABLE_PASS],
-            unit_regression_count=counters[Surface.UNIT][TriageClass.REGRESSION],
-            suite_regression_count=counters[Surface.SUITE][TriageClass.REGRESSION],
-            test_regression_count=counters[Surface.TEST][TriageClass.REGRESSION],
-        ),
-        unit_targets=_section(totals[Surface.UNIT], counters[Surface.UNIT]),
-        suites=_section(totals[Surface.SUITE], counters[Surface.SUITE]),
-        tests=_section(totals[Surface.TEST], counters[Surface.TEST]),
-        focus=Focus(
-            unit_targets=tuple(sorted(d.name for d in failing if d.surface is Surface.UNIT)),
-            suites=tuple(sorted(d.name for d in failing if d.surface is Surface.SUITE)),
-            tests=tuple(sorted(d.name for d in failing if d.surface is Surface.TEST)),
-        ),
+        summary=_triage_summary(sections),
+        unit_targets=sections[Surface.UNIT],
+        suites=sections[Surface.SUITE],
+        tests=sections[Surface.TEST],
+        focus=_focus(failing),
         ranked_diagnostics=ranked,
-        recommended_commands=RecommendedCommands(
-            runner_repro_command=_runner_command(problems, current, current_path),
-            ranked_repro_commands=ranked_commands,
-            target_commands=target_commands,
-        ),
-        semantic_diffs=tuple(semantics),
+        recommended_commands=_recommended(failing, current, current_path),
+        semantic_diffs=classification.semantics,
+    )
+
+
+def triage_diff(
+    baseline: Summary,
+    current: Summary,
+    *,
+    baseline_path: str,
+    current_path: str,
+    generated_at: str,
+) -> TriageDiff:
+    """The triage diff of `current` against `baseline`: classify, rank, assemble."""
+    classification = classify(baseline, current)
+    return assemble(
+        baseline,
+        current,
+        classification,
+        rank(classification.pending),
+        baseline_path=baseline_path,
+        current_path=current_path,
+        generated_at=generated_at,
     )
 
 

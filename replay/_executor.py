@@ -18,7 +18,7 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -53,6 +53,18 @@ QUARANTINE_RETRY_DELAY = QUARANTINE_POLICY.retry.delay
 
 MAX_BACKOFF = 60.0
 """Exponential backoff never waits longer than this between attempts."""
+
+
+Spawn = Callable[[Job, int, Sequence[Attempt]], Awaitable[Attempt]]
+"""Runs attempt `number` of a job (already narrowed for a retry) and returns it.
+
+`earlier` holds the job's attempts before this one. The executor's own runs a
+process; a test passes a fake that returns scripted attempts (gotestsum's
+`startGoTestFn` shim), so the retry rules get tested without processes.
+"""
+
+Sleep = Callable[[float], Awaitable[None]]
+"""Waits the delay before a retry: `anyio.sleep`, or a fake that records it."""
 
 
 def attempt_dir(run_dir: Path, job: Job, number: int) -> Path:
@@ -117,6 +129,8 @@ class Executor:
         stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
         stop_after: float | None = None,
         watchdog: Watchdog | None = None,
+        spawn: Spawn | None = None,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         self.plan = plan
         self.run_id = run_id or run_dir.name
@@ -134,6 +148,10 @@ class Executor:
         self.kill_grace = kill_grace
         self.quarantine_delay = quarantine_delay
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._spawn: Spawn = spawn or self._attempt
+        """Runs one attempt: a process by default, a scripted fake in unit tests."""
+        self._sleep = sleep
+        """Waits before a retry: a fake records the delays instead of waiting."""
         self._state = _RunState()
         self._serial_locks: dict[str, anyio.Lock] = {}
         self._outcomes: dict[str, JobOutcome] = {}
@@ -246,9 +264,9 @@ class Executor:
             if self._state.stop_starting:
                 break
             if number > 1:
-                await anyio.sleep(self._delay(job, number))
+                await self._sleep(self._delay(job, number))
             self.listener.job_started(job, number)
-            attempt = await self._attempt(self._narrowed(job, attempts), number, attempts)
+            attempt = await self._spawn(self._narrowed(job, attempts), number, tuple(attempts))
             attempts.append(attempt)
             self._outcomes[job.id] = JobOutcome(job=job, attempts=tuple(attempts))
             self.listener.attempt_finished(job, attempt)
@@ -290,7 +308,8 @@ class Executor:
         if limit is not None and self._state.failures >= limit:
             self._state.stop_starting = True
 
-    async def _attempt(self, job: Job, number: int, earlier: list[Attempt]) -> Attempt:
+    async def _attempt(self, job: Job, number: int, earlier: Sequence[Attempt]) -> Attempt:
+        """The real `Spawn`: one attempt as a child process in its own session."""
         planned = self._planned.get(job.id, job)
         # A retry narrowed to failed tests records them; the outcome stays the planned job's.
         targeted = job.tests if job.tests != planned.tests else ()

@@ -645,7 +645,6 @@ def test_counts_equal_cargos_own_totals(fixture: str) -> None:
     assert expected == counted
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.text()))
 def test_parser_never_raises_on_arbitrary_lines(lines: list[str]) -> None:
     """Any text at all parses to some results, never an exception."""
@@ -668,7 +667,10 @@ FRAGMENTS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=500, deadline=None)
+# More examples than the profile: shuffling ~30 real fragments into up to 60 lines is the
+# widest input space among the parsers, and 500 is the count this test has always had.
+@pytest.mark.slow
+@settings(max_examples=500)
 @given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=20), max_size=60))
 def test_parser_never_raises_on_shuffled_libtest_lines(lines: list[str]) -> None:
     """Real libtest lines in any order and mixed with noise never make the parser raise."""
@@ -679,7 +681,6 @@ def test_parser_never_raises_on_shuffled_libtest_lines(lines: list[str]) -> None
     assert unseen is None or "\n" not in unseen
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=4000))
 def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     """Invalid UTF-8, NULs and stray carriage returns in a log file are read, not fatal."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._adapters import Report, get_adapter
@@ -642,7 +642,6 @@ def go_split(pattern: str) -> list[list[str]]:
     return alternatives
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(exclude_characters="/")), min_size=1, max_size=3))
 def test_escaped_names_split_and_match_as_go_reads_them(names: list[str]) -> None:
     """Go splits the pattern into one alternative per name; each level matches only itself."""
@@ -658,7 +657,6 @@ def test_escaped_names_split_and_match_as_go_reads_them(names: list[str]) -> Non
             assert not re.fullmatch(level, element + "x")
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.text()))
 def test_parser_never_raises_on_arbitrary_lines(lines: list[str]) -> None:
     """Any text at all parses to some results, never an exception."""
@@ -686,7 +684,6 @@ EVENTS = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(EVENTS, max_size=40))
 def test_parser_never_raises_on_arbitrary_events(records: list[dict[str, object]]) -> None:
     """Events in any order with any field types never make the parser raise."""
@@ -704,7 +701,6 @@ RESULT_EVENTS = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(RESULT_EVENTS)
 def test_one_uniquely_named_result_per_package_and_test(
     results: list[tuple[str, str, str]],
@@ -723,7 +719,6 @@ def test_one_uniquely_named_result_per_package_and_test(
     assert (len(pairs), expected) == (len(names), set(names))
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=4000))
 def test_adapter_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     """Invalid UTF-8 and NULs in a log file are read, not fatal."""

@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._adapters import get_adapter
@@ -237,7 +237,6 @@ def test_missing_files_and_directories_are_reported(tmp_path: Path, missing: str
     assert ((), True) == (report.cases, (report.error or "").startswith(f"{tmp_path / missing}"))
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000))
 def test_reader_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     """Any bytes at all give a report, never an exception."""
@@ -264,7 +263,6 @@ ELEMENTS = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(ELEMENTS)
 def test_reader_never_raises_on_arbitrary_junit_shapes(document: str) -> None:
     """Well-formed XML of any JUnit-like shape reads without error and yields typed cases."""

@@ -549,6 +549,7 @@ _fields = st.sampled_from([*WAIVER, *QUARANTINE, "extra"])
 _entry = st.dictionaries(_fields, _values, max_size=10) | _values
 
 
+@pytest.mark.slow
 @given(
     st.dictionaries(st.text(max_size=8), _entry, max_size=3),
     st.dictionaries(st.text(max_size=8), _entry, max_size=3),

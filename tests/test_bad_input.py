@@ -573,9 +573,8 @@ def toml_value(value: object) -> str:
     return "{" + ", ".join(items) + "}"
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@pytest.mark.slow
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.dictionaries(KEYS, VALUES, max_size=5),
     st.lists(st.dictionaries(KEYS, VALUES, max_size=6), max_size=3),
@@ -613,7 +612,6 @@ TARGET_FIELDS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(TARGET_FIELDS, st.none() | VALUES)
 def test_summaries_of_any_structure_never_crash(target: dict[str, Any], shard: object) -> None:
     """Any target record and shard: a rerun plan, or one InputError line naming the file."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._chain import (
@@ -254,7 +254,6 @@ def _simulate(
     )
 
 
-@settings(max_examples=300, deadline=None)
 @given(_steps())
 def test_green_only_when_every_test_last_passed(
     steps: list[tuple[dict[str, bool], bool, int, bool]],
@@ -296,7 +295,6 @@ def test_green_only_when_every_test_last_passed(
             assert all(last.get(t) is P for t in universe), (universe, last)
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(_UNIVERSE), unique=True), st.booleans())
 def test_a_fixed_suite_turns_green_within_two_reruns(failing: list[str], renamed: bool) -> None:
     """Once the suite passes, the chain is green within two reruns, renamed tests or not."""

@@ -139,6 +139,7 @@ def test_empty_selection_exits_4(tmp_path: Path) -> None:
     assert "matched no suite" in result.stderr
 
 
+@pytest.mark.slow
 def test_run_exit_codes_and_report(tmp_path: Path) -> None:
     """A red run exits 1, names the failure with its log and prints the replay command."""
     write_config(tmp_path, TWO_SUITES)
@@ -208,6 +209,7 @@ def test_artifacts_of_a_run(tmp_path: Path) -> None:
     assert ["slow"] == [e["suite"] for e in bundle["failed_suites"]]
 
 
+@pytest.mark.slow
 def test_demo_plan_runs(tmp_path: Path) -> None:
     """The demo shipped in examples/ shows pass, fail, timeout and flaky, and exits 1."""
     demo = tmp_path / "demo"

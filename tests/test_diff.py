@@ -10,20 +10,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._adapters import get_adapter
 from replay._convert import unstructure
 from replay._diff import (
+    ClassCounts,
     DiffStatus,
     FailingAssertion,
+    PendingDiagnostic,
+    SectionCounts,
     Surface,
     TriageClass,
     TriageDiff,
+    assemble,
     classify,
     diff_status,
+    rank,
+    triage_class,
     triage_diff,
     triage_status,
 )
-from replay._errors import ConfigError
 from replay._models import (
     ChainState,
     RunStatus,
@@ -115,7 +119,7 @@ def test_classify_is_upstreams_table(
     baseline_ok: bool | None, current_ok: bool | None, expected: TriageClass
 ) -> None:
     """Each (baseline, current) pair of pass/fail/absent maps to upstream's class."""
-    assert expected == classify(baseline_ok, current_ok)
+    assert expected == triage_class(baseline_ok, current_ok)
 
 
 @pytest.mark.parametrize(
@@ -400,14 +404,13 @@ def test_test_entry_command_falls_back_to_the_suite() -> None:
 
 def test_test_entry_command_is_targeted_when_the_adapter_can() -> None:
     """With an adapter that targets single tests, a test's command runs just that test."""
-    try:
-        adapter = get_adapter("cargo")
-    except ConfigError:
-        pytest.skip("the cargo adapter is not registered in this tree yet")
     cur = summary(target("s", "failed", adapter="cargo", tests=(tr("x", F),)))
     [entry] = [d for d in diff(summary(run_id="base"), cur).ranked_diagnostics if d.test]
-    targeted = adapter.targeted(cur.targets[0].argv, ("x",))
-    assert shlex.join(targeted or cur.targets[0].argv) == entry.recommended_command
+    expected = "cargo test --test s -- --nocapture --exact x"
+    assert (expected, ("cargo", "test", "--test", "s", "--", "--nocapture", "--exact", "x")) == (
+        entry.recommended_command,
+        entry.argv,
+    )
 
 
 def _both_failing(base_target: TargetResult, cur_target: TargetResult) -> tuple[object, ...]:
@@ -595,6 +598,242 @@ def test_diff_invariants(
         expected_status,
     )
     actual = (sorted(targets), [d.rank for d in result.ranked_diagnostics], result.status)
+    assert expected == actual
+
+
+# --- the three stages: classify, rank, assemble -------------------------------------
+
+
+def _counts(**counts: int) -> ClassCounts:
+    return ClassCounts(**counts)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "expected_pending", "expected_sections"),
+    [
+        (
+            summary(run_id="base"),
+            summary(),
+            [],
+            {s: SectionCounts(0, 0, _counts()) for s in Surface},
+        ),
+        (
+            summary(target("a"), target("u", kind="unit"), run_id="base"),
+            summary(target("a", "failed"), target("u", kind="unit")),
+            [("suite", "a", "regression"), ("unit", "u", "stable_pass")],
+            {
+                Surface.SUITE: SectionCounts(1, 1, _counts(regression=1)),
+                Surface.TEST: SectionCounts(0, 0, _counts()),
+                Surface.UNIT: SectionCounts(1, 1, _counts(stable_pass=1)),
+            },
+        ),
+        # Tests compared: the stable pass is counted, not listed.
+        (
+            summary(target("s", "failed", tests=(tr("a", P), tr("b", F))), run_id="base"),
+            summary(target("s", "failed", tests=(tr("a", P), tr("b", F), tr("c", F)))),
+            [
+                ("suite", "s", "unresolved_failure"),
+                ("test", "s::b", "unresolved_failure"),
+                ("test", "s::c", "new_failure"),
+            ],
+            {
+                Surface.SUITE: SectionCounts(1, 1, _counts(unresolved_failure=1)),
+                Surface.TEST: SectionCounts(
+                    2, 3, _counts(unresolved_failure=1, new_failure=1, stable_pass=1)
+                ),
+                Surface.UNIT: SectionCounts(0, 0, _counts()),
+            },
+        ),
+        # A side that ran the target without per-test results: tests totalled, not compared.
+        (
+            summary(target("s", "passed", tests=(tr("a", P),)), run_id="base"),
+            summary(target("s", "passed")),
+            [("suite", "s", "stable_pass")],
+            {
+                Surface.SUITE: SectionCounts(1, 1, _counts(stable_pass=1)),
+                Surface.TEST: SectionCounts(1, 0, _counts()),
+                Surface.UNIT: SectionCounts(0, 0, _counts()),
+            },
+        ),
+        # A removed suite takes its tests with it.
+        (
+            summary(target("s", "failed", tests=(tr("a", F),)), run_id="base"),
+            summary(),
+            [("suite", "s", "removed"), ("test", "s::a", "removed")],
+            {
+                Surface.SUITE: SectionCounts(1, 0, _counts(removed=1)),
+                Surface.TEST: SectionCounts(1, 0, _counts(removed=1)),
+                Surface.UNIT: SectionCounts(0, 0, _counts()),
+            },
+        ),
+    ],
+)
+def test_classify_table(
+    baseline: Summary,
+    current: Summary,
+    expected_pending: list[tuple[str, str, str]],
+    expected_sections: dict[Surface, SectionCounts],
+) -> None:
+    """`classify` lists each target and each non-stable test, and counts every one per surface."""
+    result = classify(baseline, current)
+    actual = [(p.surface.value, p.name, p.severity.value) for p in result.pending]
+    assert (expected_pending, expected_sections) == (actual, result.sections)
+
+
+def test_classify_keeps_semantic_diffs_of_unresolved_targets() -> None:
+    """Only a target failing on both sides gets a semantic diff, in name order."""
+    base = summary(target("b", "failed"), target("a", "failed"), target("c"), run_id="base")
+    cur = summary(target("b", "failed"), target("a", "failed"), target("c", "failed"))
+    assert ["a", "b"] == [sem.name for sem in classify(base, cur).semantics]
+
+
+def _pending(severity: TriageClass, surface: Surface, name: str) -> PendingDiagnostic:
+    either = target(name.split("::", maxsplit=1)[0])
+    return PendingDiagnostic(
+        severity=severity,
+        surface=surface,
+        name=name,
+        suite=either.name,
+        test=name.split("::")[1] if "::" in name else None,
+        either=either,
+        baseline=None,
+        current=either,
+        baseline_status=None,
+        current_status="passed",
+        argv=either.argv,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pending", "expected"),
+    [
+        ([], []),
+        (
+            [
+                (TriageClass.STABLE_PASS, Surface.SUITE, "a"),
+                (TriageClass.REGRESSION, Surface.UNIT, "a"),
+                (TriageClass.REGRESSION, Surface.TEST, "a::t"),
+                (TriageClass.REGRESSION, Surface.SUITE, "b"),
+                (TriageClass.REGRESSION, Surface.SUITE, "a"),
+            ],
+            [
+                (1, "regression", "suite", "a"),
+                (2, "regression", "suite", "b"),
+                (3, "regression", "test", "a::t"),
+                (4, "regression", "unit", "a"),
+                (5, "stable_pass", "suite", "a"),
+            ],
+        ),
+        (
+            [(c, Surface.SUITE, c.value) for c in TriageClass],
+            [(i, c.value, "suite", c.value) for i, c in enumerate(TriageClass, start=1)],
+        ),
+        (
+            [(c, Surface.SUITE, c.value) for c in reversed(TriageClass)],
+            [(i, c.value, "suite", c.value) for i, c in enumerate(TriageClass, start=1)],
+        ),
+    ],
+)
+def test_rank_table(
+    pending: list[tuple[TriageClass, Surface, str]], expected: list[tuple[int, str, str, str]]
+) -> None:
+    """`rank` orders by priority, surface, then name, whatever the input order; ranks from 1."""
+    ranked = rank(_pending(*p) for p in pending)
+    assert expected == [(d.rank, d.severity.value, d.surface.value, d.name) for d in ranked]
+
+
+def test_rank_carries_priority_and_command() -> None:
+    """A ranked entry carries its class's priority and the shell-quoted command of its argv."""
+    [entry] = rank([_pending(TriageClass.NEW_FAILURE, Surface.SUITE, "a; b")])
+    expected = (90, "cargo test --test 'a; b' -- --nocapture")
+    assert expected == (entry.priority_score, entry.recommended_command)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "expected"),
+    [
+        (
+            summary(target("a"), run_id="base"),
+            summary(target("a")),
+            ("stable", (), (), (), "", ()),
+        ),
+        (
+            summary(target("a"), target("s", "failed", tests=(tr("x", F),)), run_id="base"),
+            summary(
+                target("a", "failed"),
+                target("s", "failed", tests=(tr("x", F),)),
+                target("u", "failed", kind="unit"),
+            ),
+            (
+                "regression",
+                ("u",),
+                ("a", "s"),
+                ("s::x",),
+                "python -m replay --rerun-from cur/summary.json",
+                ("a", "u", "s", "s::x"),
+            ),
+        ),
+        (
+            summary(target("a", "failed"), run_id="base"),
+            summary(target("a", "failed")),
+            (
+                "known_failures_only",
+                (),
+                ("a",),
+                (),
+                "python -m replay --rerun-from cur/summary.json",
+                ("a",),
+            ),
+        ),
+    ],
+)
+def test_assemble_table(baseline: Summary, current: Summary, expected: tuple[object, ...]) -> None:
+    """`assemble` takes status, focus and commands from the classes and the ranking."""
+    classification = classify(baseline, current)
+    ranked = rank(classification.pending)
+    result = assemble(
+        baseline,
+        current,
+        classification,
+        ranked,
+        baseline_path="base/summary.json",
+        current_path="cur/summary.json",
+        generated_at="2026-02-07T00:00:00Z",
+    )
+    commands = result.recommended_commands
+    actual = (
+        result.status.value,
+        result.focus.unit_targets,
+        result.focus.suites,
+        result.focus.tests,
+        commands.runner_repro_command,
+        tuple(name.split(":", 1)[1] for name in commands.target_commands),
+    )
+    assert expected == actual
+
+
+def test_assemble_sums_every_surface() -> None:
+    """The summary block adds the surfaces' counts; the sections are classify's."""
+    base = summary(target("a"), target("s", "passed", tests=(tr("x", P),)), run_id="base")
+    cur = summary(target("a", "failed"), target("s", "passed", tests=(tr("x", F),)))
+    classification = classify(base, cur)
+    result = assemble(
+        base,
+        cur,
+        classification,
+        rank(classification.pending),
+        baseline_path="b",
+        current_path="c",
+        generated_at="g",
+    )
+    expected = (2, 1, 1, 1, classification.sections[Surface.TEST])
+    actual = (
+        result.summary.regression_count,
+        result.summary.suite_regression_count,
+        result.summary.test_regression_count,
+        result.summary.stable_pass_count,
+        result.tests,
+    )
     assert expected == actual
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._convert import dumps, loads, unstructure
@@ -260,7 +260,6 @@ def test_evidence_is_capped() -> None:
     assert expected == [len(line) for line in actual.decided_by]
 
 
-@settings(max_examples=300)
 @given(st.lists(st.text()), st.lists(st.text()), st.booleans(), st.lists(st.text(max_size=20)))
 def test_classify_never_crashes(
     failure: list[str], log: list[str], timed_out: bool, names: list[str]
@@ -614,7 +613,6 @@ def test_scan_reads_non_utf8_and_ansi(tmp_path: Path) -> None:
     assert expected == lines
 
 
-@settings(max_examples=100)
 @given(st.binary(max_size=4000), st.lists(st.sampled_from(["a", "b", "t::c"]), max_size=3))
 def test_scan_never_crashes(data: bytes, failed: list[str]) -> None:
     """Arbitrary bytes scan into bounded evidence that classifies."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
 import attrs
 import pytest
 
+from replay._executor import MAX_BACKOFF, Executor, retry_delay
 from replay._models import (
+    Attempt,
     Backoff,
     ChainState,
     Granularity,
@@ -18,8 +23,12 @@ from replay._models import (
     Plan,
     RetryPolicy,
     TargetStatus,
+    TestResult,
+    TestStatus,
 )
+from replay._outcomes import JobOutcome
 from replay._procs import group_members
+from replay._quarantine import QUARANTINE_POLICY
 from replay._run import RunResult, run
 
 BACKENDS = ["asyncio", "trio"]
@@ -81,6 +90,7 @@ def test_output_goes_to_the_log(tmp_path: Path, backend: str) -> None:
     assert {"out", "err"} == set((result.run_dir / "talk/output.log").read_text().split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs_at_once", [1, 2, 3])
 def test_parallelism_is_bounded(tmp_path: Path, backend: str, jobs_at_once: int) -> None:
     """Never more than `parallelism` jobs run at the same time."""
@@ -322,6 +332,7 @@ PYTEST_PROJECT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("granularity", "expected_retry_argv_tail"),
     [
@@ -409,6 +420,7 @@ def test_an_escaped_descendant_is_stopped_when_the_job_ends(
     assert "left processes running after it exited; they were stopped" == target.attempts[0].error
 
 
+@pytest.mark.slow
 def test_an_escaped_descendant_is_stopped_when_the_job_times_out(
     tmp_path: Path, backend: str
 ) -> None:
@@ -569,3 +581,254 @@ def test_the_sweep_scan_finds_a_process_by_mark_and_job() -> None:
         process.kill()
         process.wait()
     assert ((process.pid,), (process.pid,), (), ()) == found
+
+
+# --- the retry rules, through the spawn seam: scripted attempts, no processes --------------
+
+PASS = Attempt(number=1, exit_code=0)
+FAIL = Attempt(number=1, exit_code=1)
+UNSTARTABLE = Attempt(number=1, error="cannot start 'nope': No such file or directory")
+TIMED_OUT = Attempt(number=1, timed_out=True, error="timed out after 1s")
+PYTEST_ARGV = ("python", "-m", "pytest", "-q", "tests")
+T_OK, T_B, T_C = "tests/test_a.py::test_ok", "tests/test_a.py::test_b", "tests/test_a.py::test_c"
+TWO_FAILED = attrs.evolve(
+    FAIL,
+    tests=(
+        TestResult(T_OK, TestStatus.PASSED),
+        TestResult(T_B, TestStatus.FAILED),
+        TestResult(T_C, TestStatus.FAILED),
+    ),
+)
+
+
+class _NoJitter(random.Random):
+    """An rng whose jitter is always 0, so delays are exact."""
+
+    def random(self) -> float:
+        """No jitter."""
+        return 0.0
+
+
+@attrs.define
+class Scripted:
+    """A fake spawn: attempt n is the job's n-th scripted one (the last repeats); records calls."""
+
+    scripts: dict[str, tuple[Attempt, ...]]
+    spawned: list[Job] = attrs.Factory(list)
+    delays: list[float] = attrs.Factory(list)
+
+    async def spawn(self, job: Job, number: int, earlier: Sequence[Attempt]) -> Attempt:
+        """Return the scripted attempt, numbered."""
+        self.spawned.append(job)
+        script = self.scripts[job.id]
+        return attrs.evolve(script[min(number, len(script)) - 1], number=number)
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the delay instead of waiting."""
+        self.delays.append(seconds)
+
+    def ids(self) -> list[str]:
+        """The job id of every attempt made, in order."""
+        return [j.id for j in self.spawned]
+
+
+def scripted_run(
+    tmp_path: Path, backend: str, fake: Scripted, *jobs: Job, **plan_fields: object
+) -> tuple[JobOutcome, ...]:
+    """Run `jobs` one at a time through the executor with `fake` as its spawn and sleep."""
+    plan = Plan(jobs=jobs, **plan_fields)  # type: ignore[arg-type]
+    executor = Executor(
+        plan,
+        tmp_path / "run",
+        base_env={},
+        rng=_NoJitter(),
+        spawn=fake.spawn,
+        sleep=fake.sleep,
+    )
+    return anyio.run(executor.run, backend=backend)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected_attempts", "expected_status"),
+    [
+        ((PASS,), 1, TargetStatus.PASSED),
+        ((FAIL, PASS), 2, TargetStatus.FLAKY),
+        ((FAIL, FAIL, PASS), 3, TargetStatus.FLAKY),
+        ((FAIL,), 4, TargetStatus.FAILED),
+    ],
+)
+def test_retries_stop_at_the_first_pass(
+    tmp_path: Path,
+    backend: str,
+    script: tuple[Attempt, ...],
+    expected_attempts: int,
+    expected_status: TargetStatus,
+) -> None:
+    """Retries stop at the first pass; a pass after a failure is flaky."""
+    fake = Scripted({"j": script})
+    (outcome,) = scripted_run(tmp_path, backend, fake, job("j", "x"), retry=RetryPolicy(retries=3))
+    assert (expected_attempts, expected_status) == (len(outcome.attempts), outcome.status)
+    assert list(range(1, expected_attempts + 1)) == [a.number for a in outcome.attempts]
+
+
+@pytest.mark.parametrize("retries", [0, 1, 2, 5])
+def test_retries_make_at_most_n_plus_one_attempts(
+    tmp_path: Path, backend: str, retries: int
+) -> None:
+    """`--retries N` makes at most N+1 attempts of a job that keeps failing."""
+    fake = Scripted({"j": (FAIL,)})
+    (outcome,) = scripted_run(
+        tmp_path, backend, fake, job("j", "x"), retry=RetryPolicy(retries=retries)
+    )
+    assert (retries + 1, TargetStatus.FAILED) == (len(outcome.attempts), outcome.status)
+    assert [0.0] * retries == fake.delays
+
+
+@pytest.mark.parametrize(
+    ("adapter", "first", "expected_refused"),
+    [
+        (
+            "generic",
+            UNSTARTABLE,
+            "could not start (cannot start 'nope': No such file or directory); "
+            "retrying cannot help",
+        ),
+        (
+            "pytest",
+            FAIL,
+            "the runner failed before reporting any test (build or collection error?)",
+        ),
+        ("pytest", TIMED_OUT, None),
+        ("pytest", TWO_FAILED, None),
+        ("generic", FAIL, None),
+    ],
+    ids=["could-not-start", "no-test-reported", "timed-out", "tests-failed", "generic-failed"],
+)
+def test_a_retry_is_refused_when_it_cannot_help(
+    tmp_path: Path, backend: str, adapter: str, first: Attempt, expected_refused: str | None
+) -> None:
+    """Could not start, or a test-aware runner that reported no test: no retry, with the reason."""
+    fake = Scripted({"j": (first, PASS)})
+    suite = attrs.evolve(job("j", *PYTEST_ARGV), adapter=adapter)
+    (outcome,) = scripted_run(tmp_path, backend, fake, suite, retry=RetryPolicy(retries=2))
+    expected_attempts = 1 if expected_refused else 2
+    assert (expected_refused, expected_attempts) == (outcome.retry_refused, len(outcome.attempts))
+
+
+@pytest.mark.parametrize(
+    ("max_failures", "expected_attempts"),
+    [(0, [1, 1, 1]), (1, [2, 1, 1]), (2, [2, 2, 1]), (None, [2, 2, 2])],
+)
+def test_a_retry_is_refused_after_more_than_max_failures(
+    tmp_path: Path, backend: str, max_failures: int | None, expected_attempts: list[int]
+) -> None:
+    """Once more targets failed than `max_failures`, failures are not retried (a broken build)."""
+    fake = Scripted({"a": (FAIL,), "b": (FAIL,), "c": (FAIL,)})
+    outcomes = scripted_run(
+        tmp_path,
+        backend,
+        fake,
+        job("a", "x"),
+        job("b", "x"),
+        job("c", "x"),
+        retry=RetryPolicy(retries=1, max_failures=max_failures),
+    )
+    assert expected_attempts == [len(o.attempts) for o in outcomes]
+    refused = [o.retry_refused is not None for o in outcomes]
+    assert [n == 1 for n in expected_attempts] == refused
+
+
+@pytest.mark.parametrize(
+    ("plan_fields", "expected_spawned"),
+    [
+        ({"fail_fast": True}, ["a"]),
+        ({"max_failures": 2}, ["a", "b"]),
+        ({}, ["a", "b", "c", "d"]),
+    ],
+)
+def test_failure_limits_stop_starting_new_jobs(
+    tmp_path: Path, backend: str, plan_fields: dict[str, object], expected_spawned: list[str]
+) -> None:
+    """Fail-fast starts nothing after the first failure, `max_failures` nothing after the n-th."""
+    fake = Scripted({"a": (FAIL,), "b": (FAIL,), "c": (PASS,), "d": (FAIL,)})
+    outcomes = scripted_run(tmp_path, backend, fake, *(job(n, "x") for n in "abcd"), **plan_fields)
+    assert expected_spawned == fake.ids()
+    assert expected_spawned == [o.job.id for o in outcomes if o.attempts]
+
+
+@pytest.mark.parametrize(
+    ("quarantined", "policy", "expected_delays"),
+    [
+        (True, RetryPolicy(), [QUARANTINE_POLICY.retry.delay]),
+        (True, RetryPolicy(delay=30.0), [30.0]),
+        (False, RetryPolicy(), []),
+    ],
+    ids=["quarantined", "quarantined-longer-delay", "not-quarantined"],
+)
+def test_a_quarantined_job_gets_one_retry_after_the_policys_delay(
+    tmp_path: Path,
+    backend: str,
+    quarantined: bool,
+    policy: RetryPolicy,
+    expected_delays: list[float],
+) -> None:
+    """A quarantined job gets one retry after the policy's delay (or more), even with retries 0."""
+    fake = Scripted({"q": (FAIL,)})
+    suite = job("q", "x", quarantined=quarantined)
+    (outcome,) = scripted_run(tmp_path, backend, fake, suite, retry=policy)
+    assert expected_delays == fake.delays
+    assert 1 + len(expected_delays) == len(outcome.attempts)
+
+
+@pytest.mark.parametrize(
+    ("delay", "backoff", "expected_delays"),
+    [
+        (1.0, Backoff.FIXED, [1.0, 1.0, 1.0, 1.0, 1.0]),
+        (5.0, Backoff.EXPONENTIAL, [5.0, 10.0, 20.0, 40.0, MAX_BACKOFF]),
+        (40.0, Backoff.EXPONENTIAL, [40.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]),
+        (500.0, Backoff.FIXED, [MAX_BACKOFF] * 5),
+        (0.0, Backoff.EXPONENTIAL, [0.0] * 5),
+    ],
+)
+def test_backoff_delays_double_and_are_capped(
+    tmp_path: Path, backend: str, delay: float, backoff: Backoff, expected_delays: list[float]
+) -> None:
+    """Exponential backoff doubles the delay before each retry, never past `MAX_BACKOFF`."""
+    fake = Scripted({"j": (FAIL,)})
+    policy = RetryPolicy(retries=5, delay=delay, backoff=backoff)
+    scripted_run(tmp_path, backend, fake, job("j", "x"), retry=policy)
+    assert expected_delays == fake.delays
+
+
+def test_the_jitter_adds_at_most_a_tenth() -> None:
+    """Jitter adds at most a tenth to a retry's delay."""
+    rng = random.Random(13)  # noqa: S311 - jitter, not a secret
+    delays = [retry_delay(10.0, Backoff.FIXED, 1, rng) for _ in range(200)]
+    assert (True, True) == (min(delays) >= 10.0, max(delays) < 11.0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected_tests"),
+    [
+        (RetryPolicy(retries=1), [(), (T_B, T_C)]),
+        (RetryPolicy(retries=1, granularity=Granularity.SUITE), [(), ()]),
+        (RetryPolicy(retries=1, max_tests=1), [(), ()]),
+        (RetryPolicy(retries=1, max_tests=2), [(), (T_B, T_C)]),
+    ],
+    ids=["test", "suite", "over-max-tests", "at-max-tests"],
+)
+def test_a_retry_is_narrowed_to_the_failed_tests(
+    tmp_path: Path,
+    backend: str,
+    policy: RetryPolicy,
+    expected_tests: list[tuple[str, ...]],
+) -> None:
+    """A retry runs only the failed tests, unless granularity is suite or > `max_tests` failed."""
+    fake = Scripted({"py": (TWO_FAILED, PASS)})
+    suite = attrs.evolve(job("py", *PYTEST_ARGV), adapter="pytest")
+    (outcome,) = scripted_run(tmp_path, backend, fake, suite, retry=policy)
+    assert expected_tests == [j.tests for j in fake.spawned]
+    narrowed = fake.spawned[-1]
+    expected_argv_tail = expected_tests[-1] or ("tests",)
+    assert expected_argv_tail == narrowed.argv[-len(expected_argv_tail) :]
+    assert (suite, TargetStatus.FLAKY) == (outcome.job, outcome.status)

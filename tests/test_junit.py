@@ -7,7 +7,7 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._junit import junit_report
@@ -313,7 +313,6 @@ def test_output_is_utf8_with_declaration() -> None:
     assert expected == data.splitlines()[0]
 
 
-@settings(max_examples=200)
 @given(
     st.text(),
     st.text(),

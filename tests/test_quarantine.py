@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._errors import InputError, ReplayError
@@ -214,7 +214,7 @@ def test_write_entry_replacing_keeps_the_next_sections_comments(tmp_path: Path) 
 
 
 # Up to 8 atomic writes, each with fsyncs: the disk, not the code, sets the time.
-@settings(deadline=None)
+@pytest.mark.slow
 @given(st.lists(_TEXT.filter(bool), min_size=1, max_size=4))
 def test_write_entry_takes_any_stem(stems: list[str]) -> None:
     """Any stems, written and rewritten, read back as entries; the other sections stay the same."""

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._errors import InputError
@@ -603,7 +603,7 @@ _SHAPED = st.builds(
 )
 
 
-@settings(max_examples=300)
+@pytest.mark.slow
 @given(st.one_of(_JSON, _SHAPED))
 def test_arbitrary_json_raises_only_input_error(document: object) -> None:
     """Any JSON value, free or summary-shaped, reads or fails with an InputError."""
@@ -611,7 +611,6 @@ def test_arbitrary_json_raises_only_input_error(document: object) -> None:
         read_summary(document, source="s.json", base_dir=Path("/nonexistent/run"))
 
 
-@settings(max_examples=300)
 @given(st.binary(max_size=200) | _SHAPED.map(orjson.dumps).map(lambda b: b[: len(b) // 2]))
 def test_arbitrary_bytes_raise_only_input_error(data: bytes) -> None:
     """Any bytes, including truncated summaries, parse or fail with an InputError."""

@@ -582,6 +582,7 @@ def test_verify_reports_a_fifo_the_summary_names_without_hanging(tmp_path: Path)
 # --- 7. one run at a time in a run directory ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_second_run_on_the_same_out_is_refused_naming_the_holder(tmp_path: Path) -> None:
     """While a run holds `--out`, a second one exits 2 with one line naming the holder's pid."""
     write_config(tmp_path, [{"name": "slow", "command": ["sleep", "30"]}])
@@ -641,6 +642,7 @@ def test_run_releases_the_lock_when_it_ends(tmp_path: Path) -> None:
 # --- 8. merge never overwrites its own input -------------------------------------------
 
 
+@pytest.mark.slow
 def test_merge_into_the_directory_of_an_input_is_refused(tmp_path: Path) -> None:
     """`merge --out` a shard's own directory exits 2 and writes nothing."""
     write_config(tmp_path, [{"name": "a", "command": ["true"]}, {"name": "b", "command": ["true"]}])
@@ -712,7 +714,8 @@ def _world(tmp: Path) -> None:
     (tmp / "project/link-dir").symlink_to(tmp / "outside", target_is_directory=True)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Fewer examples than the profile: every example runs a real `replay run` into a run directory.
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
 @given(
     names=st.lists(HOSTILE_NAMES, min_size=1, max_size=3, unique=True),
     junit=HOSTILE_PATHS,

@@ -305,7 +305,9 @@ def test_validator_is_not_vacuous() -> None:
     assert expected == _errors(document, schema, schema)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Fewer examples than the profile: each one builds and walks the whole published schema.
+@pytest.mark.slow
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(st.from_type(Summary))
 def test_summaries_validate(summary: Summary) -> None:
     """Any summary document replay writes is valid under the published summary schema."""
@@ -313,7 +315,9 @@ def test_summaries_validate(summary: Summary) -> None:
     assert [] == _errors(summary_document(summary), schema, schema)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Fewer examples than the profile: each one builds and walks the whole published schema.
+@pytest.mark.slow
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
 @given(st.from_type(Plan))
 def test_plans_validate(plan: Plan) -> None:
     """Any plan (`--dry-run` output) is valid under the published plan schema."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._adapters import get_adapter
@@ -30,7 +30,6 @@ def _options_end(argv: tuple[str, ...], start: int) -> int:
     return argv.index("--", start) if "--" in argv[start:] else len(argv)
 
 
-@settings(max_examples=300, deadline=None)
 @given(_IDS)
 def test_cargo_ids_are_never_libtest_options(ids: list[str]) -> None:
     """After `--exact`, every word is a filter libtest cannot read as an option."""
@@ -41,7 +40,6 @@ def test_cargo_ids_are_never_libtest_options(ids: list[str]) -> None:
     assert [] == [name for name in filters if name.startswith("-")]
 
 
-@settings(max_examples=300, deadline=None)
 @given(_IDS)
 def test_pytest_ids_follow_an_end_of_options_marker_when_they_look_like_options(
     ids: list[str],
@@ -61,7 +59,6 @@ def test_pytest_ids_follow_an_end_of_options_marker_when_they_look_like_options(
     assert [] == unsafe
 
 
-@settings(max_examples=300, deadline=None)
 @given(_IDS)
 def test_go_ids_only_ever_reach_the_run_pattern(ids: list[str]) -> None:
     """Go test names travel only inside the value of `-run`, never as words of their own."""

@@ -397,9 +397,8 @@ HOSTILE_PATHS = st.one_of(
 FIELDS = st.sampled_from([where for where, _ in NUL_PATHS] + [("triage_diff",)])
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@pytest.mark.slow
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(where=FIELDS, value=HOSTILE_PATHS)
 def test_cli_never_crashes_on_hostile_paths(
     capsys: pytest.CaptureFixture[str], where: tuple[str | int, ...], value: Any

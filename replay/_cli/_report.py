@@ -1,7 +1,8 @@
 """The end of a run: the table of failures, the replay command, GitHub output, the exit code.
 
 Everything printed goes through the run's redactor (`finish` builds it once from the
-summary's job envs and replay's own environment) and is made printable.
+summary's job envs and replay's own environment) and is made printable. The report is
+built as rows first (`run_report`, pure), turned into lines (`report_lines`), then printed.
 """
 
 from __future__ import annotations
@@ -9,43 +10,94 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 import orjson
 
 from replay._artifacts import display_path
 from replay._cli._text import printable
-from replay._models import TargetStatus
+from replay._models import Summary, TargetResult, TargetStatus
 from replay._redact import Redactor
 from replay._results import describe_end
 from replay._run import RunResult
 from replay._summary import summary_redactor
 
 
-def report(result: RunResult, *, verbosity: int = 0, redactor: Redactor | None = None) -> None:
-    """The end of a run on stderr: totals, a table of failures, the replay command."""
-    summary = result.summary
-    redactor = summary_redactor(summary) if redactor is None else redactor
+@attrs.frozen
+class FailingRow:
+    """One line pair of the table of failures; every text redacted and printable."""
 
-    def safe(text: str) -> str:
-        return printable(redactor.text(text))
+    status: str
+    name: str
+    why: str
+    """Why the target ended (`describe_end`)."""
+    tag: str
+    """` · root cause` and ` [quarantined]`, or ""."""
+    log: str
+    """The log's path from the cwd, or "-"."""
+    no_retry: str | None
+    """Why a retry was refused, when it was."""
 
+
+@attrs.frozen
+class SparedRow:
+    """A quarantined target that is outstanding but does not fail the run."""
+
+    status: str
+    name: str
+    why: str
+
+
+@attrs.frozen
+class RunReport:
+    """The end of a run as rows, before any printing."""
+
+    headline: str
+    """`replay: STATUS: counts` with the outstanding-but-passed and carried notes."""
+    failing: tuple[FailingRow, ...]
+    spared: tuple[SparedRow, ...]
+    summary_path: str
+    replay_command: str | None
+    """The one command that replays what is outstanding; None when nothing is."""
+
+
+def _headline(summary: Summary, executed: int) -> str:
     counts: dict[str, int] = {}
     for target in summary.targets:
         counts[target.status.value] = counts.get(target.status.value, 0) + 1
-    executed = [t for t in summary.targets if t.decided_by == summary.run_id]
-    carried = len(summary.targets) - len(executed)
+    carried = len(summary.targets) - executed
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     unfinished = sum(1 for t in summary.targets if t.outstanding and t.status.ok)
     if unfinished:
         # Passed what ran, but the chain cannot call them green (tests unrun or gone).
         parts += f"; {unfinished} of them outstanding with tests unrun"
-    err = sys.stderr
-    print(
-        f"\nreplay: {summary.status.value}: {parts or 'no targets'}"
-        + (f" ({carried} carried from earlier runs)" if carried else ""),
-        file=err,
+    carried_note = f" ({carried} carried from earlier runs)" if carried else ""
+    return f"replay: {summary.status.value}: {parts or 'no targets'}{carried_note}"
+
+
+def _failing_row(target: TargetResult, run_dir: str, safe: Callable[[str], str]) -> FailingRow:
+    tag = f" · {target.root_cause}" if target.root_cause else ""
+    tag += " [quarantined]" if target.quarantined else ""
+    return FailingRow(
+        status=target.status.value,
+        name=safe(target.name),
+        why=safe(describe_end(target)),
+        tag=tag,
+        log=safe(f"{run_dir}/{target.log}") if target.log else "-",
+        no_retry=safe(target.retry_refused) if target.retry_refused else None,
     )
+
+
+def run_report(result: RunResult, redactor: Redactor) -> RunReport:
+    """The rows of the end-of-run report: pure, nothing printed."""
+    summary = result.summary
+
+    def safe(text: str) -> str:
+        return printable(redactor.text(text))
+
+    executed = [t for t in summary.targets if t.decided_by == summary.run_id]
     # Outstanding, not merely failed: a suite that passed what it ran but left tests unrun
     # (a gone test id, a binary that did not run) is listed with the reason.
     failing = [
@@ -53,33 +105,52 @@ def report(result: RunResult, *, verbosity: int = 0, redactor: Redactor | None =
         for t in executed
         if (t.outstanding and not t.quarantined) or t.status is TargetStatus.FLAKY
     ]
-    spared = [t for t in executed if t.quarantined and t.outstanding]
-    if failing and verbosity >= -1:
-        width = max(len(safe(t.name)) for t in failing)
-        for target in failing:
-            log = safe(f"{display_path(result.run_dir)}/{target.log}") if target.log else "-"
-            why = safe(describe_end(target))
-            tag = f" · {target.root_cause}" if target.root_cause else ""
-            tag += " [quarantined]" if target.quarantined else ""
-            print(
-                f"  {target.status.value:9} {safe(target.name):{width}}  {why}{tag}\n"
-                f"  {'':9} {'':{width}}  log: {log}",
-                file=err,
-            )
-            if target.retry_refused:
-                refused = safe(target.retry_refused)
-                print(f"  {'':9} {'':{width}}  no retry: {refused}", file=err)
-    if spared:
-        print("quarantined, not failing the run:", file=err)
-        for target in spared:
-            why = safe(describe_end(target))
-            print(f"  {target.status.value:9} {safe(target.name)}  {why}", file=err)
-    print(f"summary: {display_path(result.summary_path)}", file=err)
-    if summary.outstanding:
-        print(
-            f"replay what is outstanding with:\n  {safe(summary.one_command_replay or '')}",
-            file=err,
-        )
+    run_dir = display_path(result.run_dir)
+    return RunReport(
+        headline=_headline(summary, len(executed)),
+        failing=tuple(_failing_row(t, run_dir, safe) for t in failing),
+        spared=tuple(
+            SparedRow(status=t.status.value, name=safe(t.name), why=safe(describe_end(t)))
+            for t in executed
+            if t.quarantined and t.outstanding
+        ),
+        summary_path=display_path(result.summary_path),
+        replay_command=safe(summary.one_command_replay or "") if summary.outstanding else None,
+    )
+
+
+def report_lines(rows: RunReport, verbosity: int = 0) -> tuple[str, ...]:
+    """The report's lines as `report` prints them; the table of failures unless `-qq`."""
+    lines = ["", rows.headline]
+    if rows.failing and verbosity >= -1:
+        width = max(len(row.name) for row in rows.failing)
+        for row in rows.failing:
+            lines.append(f"  {row.status:9} {row.name:{width}}  {row.why}{row.tag}")
+            lines.append(f"  {'':9} {'':{width}}  log: {row.log}")
+            if row.no_retry is not None:
+                lines.append(f"  {'':9} {'':{width}}  no retry: {row.no_retry}")
+    if rows.spared:
+        lines.append("quarantined, not failing the run:")
+        lines += (f"  {row.status:9} {row.name}  {row.why}" for row in rows.spared)
+    lines.append(f"summary: {rows.summary_path}")
+    if rows.replay_command is not None:
+        lines += ("replay what is outstanding with:", f"  {rows.replay_command}")
+    return tuple(lines)
+
+
+def policy_lines(summary: Summary, redactor: Redactor) -> tuple[str, ...]:
+    """The quarantine policy failures that fail the run, and what to do about them."""
+    lines = [f"replay: quarantine: {printable(redactor.text(p))}" for p in summary.policy_failures]
+    if summary.policy_failures:
+        lines.append("replay: failing the run: renew or remove the entries above")
+    return tuple(lines)
+
+
+def report(result: RunResult, *, verbosity: int = 0, redactor: Redactor | None = None) -> None:
+    """The end of a run on stderr: totals, a table of failures, the replay command."""
+    redactor = summary_redactor(result.summary) if redactor is None else redactor
+    for line in report_lines(run_report(result, redactor), verbosity):
+        print(line, file=sys.stderr)
 
 
 def _github_output(result: RunResult, redactor: Redactor) -> None:
@@ -134,9 +205,7 @@ def finish(result: RunResult, args: argparse.Namespace, redactor: Redactor | Non
     github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
     if github:
         _github_output(result, redactor)
-    for problem in result.summary.policy_failures:
-        print(f"replay: quarantine: {printable(redactor.text(problem))}", file=sys.stderr)
-    if result.summary.policy_failures:
-        print("replay: failing the run: renew or remove the entries above", file=sys.stderr)
+    for line in policy_lines(result.summary, redactor):
+        print(line, file=sys.stderr)
     # The exit code is the summary's: nothing decides it again after it is on disk.
     return result.exit_code
