@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -32,3 +33,26 @@ def load_json(path: Path) -> dict[str, Any]:
     document = orjson.loads(path.read_bytes())
     assert isinstance(document, dict)
     return document
+
+
+def handlers_taken(pid: int) -> bool:
+    """Whether `pid` catches SIGTERM: Python does not by default, replay's first line does."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def live(pids: tuple[int, ...]) -> tuple[int, ...]:
+    """Those of `pids` that are alive (a zombie is not)."""
+    alive = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            continue
+        if stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+            alive.append(pid)
+    return tuple(alive)

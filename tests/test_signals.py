@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from _support import handlers_taken, live
 
 from replay._procs import group_members
 
@@ -165,16 +166,6 @@ def test_sigkill_of_replay_leaves_no_orphans(tmp_path: Path) -> None:
     assert not (tmp_path / "run/summary.json").exists()
 
 
-def handlers_taken(pid: int) -> bool:
-    """Whether `pid` catches SIGTERM: Python does not by default, replay's first line does."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
-    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_at_start_up_is_one_line_and_130(tmp_path: Path, signum: signal.Signals) -> None:
     """A signal as soon as replay runs its first line: exit 130, one line, no run, no traceback."""
@@ -300,16 +291,3 @@ def test_ctrl_c_stops_a_descendant_that_left_the_group(tmp_path: Path, backend: 
     _, stderr = process.communicate(timeout=30)
     assert 130 == process.returncode, stderr.decode()
     assert () == live((escapee,))
-
-
-def live(pids: tuple[int, ...]) -> tuple[int, ...]:
-    """Those of `pids` that are alive (a zombie is not)."""
-    alive = []
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_bytes()
-        except OSError:
-            continue
-        if stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
-            alive.append(pid)
-    return tuple(alive)

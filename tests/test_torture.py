@@ -39,7 +39,7 @@ from pathlib import Path
 import attrs
 import orjson
 import pytest
-from test_signals import handlers_taken, live
+from _support import handlers_taken, live
 
 from replay._verify import verify_run
 

@@ -50,17 +50,15 @@ def infer_adapter(argv: Sequence[str]) -> str:
     adapter's own detection decides, so inference never picks an adapter that
     would then fail to recognise the command.
     """
-    # Imported here: only ad-hoc runs need the adapters' modules (and their regexes).
-    from replay._adapters.cargo import _cargo_test_index
-    from replay._adapters.go import _go_test_index
-    from replay._adapters.pytest import _program_end
+    # The argv shape checks only: the adapters' parsers (regexes, XML) are not needed here.
+    from replay._adapters._commands import cargo_test_index, go_test_index, pytest_program_end
 
     command = tuple(argv)
-    if _cargo_test_index(command) is not None:
+    if cargo_test_index(command) is not None:
         return "cargo"
-    if _go_test_index(command) is not None:
+    if go_test_index(command) is not None:
         return "go"
-    end = _program_end(command)
+    end = pytest_program_end(command)
     if end is not None and _runs_pytest(command, end):
         return "pytest"
     return "generic"

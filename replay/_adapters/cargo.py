@@ -62,6 +62,7 @@ from pathlib import Path
 import attrs
 
 from replay._adapters._base import Report
+from replay._adapters._commands import cargo_test_index
 from replay._adapters._lines import (
     MAX_MESSAGE_LINES,
     ResultBook,
@@ -644,20 +645,6 @@ def _is_doc_test(name: str) -> bool:
     return " - " in name and _DOC_TEST_END.search(name) is not None
 
 
-def _cargo_test_index(argv: tuple[str, ...]) -> int | None:
-    """The index of `test` in `[wrapper...] cargo [+toolchain] test ...`, if argv is that."""
-    for index, arg in enumerate(argv):
-        if Path(arg).name not in ("cargo", "cargo.exe"):
-            continue
-        following = index + 1
-        while following < len(argv) and argv[following].startswith("+"):
-            following += 1
-        if following < len(argv) and argv[following] in ("test", "t"):
-            return following
-        return None
-    return None
-
-
 def _cargo_options(argv: tuple[str, ...], test_index: int) -> tuple[str, ...]:
     """cargo's own arguments in `cargo test ARGS -- LIBTEST_ARGS`: those before `--`."""
     rest = argv[test_index + 1 :]
@@ -666,7 +653,7 @@ def _cargo_options(argv: tuple[str, ...], test_index: int) -> tuple[str, ...]:
 
 def _runs_every_binary(argv: tuple[str, ...]) -> bool:
     """Whether argv is a `cargo test` that goes on after a failed binary."""
-    test_index = _cargo_test_index(argv)
+    test_index = cargo_test_index(argv)
     return test_index is not None and "--no-fail-fast" in _cargo_options(argv, test_index)
 
 
@@ -715,7 +702,7 @@ class CargoAdapter:
         Output options are left alone: libtest's default output is what `parse` reads.
         """
         argv = job.argv
-        test_index = _cargo_test_index(argv)
+        test_index = cargo_test_index(argv)
         if test_index is None or "--no-fail-fast" in _cargo_options(argv, test_index):
             return argv
         return (*argv[: test_index + 1], "--no-fail-fast", *argv[test_index + 1 :])
@@ -736,7 +723,7 @@ class CargoAdapter:
         splits filters at whitespace) or starts with `-` (libtest would read an
         option): the suite then runs whole.
         """
-        test_index = _cargo_test_index(argv)
+        test_index = cargo_test_index(argv)
         if test_index is None or not tests or any(map(_is_doc_test, tests)):
             return None
         unique = tuple(dict.fromkeys(map(unqualified, tests)))

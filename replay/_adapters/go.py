@@ -46,6 +46,7 @@ import attrs
 import orjson
 
 from replay._adapters._base import Report
+from replay._adapters._commands import go_test_index
 from replay._adapters._lines import (
     MAX_MESSAGE_LINES,
     ResultBook,
@@ -464,14 +465,6 @@ def parse_go_test_json(
     return parser.report()
 
 
-def _go_test_index(argv: tuple[str, ...]) -> int | None:
-    """The index of `test` in `[wrapper...] go test ...`, if argv is that."""
-    for index, arg in enumerate(argv[:-1]):
-        if Path(arg).name in ("go", "go.exe") and argv[index + 1] == "test":
-            return index + 1
-    return None
-
-
 def _flags_end(argv: tuple[str, ...], start: int) -> int:
     """Where `go test`'s own arguments end: at `-args`, after which all go to the binary."""
     for index in range(start, len(argv)):
@@ -521,7 +514,7 @@ class GoAdapter:
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv with `-json` (and `-count=1` unless a `-count` is set) after `test`."""
         argv = job.argv
-        test_index = _go_test_index(argv)
+        test_index = go_test_index(argv)
         if test_index is None:
             return argv
         own = argv[test_index + 1 : _flags_end(argv, test_index + 1)]
@@ -549,7 +542,7 @@ class GoAdapter:
         a `go test` command, there is nothing to target or a name is not a test
         (a package-level failure: the suite must rerun).
         """
-        test_index = _go_test_index(argv)
+        test_index = go_test_index(argv)
         names = tuple(dict.fromkeys(unqualified(test) for test in tests))
         if test_index is None or not names:
             return None

@@ -45,6 +45,7 @@ from pathlib import Path
 import attrs
 
 from replay._adapters._base import Report
+from replay._adapters._commands import pytest_program_end
 from replay._adapters._lines import ResultBook, cap_message, iter_lines, strip_ansi
 from replay._adapters._xml import JUnitCase, read_junit
 from replay._artifacts import JUNIT_NAME
@@ -53,7 +54,6 @@ from replay._models import Job, TestResult, TestStatus
 JUNIT_FILE = JUNIT_NAME
 """The file, in the attempt's directory, that pytest is asked to write (named by `_artifacts`)."""
 
-_PROGRAMS = frozenset({"pytest", "py.test", "pytest-3", "pytest.exe"})
 _SHORT_VALUE = frozenset("kmpcoWrn")
 _LONG_VALUE = frozenset(
     {
@@ -113,18 +113,6 @@ _EXTRA_NOT_FOUND_LINES = 64
 """`ERROR: not found` lines matched beyond one per target: the suite's own path arguments."""
 INTERNAL_ERROR = "INTERNALERROR"
 """The failed result an internal error leaves (the XML's case `pytest.internal`)."""
-
-
-def _program_end(argv: tuple[str, ...]) -> int | None:
-    """The index right after `pytest` or `-m pytest` in argv; None if pytest is not visible."""
-    for index, arg in enumerate(argv):
-        if Path(arg).name in _PROGRAMS:
-            return index + 1
-        if arg == "-m" and index + 1 < len(argv) and argv[index + 1] == "pytest":
-            return index + 2
-        if arg == "-mpytest":
-            return index + 1
-    return None
 
 
 def _user_junit(args: tuple[str, ...]) -> str | None:
@@ -441,7 +429,7 @@ class PytestAdapter:
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv with pytest asked for an xunit1 JUnit file in `attempt_dir`."""
-        start = _program_end(job.argv)
+        start = pytest_program_end(job.argv)
         if start is None:
             return job.argv
         family = ("-o", "junit_family=xunit1")
@@ -456,7 +444,7 @@ class PytestAdapter:
 
         Never raises.
         """
-        start = _program_end(job.argv)
+        start = pytest_program_end(job.argv)
         user = _user_junit(job.argv[start:]) if start is not None else None
         junit = Path(job.cwd or ".") / user if user else attempt_dir / JUNIT_FILE
         report = read_junit(junit)
@@ -484,7 +472,7 @@ class PytestAdapter:
         None when argv does not visibly run pytest, uses `--pyargs` (node ids
         are paths, not modules) or there is nothing to target.
         """
-        start = _program_end(argv)
+        start = pytest_program_end(argv)
         if start is None or not tests or "--pyargs" in argv[start:]:
             return None
         options, separated = _options_only(argv[start:])

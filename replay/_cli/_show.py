@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 
 from replay._artifacts import SUMMARY_NAME
-from replay._chain import failed_tests, unseen_note
+from replay._chain import failed_tests, replay_command, unseen_note
 from replay._cli._text import printable
 from replay._convert import dumps
 from replay._models import RunStatus, Summary, TargetResult, TargetStatus
@@ -152,9 +152,7 @@ def replay_line(row: ShowRow, here: Path) -> str:
 def show_report(summary: Summary, *, summary_path: str, base_dir: Path) -> ShowReport:
     """The whole report: the outstanding rows, totals and the one command that reruns them."""
     outstanding = show_rows(summary, base_dir)
-    replay = summary.one_command_replay or shlex.join(
-        ["python", "-m", "replay", "--rerun-from", summary_path]
-    )
+    replay = summary.one_command_replay or replay_command(summary_path, summary.config)
     return ShowReport(
         path=summary_path,
         run_id=summary.run_id,
