@@ -13,10 +13,19 @@ from typing import TYPE_CHECKING, Any
 from replay._version import __version__
 
 if TYPE_CHECKING:
-    from replay._config import Config, Profile, load_config, parse_duration
-    from replay._errors import ArtifactError, ConfigError, InputError, InvalidValue, ReplayError
-    from replay._executor import Listener
-    from replay._models import (
+    from replay._core.planning import Options, build_plan, rerun_plan
+    from replay._exec.executor import Listener
+    from replay._exec.run import RunResult
+    from replay._inputs.config import load_config, parse_duration
+    from replay._model.config import Config, Profile
+    from replay._model.errors import (
+        ArtifactError,
+        ConfigError,
+        InputError,
+        InvalidValue,
+        ReplayError,
+    )
+    from replay._model.models import (
         Attempt,
         ChainState,
         Granularity,
@@ -32,41 +41,39 @@ if TYPE_CHECKING:
         TestResult,
         TestStatus,
     )
-    from replay._outcomes import JobOutcome
-    from replay._planning import Options, build_plan, rerun_plan
-    from replay._run import RunResult
+    from replay._model.outcomes import JobOutcome
 
 # Re-exports load on first use: `import replay` (and `replay --version`) stays fast.
 _EXPORTS = {
-    "ArtifactError": "replay._errors",
-    "Attempt": "replay._models",
-    "ChainState": "replay._models",
-    "Config": "replay._config",
-    "ConfigError": "replay._errors",
-    "Granularity": "replay._models",
-    "InputError": "replay._errors",
-    "InvalidValue": "replay._errors",
-    "Job": "replay._models",
-    "JobOutcome": "replay._outcomes",
-    "Listener": "replay._executor",
-    "Options": "replay._planning",
-    "Plan": "replay._models",
-    "Profile": "replay._config",
-    "ReplayError": "replay._errors",
-    "RetryPolicy": "replay._models",
-    "RunResult": "replay._run",
-    "RunStatus": "replay._models",
-    "Shard": "replay._models",
-    "Suite": "replay._models",
-    "Summary": "replay._models",
-    "TargetResult": "replay._models",
-    "TargetStatus": "replay._models",
-    "TestResult": "replay._models",
-    "TestStatus": "replay._models",
-    "build_plan": "replay._planning",
-    "load_config": "replay._config",
-    "parse_duration": "replay._config",
-    "rerun_plan": "replay._planning",
+    "ArtifactError": "replay._model.errors",
+    "Attempt": "replay._model.models",
+    "ChainState": "replay._model.models",
+    "Config": "replay._inputs.config",
+    "ConfigError": "replay._model.errors",
+    "Granularity": "replay._model.models",
+    "InputError": "replay._model.errors",
+    "InvalidValue": "replay._model.errors",
+    "Job": "replay._model.models",
+    "JobOutcome": "replay._model.outcomes",
+    "Listener": "replay._exec.executor",
+    "Options": "replay._core.planning",
+    "Plan": "replay._model.models",
+    "Profile": "replay._inputs.config",
+    "ReplayError": "replay._model.errors",
+    "RetryPolicy": "replay._model.models",
+    "RunResult": "replay._exec.run",
+    "RunStatus": "replay._model.models",
+    "Shard": "replay._model.models",
+    "Suite": "replay._model.models",
+    "Summary": "replay._model.models",
+    "TargetResult": "replay._model.models",
+    "TargetStatus": "replay._model.models",
+    "TestResult": "replay._model.models",
+    "TestStatus": "replay._model.models",
+    "build_plan": "replay._core.planning",
+    "load_config": "replay._inputs.config",
+    "parse_duration": "replay._inputs.config",
+    "rerun_plan": "replay._core.planning",
 }
 
 
@@ -74,7 +81,7 @@ def load_summary(path: str | os.PathLike[str]) -> Summary:
     """Read a summary file (replay's, or upstream pi's); `InputError` names the file and field."""
     from pathlib import Path
 
-    from replay._readers import load_summary as load
+    from replay._inputs.readers import load_summary as load
 
     return load(Path(path))
 
@@ -105,14 +112,14 @@ async def run_plan(
 ) -> RunResult:
     """Run `plan` inside an anyio program and write its run directory (see `replay.run`).
 
-    Keywords are those of the private `replay._run.run_plan`: `listener`,
+    Keywords are those of the private `replay._exec.run.run_plan`: `listener`,
     `handle_signals`, `base_env`, `kill_grace`, `out_root`, ...
     """
     import threading
     from pathlib import Path
 
-    from replay._errors import ReplayError, replay_error_in
-    from replay._run import run_plan as run_it
+    from replay._exec.run import run_plan as run_it
+    from replay._model.errors import ReplayError, replay_error_in
 
     if threading.current_thread() is not threading.main_thread():
         if kwargs.get("handle_signals"):

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import orjson
 
-from replay._diff import triage_diff
-from replay._models import (
+from replay._core.diff import triage_diff
+from replay._core.summary import summary_document
+from replay._model.models import (
     ChainState,
     RunStatus,
     Summary,
@@ -31,7 +32,6 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._summary import summary_document
 
 TARGET_SECONDS = 2.0
 """The issue's bar for loading and diffing two 100,000-test summaries."""
@@ -42,12 +42,14 @@ FLIP_RATE = 0.002
 
 def _loader() -> tuple[str, Callable[[Path], Summary]]:
     try:
-        from replay._readers import load_summary
+        from replay._inputs.readers import load_summary
     except ImportError:  # before the readers exist: the converter alone
-        from replay._convert import loads
+        from replay._model.convert import loads
 
-        return "replay._convert.loads", lambda p: loads(p.read_bytes(), Summary, source=str(p))
-    return "replay._readers.load_summary", load_summary
+        return "replay._model.convert.loads", lambda p: loads(
+            p.read_bytes(), Summary, source=str(p)
+        )
+    return "replay._inputs.readers.load_summary", load_summary
 
 
 def build(suites: int, tests: int, *, run_id: str, seed: int, current: bool) -> Summary:

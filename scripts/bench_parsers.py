@@ -29,7 +29,7 @@ from replay._adapters.cargo import CargoAdapter
 from replay._adapters.go import GoAdapter
 from replay._adapters.junit import JUnitAdapter
 from replay._adapters.pytest import PytestAdapter
-from replay._models import Job, TestResult
+from replay._model.models import Job, TestResult
 
 MB = 1024 * 1024
 

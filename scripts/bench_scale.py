@@ -6,7 +6,7 @@
 - summary: 1,000 targets x 100 tests, each test in the attempt and in the
   target as replay writes them; writing it (`summary_document` + orjson) vs
   `orjson.dumps` of the finished document, and reading it back with
-  `replay._readers.load_summary` (what `--rerun-from`, `show` and `diff` do) vs
+  `replay._inputs.readers.load_summary` (what `--rerun-from`, `show` and `diff` do) vs
   plain `orjson.loads`, with the reader's steps timed apart.
 
 The issue sets no numbers here; the targets below are this script's own
@@ -39,8 +39,10 @@ from _bench import (
     write_config,
 )
 
-from replay._convert import parse_json, structure
-from replay._models import (
+from replay._core.summary import DERIVED_KEYS, summary_document
+from replay._inputs.readers import load_summary
+from replay._model.convert import parse_json, structure
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
@@ -50,8 +52,6 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._readers import load_summary
-from replay._summary import DERIVED_KEYS, summary_document
 
 DRY_RUN_TARGET_MS_PER_SUITE = 0.2
 """Own: planning 5,000 suites should cost at most 1 s over planning one (0.2 ms a suite)."""

@@ -15,7 +15,7 @@ import argparse
 import random
 import statistics
 
-from replay._shards import ShardStrategy, assign_shards, shard_loads
+from replay._core.shards import ShardStrategy, assign_shards, shard_loads
 
 TARGET = 1.05
 """The issue's bar for duration sharding."""

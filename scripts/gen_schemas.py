@@ -3,7 +3,7 @@
     python scripts/gen_schemas.py          # write the files
     python scripts/gen_schemas.py --check  # exit 1 if a committed file is stale
 
-The schemas are derived from the attrs models (`replay/_schemas.py`); the
+The schemas are derived from the attrs models (`replay/_inputs/schemas.py`); the
 files are committed so that readers without Python can validate artifacts.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout, without installing the package
 
-from replay._schemas import render_all  # noqa: E402
+from replay._inputs.schemas import render_all  # noqa: E402
 
 SCHEMA_DIR = ROOT / "schemas"
 

@@ -34,7 +34,7 @@ from replay._adapters.go import (
     parse_go_test_json,
     run_pattern,
 )
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from replay._adapters import get_adapter
 from replay._adapters._xml import JUnitCase, JUnitReport, read_junit
 from replay._adapters.junit import JUnitAdapter
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED

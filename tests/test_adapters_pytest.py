@@ -24,7 +24,7 @@ from replay._adapters.pytest import (
     parse_pytest_log,
     read_session_log,
 )
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 SESSIONS = FIXTURES / "pytest_sessions"

@@ -29,7 +29,7 @@ def test_import_replay_is_cheap() -> None:
     """`import replay` loads no executor, anyio or cattrs until a name is used."""
     code = (
         "import sys, replay\n"
-        "heavy = [m for m in ('anyio', 'cattrs', 'replay._run', 'replay._executor') "
+        "heavy = [m for m in ('anyio', 'cattrs', 'replay._exec.run', 'replay._exec.executor') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

@@ -1,4 +1,4 @@
-"""Every name in a run directory is spelled once, in `replay/_artifacts.py` (STYLE habit 11).
+"""Every name in a run directory is spelled once, in `replay/_model/names.py` (STYLE habit 11).
 
 The other modules use its constants (`SUMMARY_NAME`, `result_path(job_id)`, ...);
 a second spelling of a name is where a writer and a reader start to disagree.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import replay._artifacts as artifacts
+import replay._model.names as artifacts
 
 PACKAGE = Path(artifacts.__file__).parent
 OWNER = Path(artifacts.__file__)

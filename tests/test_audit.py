@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._audit import (
+from replay._cli import main
+from replay._inputs.audit import (
     QUARANTINE_STATUS,
     AuditReport,
     FindingKind,
@@ -21,16 +22,15 @@ from replay._audit import (
     audit_classification,
     audit_document,
 )
-from replay._cli import main
-from replay._convert import unstructure
-from replay._discover import discover_cargo_suites
-from replay._errors import InputError
-from replay._quarantine import (
+from replay._inputs.discover import discover_cargo_suites
+from replay._inputs.quarantine import (
     QUARANTINE_POLICY,
     EntryState,
     read_classification,
     read_quarantine,
 )
+from replay._model.convert import unstructure
+from replay._model.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -778,7 +778,7 @@ def test_discovery_and_audit_give_one_message(tmp_path: Path, text: str) -> None
 
 def test_report_retry_policy_is_the_run_policy() -> None:
     """The report states the retry a run gives quarantined targets: `QUARANTINE_POLICY`'s."""
-    from replay._executor import QUARANTINE_RETRY_DELAY
+    from replay._exec.executor import QUARANTINE_RETRY_DELAY
 
     policy = _audit({}).quarantine_report.retry_policy
     retry = QUARANTINE_POLICY.retry

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import replay as api
-from replay._config import load_config
-from replay._errors import ConfigError, InputError, InvalidValue, ReplayError
-from replay._planning import Options, build_plan, rerun_plan
-from replay._readers import parse_summary
+from replay._core.planning import Options, build_plan, rerun_plan
+from replay._inputs.config import load_config
+from replay._inputs.readers import parse_summary
+from replay._model.errors import ConfigError, InputError, InvalidValue, ReplayError
 
 CONFIG = '[[replay.suites]]\nname = "ok"\ncommand = ["true"]\n'
 RUN_ID = "20260101T000000Z-abc123"

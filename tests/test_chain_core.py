@@ -1,4 +1,4 @@
-"""The chain core (`replay._chain`): what is passing, what a rerun or a retry runs, run status."""
+"""The chain core (`_core.chain`): what is passing, what a rerun or a retry runs, run status."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._chain import (
+from replay._core.chain import (
     Settled,
     needs_rerun,
     passing,
@@ -19,7 +19,7 @@ from replay._chain import (
     settle_tests,
     unseen_note,
 )
-from replay._models import (
+from replay._model.models import (
     Attempt,
     ChainState,
     Granularity,
@@ -31,7 +31,7 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._outcomes import attempt_status
+from replay._model.outcomes import attempt_status
 
 P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 

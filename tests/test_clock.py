@@ -1,4 +1,4 @@
-"""Tests for replay._clock: the one clock and the named timestamp formats."""
+"""Tests for replay._model.clock: the one clock and the named timestamp formats."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import replay
-from replay._artifacts import make_run_id
-from replay._clock import (
+from replay._model.clock import (
     iso,
     iso_from_run_id,
     junit_timestamp,
@@ -21,6 +20,7 @@ from replay._clock import (
     run_id_stamp,
     utc_now,
 )
+from replay._model.names import make_run_id
 
 UTC = timezone.utc
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -122,7 +122,7 @@ _OTHER_CLOCKS = re.compile(r"datetime\.now\(|date\.today\(|\.strftime\(|strptime
 
 
 def test_only_the_clock_module_reads_the_time_or_spells_a_moment() -> None:
-    """No module but `replay._clock` reads the clock or formats a timestamp."""
+    """No module but `replay._model.clock` reads the clock or formats a timestamp."""
     package = Path(replay.__file__).parent
     offenders = [
         f"{path.relative_to(package)}:{number}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from replay._config import find_config, load_config, parse_duration
-from replay._errors import ConfigError
+from replay._inputs.config import find_config, load_config, parse_duration
+from replay._model.errors import ConfigError
 
 GOOD = """\
 [replay]

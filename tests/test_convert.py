@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._convert import dumps, loads, parse_json, structure
-from replay._errors import InputError
-from replay._models import (
+from replay._model.convert import dumps, loads, parse_json, structure
+from replay._model.errors import InputError
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,

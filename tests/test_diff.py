@@ -1,4 +1,4 @@
-"""Tests for `replay._diff` and `replay diff`: classes, status, ranking, commands, semantics."""
+"""Tests for `_core.diff` and `replay diff`: classes, status, ranking, commands, semantics."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._convert import unstructure
-from replay._diff import (
+from replay._core.diff import (
     ClassCounts,
     DiffStatus,
     FailingAssertion,
@@ -28,7 +27,9 @@ from replay._diff import (
     triage_diff,
     triage_status,
 )
-from replay._models import (
+from replay._core.summary import summary_document
+from replay._model.convert import unstructure
+from replay._model.models import (
     ChainState,
     RunStatus,
     Summary,
@@ -38,7 +39,6 @@ from replay._models import (
     TestStatus,
     TriageStatus,
 )
-from replay._summary import summary_document
 
 P = TestStatus.PASSED
 F = TestStatus.FAILED
@@ -861,7 +861,7 @@ def test_cli_writes_triage_diff_and_exits_on_regression(
     expected_status: str,
 ) -> None:
     """`replay diff` writes triage_diff.json into --out and exits 1 only on a regression."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     base = _write(tmp_path / "base" / "summary.json", summary(target("a"), run_id="base"))
@@ -881,7 +881,7 @@ def test_cli_json_prints_the_document(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`replay diff --json` prints the document it writes; --out defaults to the cwd."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     base = _write(tmp_path / "base.json", summary(target("a", "failed"), run_id="base"))
@@ -895,7 +895,7 @@ def test_cli_json_prints_the_document(
 
 def test_cli_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A malformed summary is exit 2 with the file named, and nothing written."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     bad = tmp_path / "bad.json"

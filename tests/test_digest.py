@@ -1,4 +1,4 @@
-"""Tests for replay._digest: root-cause classes, digests, the index, and log scanning."""
+"""Tests for replay._core.digest: root-cause classes, digests, the index, and log scanning."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._convert import dumps, loads, unstructure
-from replay._digest import (
+from replay._core.digest import (
     _CLASS_KEYWORDS,
     DIAGNOSTICS_INDEX_SCHEMA,
     FAILURE_DIGEST_SCHEMA,
@@ -30,7 +29,8 @@ from replay._digest import (
     impacted_tests,
     scan_log,
 )
-from replay._models import (
+from replay._model.convert import dumps, loads, unstructure
+from replay._model.models import (
     Attempt,
     ChainState,
     TargetResult,
@@ -629,7 +629,7 @@ def test_scan_never_crashes(data: bytes, failed: list[str]) -> None:
 @pytest.mark.parametrize("cls", ROOT_CAUSE_CLASSES)
 def test_every_root_cause_class_has_a_remediation(cls: str) -> None:
     """A digest of any class can be built: each class says what to do next."""
-    from replay._digest import _REMEDIATION
+    from replay._core.digest import _REMEDIATION
 
     assert _REMEDIATION[cls]
 

@@ -1,4 +1,4 @@
-"""Tests for replay._discover: cargo test targets become suites, kinds from a classification."""
+"""Tests for `_inputs.discover`: cargo test targets become suites, kinds from a classification."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from replay._discover import (
+from replay._inputs.discover import (
     UNCLASSIFIED,
     Discovery,
     cargo_command,
     cargo_test_stems,
     discover_cargo_suites,
 )
-from replay._errors import ConfigError, InputError
-from replay._models import Suite
+from replay._model.errors import ConfigError, InputError
+from replay._model.models import Suite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discover"
 PI_CLASSIFICATION = FIXTURES / "suite_classification.toml"

@@ -13,8 +13,11 @@ import anyio
 import attrs
 import pytest
 
-from replay._executor import MAX_BACKOFF, Executor, retry_delay
-from replay._models import (
+from replay._exec.executor import MAX_BACKOFF, Executor, retry_delay
+from replay._exec.procs import group_members
+from replay._exec.run import RunResult, run
+from replay._inputs.quarantine import QUARANTINE_POLICY
+from replay._model.models import (
     Attempt,
     Backoff,
     ChainState,
@@ -26,10 +29,7 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._outcomes import JobOutcome
-from replay._procs import group_members
-from replay._quarantine import QUARANTINE_POLICY
-from replay._run import RunResult, run
+from replay._model.outcomes import JobOutcome
 
 BACKENDS = ["asyncio", "trio"]
 PY = sys.executable
@@ -438,8 +438,8 @@ def test_an_escaped_descendant_is_stopped_when_the_run_is_cancelled(
     """Cancelling the run (what a signal does) stops a setsid descendant as well as the job."""
     import anyio
 
-    from replay._readers import load_summary
-    from replay._run import run_plan
+    from replay._exec.run import run_plan
+    from replay._inputs.readers import load_summary
 
     pid_file = tmp_path / "pid"
     plan = Plan(jobs=(job("leaves", *escaping(pid_file, "setsid", then="sleep 100")),))
@@ -510,7 +510,7 @@ def test_one_jobs_sweep_leaves_the_other_jobs_running(tmp_path: Path, backend: s
 )
 def test_the_mark_is_matched_whole(environ: bytes, job_name: str | None, expected: bool) -> None:
     """A mark (and a job name) matches only as a whole `NAME=value` entry of the environment."""
-    from replay._watchdog import carries
+    from replay._exec.watchdog import carries
 
     assert expected == carries(environ, "m1", job_name)
 
@@ -521,7 +521,7 @@ def test_a_second_signal_skips_the_grace_period(backend: str) -> None:
 
     import anyio
 
-    from replay._procs import stop_group
+    from replay._exec.procs import stop_group
 
     leader = subprocess.Popen(
         ["sh", "-c", "trap '' TERM; sleep 100 & sleep 100"], start_new_session=True
@@ -556,7 +556,7 @@ def test_a_jobs_descendants_are_the_pids_allocated_since_it_started(
     first: int, last: int, pids: tuple[int, ...], expected: tuple[bool, ...]
 ) -> None:
     """The job-end sweep reads only pids allocated after the job's own, across a wrap-around."""
-    from replay._watchdog import allocated_since
+    from replay._exec.watchdog import allocated_since
 
     assert expected == tuple(map(allocated_since(first, last), pids))
 
@@ -565,7 +565,7 @@ def test_the_sweep_scan_finds_a_process_by_mark_and_job() -> None:
     """`marked_pids` finds a process by its mark and job (from its own pid on), no other."""
     import subprocess
 
-    from replay._watchdog import marked_pids, new_mark
+    from replay._exec.watchdog import marked_pids, new_mark
 
     mark = new_mark()
     env = {**os.environ, "REPLAY_WATCHDOG_MARK": mark, "REPLAY_JOB": "j"}

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from _support import replay
 
-from replay._procs import group_members
+from replay._exec.procs import group_members
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests for `replay._flakes`: Wilson intervals, fingerprints, verdicts, early stopping, reports."""
+"""Tests for `_core.flakes`: Wilson intervals, fingerprints, verdicts, early stopping, reports."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._convert import dumps, loads
-from replay._flakes import (
+from replay._core.flakes import (
     FLAKE_REPORT_SCHEMA,
     MIN_RUNS,
     NO_FINGERPRINT,
@@ -24,7 +23,8 @@ from replay._flakes import (
     verdict,
     wilson_interval,
 )
-from replay._taxonomy import FlakeClassification
+from replay._core.taxonomy import FlakeClassification
+from replay._model.convert import dumps, loads
 
 STABLE = FlakeVerdictKind.STABLE_PASS
 BROKEN = FlakeVerdictKind.DETERMINISTIC_FAILURE

@@ -15,18 +15,18 @@ from hypothesis import strategies as st
 
 import replay._cli._run
 from replay._cli import main
-from replay._errors import InputError
-from replay._gates import (
+from replay._core.gates import (
     GateFinding,
     GateStatus,
     failing_gates,
     gate_jobs,
-    load_verdict,
     parse_verdict,
     split_command,
     split_words,
 )
-from replay._models import Job
+from replay._inputs.readers import load_verdict
+from replay._model.errors import InputError
+from replay._model.models import Job
 
 FIXTURE = Path(__file__).parent / "fixtures" / "gates" / "full_suite_verdict.json"
 HOSTILE = "cargo test -- 'a; rm -rf /'"

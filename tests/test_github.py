@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._github import (
+from replay._core.github import (
     annotation,
     annotation_lines,
     escape_data,
@@ -20,8 +20,8 @@ from replay._github import (
     markdown_text,
     step_summary,
 )
-from replay._models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
-from replay._redact import REDACTED, Redactor
+from replay._core.redact import REDACTED, Redactor
+from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
 
 
 def target(name: str, **fields: object) -> TargetResult:

@@ -1,4 +1,4 @@
-"""Tests for replay._junit: one JUnit XML report per run, read back with defusedxml."""
+"""Tests for replay._core.junit: one JUnit XML report per run, read back with defusedxml."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._junit import junit_report
-from replay._models import (
+from replay._core.junit import junit_report
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,

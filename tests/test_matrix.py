@@ -1,4 +1,4 @@
-"""Tests for `replay._matrix` and `replay matrix`: GitHub Actions `include` entries."""
+"""Tests for `replay._core.matrix` and `replay matrix`: GitHub Actions `include` entries."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._errors import ReplayError
-from replay._matrix import github_matrix
-from replay._models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
-from replay._summary import summary_document
+from replay._core.matrix import github_matrix
+from replay._core.summary import summary_document
+from replay._model.errors import ReplayError
+from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
 
 
 def entry(shard: int, total: int, strategy: str, targets: int | None, seconds: float | None) -> Any:
@@ -126,7 +126,7 @@ def test_cli_matrix_prints_one_json_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: list[Any]
 ) -> None:
     """`replay matrix` prints the matrix on one line, balanced by the summaries' durations."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     a = tmp_path / "a.json"

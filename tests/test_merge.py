@@ -1,4 +1,4 @@
-"""Tests for `replay._merge` and `replay merge`: union, chain state, overlaps, missing shards."""
+"""Tests for `_core.merge` and `replay merge`: union, chain state, overlaps, missing shards."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import orjson
 import pytest
 
 from replay._cli._merge import refuse_own_inputs
-from replay._errors import ReplayError
-from replay._merge import MergeResult, Overlap, merge_summaries, rebase_paths
-from replay._models import (
+from replay._core.merge import MergeResult, Overlap, merge_summaries, rebase_paths
+from replay._core.summary import summary_document
+from replay._model.errors import ReplayError
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
@@ -20,7 +21,6 @@ from replay._models import (
     TargetResult,
     TargetStatus,
 )
-from replay._summary import summary_document
 
 
 def target(name: str, status: str = "passed", *, log: str | None = None) -> TargetResult:
@@ -246,9 +246,9 @@ def test_cli_merge_writes_summary_and_exit_code(
     expected_code: int,
 ) -> None:
     """`replay merge` writes DIR/summary.json; exit 2 for missing shards, 1 for failures."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
-    from replay._readers import load_summary
+    from replay._inputs.readers import load_summary
 
     paths = [
         str(
@@ -268,9 +268,9 @@ def test_cli_merge_writes_summary_and_exit_code(
 
 def test_cli_merge_keeps_logs_inside_out(tmp_path: Path) -> None:
     """Logs of shard directories under --out stay reachable from the merged summary."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
-    from replay._readers import load_summary
+    from replay._inputs.readers import load_summary
 
     shard_dir = tmp_path / "shard-0"
     (shard_dir / "a").mkdir(parents=True)
@@ -286,7 +286,7 @@ def test_cli_merge_keeps_logs_inside_out(tmp_path: Path) -> None:
 
 def test_cli_merge_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--json` prints the overlaps and missing shards for machines."""
-    pytest.importorskip("replay._readers")
+    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     a = _write(tmp_path / "a" / "summary.json", shard_summary(0, 3, target("x")))

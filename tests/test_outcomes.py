@@ -1,4 +1,4 @@
-"""The status rules (`replay._outcomes`): how an attempt ended, and what that makes its job."""
+"""The status rules (`_model.outcomes`): how an attempt ended, and what that makes its job."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from replay._models import Attempt, Job, TargetStatus
-from replay._outcomes import JobOutcome, attempt_status, could_not_start, signal_name
+from replay._model.models import Attempt, Job, TargetStatus
+from replay._model.outcomes import JobOutcome, attempt_status, could_not_start, signal_name
 
 JOB = Job(id="s", target="s", kind="unit", adapter="generic", argv=("true",))
 

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._config import Config, Profile
-from replay._errors import ConfigError
-from replay._models import (
+from replay._core.planning import Options, build_plan, rerun_plan, select_suites
+from replay._model.config import Config, Profile
+from replay._model.errors import ConfigError
+from replay._model.models import (
     ChainState,
     Granularity,
     RunStatus,
@@ -19,7 +20,6 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._planning import Options, build_plan, rerun_plan, select_suites
 
 CONFIG = Config(
     root="/project",

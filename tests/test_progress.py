@@ -7,8 +7,8 @@ import io
 import orjson
 
 from replay._cli._progress import JsonLines, Progress
-from replay._models import Attempt, Job
-from replay._outcomes import JobOutcome
+from replay._model.models import Attempt, Job
+from replay._model.outcomes import JobOutcome
 
 
 def job(name: str) -> Job:

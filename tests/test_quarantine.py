@@ -1,4 +1,4 @@
-"""Tests for `replay._quarantine`: the classification reader, the entry judge, and making,
+"""Tests for `replay._inputs.quarantine`: the classification reader, the entry judge, and making,
 writing and matching quarantine entries."""
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._errors import InputError, ReplayError
-from replay._models import RetryPolicy
-from replay._quarantine import (
+from replay._inputs.quarantine import (
     FIELDS,
     QUARANTINE_POLICY,
     EntryState,
@@ -31,6 +29,8 @@ from replay._quarantine import (
     toml_key,
     write_entry,
 )
+from replay._model.errors import InputError, ReplayError
+from replay._model.models import RetryPolicy
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from replay._config import load_config
+from replay._inputs.config import load_config
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests for replay._readers: every accepted summary format, and hostile ones."""
+"""Tests for replay._inputs.readers: every accepted summary format, and hostile ones."""
 
 from __future__ import annotations
 
@@ -14,8 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._errors import InputError
-from replay._models import (
+from replay._core.summary import summary_document
+from replay._inputs.readers import (
+    cargo_argv,
+    load_summary,
+    parse_summary,
+    read_summary,
+    safe_relative,
+)
+from replay._model.errors import InputError
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
@@ -24,8 +32,6 @@ from replay._models import (
     TargetStatus,
     TriageStatus,
 )
-from replay._readers import cargo_argv, load_summary, parse_summary, read_summary, safe_relative
-from replay._summary import summary_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
 LEGACY = FIXTURES / "pi_legacy_20260206T212320Z.json"

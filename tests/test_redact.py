@@ -14,11 +14,21 @@ from _support import replay
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from replay._bundle import bundle_document
-from replay._config import Config
-from replay._environment import environment_document
-from replay._junit import MAX_MESSAGE_ATTR, junit_report
-from replay._models import (
+from replay._core.bundle import bundle_document
+from replay._core.junit import MAX_MESSAGE_ATTR, junit_report
+from replay._core.planning import Options, masked_env_notes, recorded_env, rerun_plan
+from replay._core.redact import (
+    MIN_VALUE_CHARS,
+    PATTERNS,
+    REDACTED,
+    Redactor,
+    is_secret_name,
+)
+from replay._core.summary import result_document, summary_document
+from replay._exec.environment import environment_document
+from replay._exec.postprocess import digest_step
+from replay._model.config import Config
+from replay._model.models import (
     Attempt,
     ChainState,
     Job,
@@ -31,16 +41,6 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._planning import Options, masked_env_notes, recorded_env, rerun_plan
-from replay._postprocess import digest_step
-from replay._redact import (
-    MIN_VALUE_CHARS,
-    PATTERNS,
-    REDACTED,
-    Redactor,
-    is_secret_name,
-)
-from replay._summary import result_document, summary_document
 
 SECRET = "s3cr3t-deploy-value"  # noqa: S105 - a fake secret to look for
 
@@ -624,7 +624,7 @@ def test_nothing_replay_writes_or_prints_holds_a_secret(leaky_run: dict[str, Any
     """No file replay wrote, nor its output (run, --github, --dry-run, show), holds a secret."""
     path = leaky_run["path"]
     files = written_by_replay(path / "r")
-    # result.json is written by replay/_run.py, which does not pass the run's redactor yet.
+    # result.json is written by replay/_exec/run.py, which does not pass the run's redactor yet.
     files = {name: text for name, text in files.items() if not name.endswith("result.json")}
     assert {"summary.json", "environment.json", "replay_bundle.json"} <= set(files)
     assert {"leaky/failure_digest.json", "failure_diagnostics_index.json"} <= set(files)

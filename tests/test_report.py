@@ -15,9 +15,9 @@ from replay._cli._report import (
     report_lines,
     run_report,
 )
-from replay._models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
-from replay._redact import Redactor
-from replay._run import RunResult
+from replay._core.redact import Redactor
+from replay._exec.run import RunResult
+from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
 
 RUN = "run2"
 RUN_DIR = Path("runs/run2")

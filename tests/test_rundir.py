@@ -19,10 +19,15 @@ from _support import load_json, replay
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from replay._artifacts import (
-    CARRIED_DIR,
-    LOCK_NAME,
-    RESERVED_NAMES,
+from replay._core.planning import Options, build_plan, rerun_plan
+from replay._exec.executor import attempt_dir
+from replay._exec.run import run
+from replay._inputs.readers import load_summary, read_input
+from replay._model.config import Config
+from replay._model.errors import ArtifactError, InputError, ReplayError
+from replay._model.models import Job, Plan, Suite
+from replay._model.names import CARRIED_DIR, LOCK_NAME, RESERVED_NAMES, safe_component
+from replay._store.rundir import (
     carry_file,
     clean_run_dir,
     create_file,
@@ -30,16 +35,8 @@ from replay._artifacts import (
     make_directory,
     remove_stale_report,
     report_refusal,
-    safe_component,
     write_json_atomic,
 )
-from replay._config import Config
-from replay._errors import ArtifactError, InputError, ReplayError
-from replay._executor import attempt_dir
-from replay._models import Job, Plan, Suite
-from replay._planning import Options, build_plan, rerun_plan
-from replay._readers import load_summary, read_input
-from replay._run import run
 
 PY = sys.executable
 ROOT_FILES = (Path("/result.json"), Path("/failure_digest.json"), Path("/output.log"))

@@ -14,9 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from replay._adapters import adapter_names
-from replay._audit import audit_document
-from replay._convert import unstructure
-from replay._models import (
+from replay._core.summary import DERIVED_KEYS, summary_document
+from replay._inputs.audit import audit_document
+from replay._inputs.schemas import (
+    DIALECT,
+    SCHEMAS,
+    build_schema,
+    model_schema,
+    render_all,
+)
+from replay._inputs.verify import IndexedFile, VerifyReport
+from replay._model.convert import unstructure
+from replay._model.models import (
     MAX_PARALLELISM,
     MAX_RETRIES,
     MAX_SECONDS,
@@ -27,15 +36,6 @@ from replay._models import (
     Shard,
     Summary,
 )
-from replay._schemas import (
-    DIALECT,
-    SCHEMAS,
-    build_schema,
-    model_schema,
-    render_all,
-)
-from replay._summary import DERIVED_KEYS, summary_document
-from replay._verify import IndexedFile, VerifyReport
 
 # The models refuse what no run can use (a NUL byte, `KEY=` names, shard 5 of 2): draw
 # within their validators, so every drawn model is one replay could write.

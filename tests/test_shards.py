@@ -1,4 +1,4 @@
-"""Tests for `replay._shards`: deterministic splits, duration balancing, CI variables."""
+"""Tests for `replay._core.shards`: deterministic splits, duration balancing, CI variables."""
 
 from __future__ import annotations
 
@@ -8,16 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._errors import ReplayError
-from replay._models import (
-    MAX_SHARDS,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-)
-from replay._shards import (
+from replay._core.shards import (
     ShardStrategy,
     assign_shards,
     durations_from,
@@ -27,6 +18,15 @@ from replay._shards import (
     shard_loads,
     stable_hash,
     weights,
+)
+from replay._model.errors import ReplayError
+from replay._model.models import (
+    MAX_SHARDS,
+    ChainState,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
 )
 
 STRATEGIES = list(ShardStrategy)
@@ -315,8 +315,8 @@ def test_shard_plans_cover_every_job_once(
     kinds: list[str], total: int, shard_kind: str, strategy: str
 ) -> None:
     """Across all shards of a plan, every job runs exactly once, whatever is sharded."""
-    from replay._models import Job, Plan, Shard
-    from replay._shards import shard_plan
+    from replay._core.shards import shard_plan
+    from replay._model.models import Job, Plan, Shard
 
     jobs = tuple(
         Job(id=f"j{i}", target=f"t{i}", kind=kind, adapter="generic", argv=("true",))

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 import pytest
 
-from replay._chain import failed_tests
 from replay._cli._show import (
     ShowReport,
     ShowRow,
@@ -25,9 +24,12 @@ from replay._cli._show import (
     show_rows,
     why,
 )
-from replay._convert import unstructure
-from replay._errors import InputError
-from replay._models import (
+from replay._core.chain import failed_tests
+from replay._core.summary import summary_document
+from replay._inputs.readers import load_summary
+from replay._model.convert import unstructure
+from replay._model.errors import InputError
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
@@ -37,8 +39,6 @@ from replay._models import (
     TestResult,
     TestStatus,
 )
-from replay._readers import load_summary
-from replay._summary import summary_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
 BASE = Path("/runs/r1")

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from _support import handlers_taken, live
 
-from replay._procs import group_members
+from replay._exec.procs import group_members
 
 pytestmark = pytest.mark.slow
 

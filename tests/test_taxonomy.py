@@ -1,4 +1,4 @@
-"""Tests for `replay._taxonomy`: FLAKE-* categories from realistic failure lines."""
+"""Tests for `replay._core.taxonomy`: FLAKE-* categories from realistic failure lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._errors import ConfigError
-from replay._taxonomy import (
+from replay._core.taxonomy import (
     MAX_EVIDENCE,
     MAX_LINES_PER_ATTEMPT,
     RULES,
@@ -17,6 +16,7 @@ from replay._taxonomy import (
     classify_flake,
     compile_rules,
 )
+from replay._model.errors import ConfigError
 
 
 @pytest.mark.parametrize(

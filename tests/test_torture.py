@@ -41,7 +41,7 @@ import orjson
 import pytest
 from _support import handlers_taken, live
 
-from replay._verify import verify_run
+from replay._inputs.verify import verify_run
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,11 @@ from _support import replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replay._artifacts import INDEX_NAME, write_json_atomic
 from replay._cli import main
-from replay._errors import InputError
-from replay._models import (
+from replay._core.summary import summary_document
+from replay._inputs.verify import verify_run
+from replay._model.errors import InputError
+from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
@@ -28,8 +29,8 @@ from replay._models import (
     TargetStatus,
     TriageStatus,
 )
-from replay._summary import summary_document
-from replay._verify import verify_run
+from replay._model.names import INDEX_NAME
+from replay._store.rundir import write_json_atomic
 
 RUN_ID = "20260217T000000Z-abc123"
 

@@ -6,7 +6,8 @@ import importlib
 from collections.abc import Sequence
 
 from replay._adapters._base import Adapter, Report
-from replay._errors import ConfigError
+from replay._model.errors import ConfigError
+from replay._model.models import ADAPTER_NAMES
 
 _MODULES = {
     "cargo": ("replay._adapters.cargo", "CargoAdapter"),
@@ -21,8 +22,8 @@ _ADAPTERS: dict[str, Adapter] = {}
 
 
 def adapter_names() -> tuple[str, ...]:
-    """The names a config may use for `adapter`, sorted."""
-    return tuple(sorted(_MODULES))
+    """The names a config may use for `adapter`, sorted (the models own the list)."""
+    return ADAPTER_NAMES
 
 
 def get_adapter(name: str) -> Adapter:

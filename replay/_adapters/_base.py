@@ -7,7 +7,7 @@ from typing import Protocol
 
 import attrs
 
-from replay._models import Job, TestResult
+from replay._model.models import Job, TestResult
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from replay._models import TestResult, TestStatus
+from replay._model.models import TestResult, TestStatus
 
 MAX_LINE_BYTES = 64 * 1024
 """Longer lines are cut: no result line is this long, and a runaway line must not fill memory."""

@@ -24,7 +24,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml.common import DefusedXmlException
 
 from replay._adapters._lines import cap_message
-from replay._models import TestStatus
+from replay._model.models import TestStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -70,7 +70,7 @@ from replay._adapters._lines import (
     iter_lines,
     strip_ansi,
 )
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 MAX_PANICS_PER_BLOCK = 100_000
 """Panics remembered per binary until their test's result arrives; a flood beyond is dropped."""

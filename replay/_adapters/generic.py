@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from replay._adapters._base import Report
-from replay._models import Job
+from replay._model.models import Job
 
 
 class GenericAdapter:

@@ -53,7 +53,7 @@ from replay._adapters._lines import (
     cap_message,
     iter_lines,
 )
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 MAX_EVENT_BYTES = 1024 * 1024
 """test2json splits long output into events far below this; a longer line is not an event."""

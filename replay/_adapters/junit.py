@@ -15,7 +15,7 @@ from pathlib import Path
 from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook
 from replay._adapters._xml import JUnitCase, read_junit
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
 
 
 def case_name(case: JUnitCase) -> str:

@@ -48,8 +48,8 @@ from replay._adapters._base import Report
 from replay._adapters._commands import pytest_program_end
 from replay._adapters._lines import ResultBook, cap_message, iter_lines, strip_ansi
 from replay._adapters._xml import JUnitCase, read_junit
-from replay._artifacts import JUNIT_NAME
-from replay._models import Job, TestResult, TestStatus
+from replay._model.models import Job, TestResult, TestStatus
+from replay._model.names import JUNIT_NAME
 
 JUNIT_FILE = JUNIT_NAME
 """The file, in the attempt's directory, that pytest is asked to write (named by `_artifacts`)."""

@@ -94,7 +94,7 @@ def _with_default_subcommand(argv: list[str]) -> list[str]:
         return argv
     if first.startswith("-"):
         return ["run", *argv]
-    from replay._errors import ReplayError
+    from replay._model.errors import ReplayError
 
     raise ReplayError(_unknown_command(argv))
 
@@ -161,8 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # First, before any heavy import: from here on a signal means exit 130 and one line.
     # A run replaces these handlers with its own for as long as it lasts.
     saved = _take_signals()
-    from replay._errors import ReplayError
-    from replay._redact import redact_text
+    from replay._core.redact import redact_text
+    from replay._model.errors import ReplayError
 
     try:
         code = _dispatch(list(sys.argv[1:] if argv is None else argv))

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import orjson
 
-from replay._artifacts import QUARANTINE_REPORT_NAME, WAIVER_AUDIT_NAME, write_json_atomic
-from replay._audit import AuditReport, audit_classification
 from replay._cli._options import date_arg
 from replay._cli._text import printable, safe
-from replay._clock import iso, utc_now
-from replay._convert import unstructure
+from replay._inputs.audit import AuditReport, audit_classification
+from replay._model.clock import iso, utc_now
+from replay._model.convert import unstructure
+from replay._model.names import QUARANTINE_REPORT_NAME, WAIVER_AUDIT_NAME
+from replay._store.rundir import write_json_atomic
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,13 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from replay._artifacts import TRIAGE_NAME, write_json_atomic
 from replay._cli._text import printable
-from replay._clock import now_iso
-from replay._convert import dumps
-from replay._diff import DiffStatus, TriageClass, TriageDiff, triage_diff
-from replay._readers import load_summary
-from replay._redact import redact_text
+from replay._core.diff import DiffStatus, TriageClass, TriageDiff, triage_diff
+from replay._core.redact import redact_text
+from replay._inputs.readers import load_summary
+from replay._model.clock import now_iso
+from replay._model.convert import dumps
+from replay._model.names import TRIAGE_NAME
+from replay._store.rundir import write_json_atomic
 
 DEFAULT_TOP = 20
 """Ranked entries the text report lists; the file holds them all."""

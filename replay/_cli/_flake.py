@@ -12,7 +12,6 @@ from pathlib import Path
 import attrs
 
 from replay._adapters import get_adapter
-from replay._artifacts import FLAKE_REPORT_NAME, safe_component, write_json_atomic
 from replay._cli._options import (
     add_execution_options,
     date_arg,
@@ -22,10 +21,7 @@ from replay._cli._options import (
     print_plan,
 )
 from replay._cli._run import execute
-from replay._clock import local_today
-from replay._config import Config
-from replay._errors import ReplayError
-from replay._flakes import (
+from replay._core.flakes import (
     MIN_RUNS,
     FlakeReport,
     FlakeRun,
@@ -36,11 +32,16 @@ from replay._flakes import (
     flake_report_document,
     should_stop,
 )
-from replay._models import MAX_SECONDS, Job, Plan, Suite, TestStatus
-from replay._outcomes import JobOutcome
-from replay._planning import suite_job
-from replay._redact import redact_text
-from replay._run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
+from replay._core.planning import suite_job
+from replay._core.redact import redact_text
+from replay._exec.run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
+from replay._model.clock import local_today
+from replay._model.config import Config
+from replay._model.errors import ReplayError
+from replay._model.models import MAX_SECONDS, Job, Plan, Suite, TestStatus
+from replay._model.names import FLAKE_REPORT_NAME, safe_component
+from replay._model.outcomes import JobOutcome
+from replay._store.rundir import write_json_atomic
 
 SEPARATOR = "::"
 
@@ -148,7 +149,7 @@ def flake_jobs(
 
 
 def _run_of(outcome: JobOutcome, result: RunResult, number: int) -> tuple[FlakeRun, list[str]]:
-    from replay._digest import scan_log
+    from replay._core.digest import scan_log
 
     last = outcome.attempts[-1]
     passed = outcome.status.ok
@@ -182,8 +183,8 @@ def build_report(
     repro: str,
 ) -> FlakeReport:
     """Judge the finished loop and, for a flaky target, draft its quarantine entry."""
-    from replay._quarantine import entry_toml, quarantine_entry
-    from replay._taxonomy import classify_attempts
+    from replay._core.taxonomy import classify_attempts
+    from replay._inputs.quarantine import entry_toml, quarantine_entry
 
     runs: list[FlakeRun] = []
     evidence: list[list[str]] = []
@@ -279,7 +280,7 @@ def handle(args: argparse.Namespace) -> int:
     )
     write_json_atomic(result.run_dir / FLAKE_REPORT_NAME, flake_report_document(report))
     if args.write is not None and report.quarantine_entry:
-        from replay._quarantine import quarantine_entry, write_entry
+        from replay._inputs.quarantine import quarantine_entry, write_entry
 
         entry = quarantine_entry(
             args.target,
@@ -298,7 +299,7 @@ def handle(args: argparse.Namespace) -> int:
 
         sys.stdout.write(orjson.dumps(flake_report_document(report)).decode() + "\n")
     else:
-        from replay._artifacts import display_path
+        from replay._store.rundir import display_path
 
         print(format_report(report, display_path(result.run_dir)))
     if result.exit_code == EXIT_INTERRUPTED:

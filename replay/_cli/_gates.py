@@ -8,11 +8,12 @@ from pathlib import Path
 
 import orjson
 
-from replay._artifacts import to_json_bytes
 from replay._cli._text import printable, safe
-from replay._convert import unstructure
-from replay._gates import GateFinding, failing_gates, gate_jobs, load_verdict
-from replay._redact import redact_text
+from replay._core.gates import GateFinding, failing_gates, gate_jobs
+from replay._core.redact import redact_text
+from replay._inputs.readers import load_verdict
+from replay._model.convert import unstructure
+from replay._store.rundir import to_json_bytes
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

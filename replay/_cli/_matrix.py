@@ -15,11 +15,11 @@ from pathlib import Path
 import orjson
 
 from replay._cli._options import shard_total_arg
-from replay._config import find_config, load_config
-from replay._matrix import github_matrix
-from replay._models import UNIT_KINDS, Summary
-from replay._readers import load_summary
-from replay._shards import DEFAULT_PERCENTILE, durations_from
+from replay._core.matrix import github_matrix
+from replay._core.shards import DEFAULT_PERCENTILE, durations_from
+from replay._inputs.config import find_config, load_config
+from replay._inputs.readers import load_summary
+from replay._model.models import UNIT_KINDS, Summary
 
 KINDS = ("suite", "unit", "both")
 

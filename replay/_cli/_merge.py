@@ -15,16 +15,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from replay._artifacts import BUNDLE_NAME, SUMMARY_NAME, make_run_id, write_json_atomic
-from replay._bundle import bundle_document
 from replay._cli._text import printable
-from replay._clock import iso, utc_now
-from replay._convert import dumps
-from replay._errors import ReplayError
-from replay._merge import MergeResult, merge_summaries, rebase_paths
-from replay._readers import load_summary
-from replay._redact import redact_text
-from replay._summary import summary_document
+from replay._core.bundle import bundle_document
+from replay._core.merge import MergeResult, merge_summaries, rebase_paths
+from replay._core.redact import redact_text
+from replay._core.summary import summary_document
+from replay._inputs.readers import load_summary
+from replay._model.clock import iso, utc_now
+from replay._model.convert import dumps
+from replay._model.errors import ReplayError
+from replay._model.names import BUNDLE_NAME, SUMMARY_NAME, make_run_id
+from replay._store.rundir import write_json_atomic
 
 EXIT_OK = 0
 EXIT_FAILURES = 1

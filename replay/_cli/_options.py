@@ -18,9 +18,12 @@ import attrs
 from replay._adapters import adapter_names, infer_adapter
 from replay._cli import SUBCOMMANDS
 from replay._cli._text import printable
-from replay._config import Config, adhoc_config, find_config, load_config, parse_duration
-from replay._errors import ReplayError
-from replay._models import (
+from replay._core.planning import Options
+from replay._core.redact import Redactor, redact_argv
+from replay._inputs.config import adhoc_config, find_config, load_config, parse_duration
+from replay._model.config import Config
+from replay._model.errors import ReplayError
+from replay._model.models import (
     MAX_PARALLELISM,
     MAX_RETRIES,
     MAX_SHARDS,
@@ -29,8 +32,6 @@ from replay._models import (
     Plan,
     RetryPolicy,
 )
-from replay._planning import Options
-from replay._redact import Redactor, redact_argv
 
 ADHOC_HELP = (
     "ad-hoc runs only (replay run --adapter NAME -- CMD): the adapter that reads CMD's "
@@ -330,8 +331,8 @@ def print_plan(plan: Plan, redactor: Redactor | None = None) -> None:
     """
     import orjson
 
-    from replay._convert import unstructure
-    from replay._redact import current_redactor
+    from replay._core.redact import current_redactor
+    from replay._model.convert import unstructure
 
     if redactor is None:
         redactor = current_redactor(*(j.env for j in plan.jobs), *(t.env for t in plan.carried))

@@ -15,9 +15,9 @@ from typing import TextIO
 import orjson
 
 from replay._cli._text import printable
-from replay._models import Attempt, Job, TargetStatus
-from replay._outcomes import JobOutcome, attempt_status
-from replay._redact import Redactor, current_redactor
+from replay._core.redact import Redactor, current_redactor
+from replay._model.models import Attempt, Job, TargetStatus
+from replay._model.outcomes import JobOutcome, attempt_status
 
 _COLORS = {
     TargetStatus.PASSED: "32",

@@ -16,13 +16,13 @@ from typing import Any
 import attrs
 import orjson
 
-from replay._artifacts import display_path
 from replay._cli._text import printable
-from replay._models import Summary, TargetResult, TargetStatus
-from replay._redact import Redactor
-from replay._results import describe_end
-from replay._run import RunResult
-from replay._summary import summary_redactor
+from replay._core.redact import Redactor
+from replay._core.results import describe_end
+from replay._core.summary import summary_redactor
+from replay._exec.run import RunResult
+from replay._model.models import Summary, TargetResult, TargetStatus
+from replay._store.rundir import display_path
 
 
 @attrs.frozen
@@ -155,10 +155,10 @@ def report(result: RunResult, *, verbosity: int = 0, redactor: Redactor | None =
 
 def _github_output(result: RunResult, redactor: Redactor) -> None:
     """`::error` lines on stdout and a Markdown block in `$GITHUB_STEP_SUMMARY`."""
-    from replay._artifacts import inside
-    from replay._convert import parse_json
-    from replay._errors import InputError
-    from replay._github import annotation_lines, step_summary
+    from replay._core.github import annotation_lines, step_summary
+    from replay._model.convert import parse_json
+    from replay._model.errors import InputError
+    from replay._store.rundir import inside
 
     summary = result.summary
     digests: dict[str, dict[str, Any]] = {}

@@ -10,7 +10,6 @@ from typing import Any
 
 import attrs
 
-from replay._artifacts import SUMMARY_NAME, TRIAGE_NAME, display_path
 from replay._cli._options import (
     add_adhoc_options,
     add_execution_options,
@@ -26,12 +25,14 @@ from replay._cli._options import (
 )
 from replay._cli._report import finish
 from replay._cli._text import safe
-from replay._clock import local_today, utc_now
-from replay._config import Config
-from replay._errors import ArtifactError, ReplayError, replay_error_in
-from replay._models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
-from replay._planning import build_plan, rerun_plan
-from replay._run import EXIT_EMPTY, EXIT_OK, RunResult, run
+from replay._core.planning import build_plan, rerun_plan
+from replay._exec.run import EXIT_EMPTY, EXIT_OK, RunResult, run
+from replay._model.clock import local_today, utc_now
+from replay._model.config import Config
+from replay._model.errors import ArtifactError, ReplayError, replay_error_in
+from replay._model.models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
+from replay._model.names import SUMMARY_NAME, TRIAGE_NAME
+from replay._store.rundir import display_path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -177,7 +178,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _shard(args: argparse.Namespace) -> Shard | None:
 
     if args.shard == "auto":
-        from replay._shards import shard_from_env
+        from replay._core.shards import shard_from_env
 
         found = shard_from_env(os.environ)
         if found is None:
@@ -201,12 +202,12 @@ def _shard(args: argparse.Namespace) -> Shard | None:
 
 
 def _apply_shard(plan: Plan, shard: Shard, durations_from: list[Path]) -> Plan:
-    from replay._shards import durations_from as load_durations
-    from replay._shards import shard_plan
+    from replay._core.shards import durations_from as load_durations
+    from replay._core.shards import shard_plan
 
     durations = None
     if durations_from:
-        from replay._readers import load_summary
+        from replay._inputs.readers import load_summary
 
         durations = load_durations([load_summary(p) for p in durations_from])
     return shard_plan(plan, shard, durations)
@@ -220,7 +221,7 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
     """
     if config.discover is None or not config.discover.classification:
         return frozenset(), ()
-    from replay._quarantine import QUARANTINE_POLICY, read_quarantine
+    from replay._inputs.quarantine import QUARANTINE_POLICY, read_quarantine
 
     path = Path(config.discover.classification)
     if not path.is_file():
@@ -266,7 +267,7 @@ def build_run_plan(
     )
     previous = None
     if args.rerun_from is not None:
-        from replay._readers import load_summary
+        from replay._inputs.readers import load_summary
 
         previous = load_summary(args.rerun_from)
         plan = rerun_plan(previous, config, options, summary_path=str(args.rerun_from))
@@ -289,7 +290,7 @@ def handle(args: argparse.Namespace) -> int:
     quarantined, problems = quarantine_state(config)
     plan, previous = build_run_plan(args, config, quarantined, problems)
     if previous is not None:
-        from replay._planning import masked_env_notes
+        from replay._core.planning import masked_env_notes
 
         for note in masked_env_notes(previous, plan, config, os.environ):
             print(f"replay: note: {safe(note)}", file=sys.stderr)
@@ -320,7 +321,7 @@ def execute(
 
     run_dir = args.out
     if run_dir is None:
-        from replay._run import default_run_dir
+        from replay._exec.run import default_run_dir
 
         run_dir, _ = default_run_dir(Path(config.out), utc_now())
     # Before the run and its first line: a directory that cannot be made should not cost one.
@@ -379,11 +380,11 @@ def _run(plan: Plan, run_dir: Path, kwargs: dict[str, Any]) -> RunResult:
 
 
 def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
-    from replay._postprocess import triage_step
+    from replay._exec.postprocess import triage_step
 
     steps: list[Any] = []
     if getattr(args, "diff_from", None) is not None:
-        from replay._readers import load_summary
+        from replay._inputs.readers import load_summary
 
         # Read the baseline before running anything: a bad baseline must not cost a run.
         steps.append(triage_step(load_summary(args.diff_from), str(args.diff_from)))
@@ -392,8 +393,8 @@ def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
 
 def _write_junit(path: Path, result: RunResult) -> None:
     """Write the JUnit report; a failure is one line that says the summary is safe."""
-    from replay._artifacts import write_bytes_atomic
-    from replay._junit import junit_report
+    from replay._core.junit import junit_report
+    from replay._store.rundir import write_bytes_atomic
 
     kept = f"the run is recorded in {display_path(result.summary_path)}"
     try:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import attrs
 
-from replay._artifacts import SUMMARY_NAME
-from replay._chain import failed_tests, replay_command, unseen_note
 from replay._cli._text import printable
-from replay._convert import dumps
-from replay._models import RunStatus, Summary, TargetResult, TargetStatus
-from replay._outcomes import signal_name
-from replay._readers import load_summary
-from replay._redact import redact_argv, redact_text
+from replay._core.chain import failed_tests, replay_command, unseen_note
+from replay._core.redact import redact_argv, redact_text
+from replay._inputs.readers import load_summary
+from replay._model.convert import dumps
+from replay._model.models import RunStatus, Summary, TargetResult, TargetStatus
+from replay._model.names import SUMMARY_NAME
+from replay._model.outcomes import signal_name
 
 MAX_TEXT_TESTS = 20
 """Failed tests listed per target in the text report; `--json` lists them all."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from replay._redact import redact_text
+from replay._core.redact import redact_text
 
 
 def printable(text: str) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import orjson
 
-from replay._artifacts import INDEX_NAME, SUMMARY_NAME
-from replay._convert import unstructure
-from replay._verify import verify_run
+from replay._inputs.verify import verify_run
+from replay._model.convert import unstructure
+from replay._model.names import INDEX_NAME, SUMMARY_NAME
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

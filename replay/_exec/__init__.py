@@ -1,0 +1,1 @@
+"""Running plans: the executor (the one module that spawns processes), its watchdog, the run."""

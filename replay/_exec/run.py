@@ -1,0 +1,511 @@
+"""Running a plan end to end: executor, signals, artifacts, exit code.
+
+`run_plan` is the library entry point inside an anyio program; `run` is the
+blocking form. Both write the run directory and return a `RunResult`; neither
+prints or exits (that is the CLI's job).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from replay._core.bundle import bundle_document
+from replay._core.chain import run_status
+from replay._core.redact import Redactor
+from replay._core.results import build_summary
+from replay._core.summary import result_document, summary_document
+from replay._exec.environment import environment_document, git_info, tool_versions, tools_for
+from replay._exec.executor import KILL_GRACE, QUARANTINE_RETRY_DELAY, Executor, Listener
+from replay._exec.watchdog import Watchdog
+from replay._model.clock import iso, utc_now
+from replay._model.models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
+from replay._model.names import (
+    BUNDLE_NAME,
+    ENVIRONMENT_NAME,
+    EVENTS_NAME,
+    SUMMARY_NAME,
+    make_run_id,
+    result_path,
+    safe_component,
+)
+from replay._model.outcomes import JobOutcome, attempt_status
+from replay._store.rundir import (
+    EventLog,
+    carry_file,
+    clean_run_dir,
+    display_path,
+    lock_run_dir,
+    write_json_atomic,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_EMPTY = 4
+EXIT_INTERRUPTED = 130
+
+
+@attrs.frozen
+class RunResult:
+    """What a finished (or interrupted) run left behind."""
+
+    summary: Summary
+    run_dir: Path
+    summary_path: Path
+    outcomes: tuple[JobOutcome, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """0 nothing outstanding, 1 failures, 130 interrupted."""
+        return exit_code(self.summary)
+
+
+def exit_code(summary: Summary) -> int:
+    """The exit code a summary calls for."""
+    if summary.status is RunStatus.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if summary.status is RunStatus.FAILED else EXIT_OK
+
+
+def default_run_dir(root: Path, now: datetime) -> tuple[Path, str]:
+    """`<root>/<run id>` and the run id."""
+    run_id = make_run_id(now)
+    return root / run_id, run_id
+
+
+class _EventListener:
+    """Writes job and attempt lifecycle events to `events.jsonl`, then tells `inner`."""
+
+    def __init__(self, events: EventLog, inner: Listener | None) -> None:
+        self.events = events
+        self.inner = inner
+
+    def job_started(self, job: Job, number: int) -> None:
+        self.events.emit("attempt_started", job=job.id, target=job.target, attempt=number)
+        if self.inner is not None:
+            self.inner.job_started(job, number)
+
+    def attempt_finished(self, job: Job, attempt: Attempt) -> None:
+        self.events.emit(
+            "attempt_finished",
+            job=job.id,
+            target=job.target,
+            attempt=attempt.number,
+            status=attempt_status(attempt).value,
+            exit_code=attempt.exit_code,
+            signal=attempt.signal,
+            duration=round(attempt.duration, 6),
+            log=attempt.log,
+        )
+        if self.inner is not None:
+            self.inner.attempt_finished(job, attempt)
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        self.events.emit(
+            "job_finished",
+            job=outcome.job.id,
+            target=outcome.job.target,
+            status=outcome.status.value,
+            attempts=len(outcome.attempts),
+        )
+        if self.inner is not None:
+            self.inner.job_finished(outcome)
+
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that interrupt a run."""
+
+SIGNAL_POLL = 0.02
+"""How often the run looks for a new signal (20 ms, as the executor polls a stopping group)."""
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM for the length of one run, from its first instruction to its last.
+
+    The handler only counts: it runs between two bytecodes of whatever the main
+    thread was doing (the event loop's own code included), where touching a cancel
+    scope is not safe. `_watch_signals` acts on the count in the event loop, and
+    the end of the run reads it to decide the summary's status.
+
+    On exit the handlers that were there before come back in one swap each (anyio's
+    signal receiver would leave SIG_DFL behind on asyncio: a SIGTERM while the summary
+    is written killed replay with exit 143). A signal the run did not act on, one
+    that came after the summary's status was decided, is passed on to them.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.count = 0
+        """Signals received so far."""
+        self.last: int = signal.SIGINT
+        self._decided = 0
+        self._saved: dict[int, Any] = {}
+        if enabled:
+            self._install()
+
+    def _install(self) -> None:
+        try:
+            for signum in SIGNALS:
+                self._saved[signum] = signal.signal(signum, self._handler)
+        except ValueError:  # not the main thread: only the main thread can take signals
+            self._restore()
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.count += 1
+        self.last = signum
+
+    @property
+    def taken(self) -> bool:
+        """Whether the run handles the signals (False off the main thread or when asked not to)."""
+        return bool(self._saved)
+
+    def decide(self) -> bool:
+        """Whether the run was interrupted, decided now: later signals are passed on at the end."""
+        self._decided = self.count
+        return self._decided > 0
+
+    def _restore(self) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._saved.clear()
+
+    def __enter__(self) -> _Interrupts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.taken:
+            return
+        self._restore()
+        if self.count > self._decided:
+            signal.raise_signal(self.last)
+
+
+async def _watch_signals(
+    interrupts: _Interrupts,
+    executor: Executor,
+    scope: anyio.CancelScope,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Act on each signal: the first cancels `scope` (the executor); each tells the executor.
+
+    The executor cuts a grace period short from the second signal on. Runs until
+    cancelled, so that every signal during the group kills is seen.
+    """
+    seen = 0
+    started = False
+    while True:
+        while seen < interrupts.count:
+            seen += 1
+            executor.mark_interrupted()
+            scope.cancel()
+        if not started:  # signals that came before the executor existed are acted on first
+            task_status.started()
+            started = True
+        await anyio.sleep(SIGNAL_POLL)
+
+
+PostProcess = Callable[[Summary, Path], Summary]
+"""A step that enriches a summary from the run directory (digests, triage) before it is written."""
+
+
+async def run_plan(
+    plan: Plan,
+    run_dir: Path | None = None,
+    *,
+    out_root: Path = Path("replay-results"),
+    run_id: str | None = None,
+    listener: Listener | None = None,
+    handle_signals: bool = True,
+    base_env: Mapping[str, str] | None = None,
+    previous: Summary | None = None,
+    kill_grace: float = KILL_GRACE,
+    collect_environment: bool = True,
+    post_process: tuple[PostProcess, ...] = (),
+    environment_extra: Mapping[str, Any] | None = None,
+    stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
+    stop_after: float | None = None,
+    quarantine_delay: float = QUARANTINE_RETRY_DELAY,
+    watchdog: bool = True,
+) -> RunResult:
+    """Run `plan` and write its artifacts; never raises for a failing job.
+
+    With `handle_signals` (in the main thread), SIGINT and SIGTERM stop the
+    running jobs (their whole process groups; a second signal skips the rest of
+    the grace period), the summary is written with status `interrupted`, and the
+    result's exit code is 130. The run takes both signals from its first
+    instruction to its last; one that comes after the summary's status was
+    decided is passed on to the handler that was in place before the run.
+    """
+    with _Interrupts(handle_signals) as interrupts:
+        started = utc_now()
+        if run_dir is None:
+            run_dir, generated_id = default_run_dir(out_root, started)
+            run_id = run_id or generated_id
+        run_id = run_id or make_run_id(started)
+        # One writer at a time; then what an earlier run left under this run's names goes.
+        # The lock is released at the end of the run, or with the process however it ends.
+        lock = lock_run_dir(run_dir, started_at=iso(started))
+        run_dir = lock.path
+        clean_run_dir(run_dir, (safe_component(job.id) for job in plan.jobs))
+        summary_path = run_dir / SUMMARY_NAME
+        env = dict(os.environ if base_env is None else base_env)
+        # One redactor for everything this run writes: the secrets of replay's environment,
+        # of every job's env (the config's and --env's) and of the targets it carries.
+        redactor = Redactor.from_environments(
+            env, *(job.env for job in plan.jobs), *(t.env for t in plan.carried)
+        )
+        events = EventLog(run_dir / EVENTS_NAME)
+        events.emit("run_started", run_id=run_id, jobs=len(plan.jobs), at=iso(started))
+        # The basic facts now; git and tool versions (hundreds of ms) are gathered while the
+        # jobs run, and environment.json is rewritten with them at the end.
+        environment = _environment(
+            plan, run_id, env, tools={}, git={}, extra=environment_extra, redactor=redactor
+        )
+        write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
+        gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
+        executor = Executor(
+            plan,
+            run_dir,
+            listener=_EventListener(events, listener),
+            base_env=env,
+            kill_grace=kill_grace,
+            run_id=run_id,
+            stop_when=stop_when,
+            stop_after=stop_after,
+            quarantine_delay=quarantine_delay,
+            watchdog=Watchdog() if watchdog and plan.jobs else None,
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                # Its own scope: the signal watcher lives on while the running jobs are stopped.
+                with anyio.CancelScope() as running:
+                    if interrupts.taken:
+                        await tg.start(_watch_signals, interrupts, executor, running)
+                    await executor.run()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if gathering is not None:
+                    # An interrupted run does not wait for git and tool versions.
+                    give_up = functools.partial(_interrupted, interrupts, executor)
+                    tools, git = await anyio.to_thread.run_sync(_facts, gathering, give_up)
+                    environment = _environment(
+                        plan,
+                        run_id,
+                        env,
+                        tools=tools,
+                        git=git,
+                        extra=environment_extra,
+                        redactor=redactor,
+                    )
+                    write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
+                # In a worker thread: digests of a big log take seconds, and a signal that
+                # comes meanwhile must still be counted before the status is decided.
+                summary = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        _finish,
+                        plan,
+                        executor,
+                        run_dir=run_dir,
+                        run_id=run_id,
+                        started=started,
+                        previous=previous,
+                        environment=environment,
+                        post_process=post_process,
+                        interrupted=functools.partial(_decide, interrupts, executor),
+                        redactor=redactor,
+                    )
+                )
+                events.emit(
+                    "run_finished",
+                    run_id=run_id,
+                    status=summary.status.value,
+                    at=summary.finished_at,
+                )
+                events.close()
+                if executor.watchdog is not None:
+                    executor.watchdog.close()
+                lock.release()
+        return RunResult(
+            summary=summary,
+            run_dir=run_dir,
+            summary_path=summary_path,
+            outcomes=executor.outcomes(),
+        )
+
+
+def _environment(
+    plan: Plan,
+    run_id: str,
+    env: Mapping[str, str],
+    *,
+    tools: Mapping[str, str | None],
+    git: Mapping[str, str | None],
+    extra: Mapping[str, Any] | None,
+    redactor: Redactor,
+) -> dict[str, Any]:
+    document = environment_document(
+        run_id=run_id,
+        cwd=os.getcwd(),
+        env=env,
+        shard=plan.shard,
+        profile=plan.profile,
+        parallelism=plan.parallelism,
+        tools=tools,
+        git={"git_sha": git.get("git_sha"), "git_branch": git.get("git_branch")},
+        redactor=redactor,
+    )
+    document.update(redactor.data(dict(extra or {})))
+    return document
+
+
+FACTS_TIMEOUT = 10.0
+"""Seconds the end of a run waits for git and tool versions before writing without them."""
+
+
+Facts = tuple["Future[dict[str, str | None]]", "Future[dict[str, str | None]]"]
+
+
+def _gather_facts(plan: Plan) -> Facts:
+    """Start asking for tool versions (of the runners the plan uses) and git facts."""
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="replay-facts")
+    tools = tools_for(tuple(sorted({job.adapter for job in plan.jobs})))
+    facts = (pool.submit(tool_versions, tools), pool.submit(git_info, os.getcwd()))
+    pool.shutdown(wait=False)
+    return facts
+
+
+def _facts(
+    facts: Facts, give_up: Callable[[], bool]
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The gathered facts; none after FACTS_TIMEOUT, or as soon as `give_up()` says so."""
+    deadline = time.monotonic() + FACTS_TIMEOUT
+    while not all(f.done() for f in facts):
+        if give_up() or time.monotonic() > deadline:
+            return {}, {}
+        wait_futures(facts, timeout=0.05)
+    try:
+        return facts[0].result(), facts[1].result()
+    except Exception:  # missing facts never fail a run
+        return {}, {}
+
+
+def _interrupted(interrupts: _Interrupts, executor: Executor) -> bool:
+    return interrupts.count > 0 or executor.interrupted
+
+
+def _decide(interrupts: _Interrupts, executor: Executor) -> bool:
+    # Both are asked: `decide` takes note of the signals the summary accounts for.
+    by_signal = interrupts.decide()
+    return by_signal or executor.interrupted
+
+
+def _finish(
+    plan: Plan,
+    executor: Executor,
+    *,
+    run_dir: Path,
+    run_id: str,
+    started: datetime,
+    previous: Summary | None,
+    environment: Mapping[str, Any],
+    post_process: tuple[PostProcess, ...],
+    interrupted: Callable[[], bool],
+    redactor: Redactor,
+) -> Summary:
+    summary_path = run_dir / SUMMARY_NAME
+    outcomes = executor.outcomes()
+    summary = build_summary(
+        plan,
+        outcomes,
+        run_id=run_id,
+        started_at=iso(started),
+        finished_at=iso(utc_now()),
+        interrupted=executor.interrupted,
+        summary_path=display_path(summary_path),
+        previous={t.name: t for t in previous.targets} if previous else None,
+    )
+    summary = _with_result_paths(summary, plan, run_dir, redactor)
+    if plan.rerun_from is not None:
+        summary = _with_carried_files(summary, Path(plan.rerun_from).parent, run_dir)
+    from replay._exec.postprocess import digest_step
+
+    # Digests first: later steps (triage) compare root causes.
+    for step in (digest_step(redactor), *post_process):
+        summary = step(summary, run_dir)
+    write_json_atomic(
+        run_dir / BUNDLE_NAME,
+        bundle_document(
+            summary,
+            summary_path=display_path(summary_path),
+            generated_at=summary.finished_at,
+            environment=environment,
+            redactor=redactor,
+        ),
+    )
+    # The status is decided last, just before the summary is written: a signal that came
+    # while the digests were built still makes the run `interrupted` (and exit 130).
+    status = run_status(
+        summary.targets, interrupted=interrupted(), policy_failures=summary.policy_failures
+    )
+    summary = attrs.evolve(summary, status=status)
+    write_json_atomic(summary_path, summary_document(summary, redactor))
+    return summary
+
+
+def _with_result_paths(summary: Summary, plan: Plan, run_dir: Path, redactor: Redactor) -> Summary:
+    """Write `<job>/result.json` for each executed target and record its path."""
+    jobs = {j.target: j for j in plan.jobs}
+    targets: list[TargetResult] = []
+    for target in summary.targets:
+        job = jobs.get(target.name)
+        recorded = target
+        if job is not None and target.decided_by == summary.run_id:
+            relative = result_path(job.id)
+            recorded = attrs.evolve(target, result=relative)
+            # The summary holds the same record and is fsynced; one fsync per target
+            # cost more than spawning a trivial job.
+            write_json_atomic(
+                run_dir / relative, result_document(recorded, redactor), durable=False
+            )
+        targets.append(recorded)
+    return attrs.evolve(summary, targets=tuple(targets))
+
+
+def _with_carried_files(summary: Summary, from_dir: Path, run_dir: Path) -> Summary:
+    """Carried targets with their artifacts brought into this run directory."""
+
+    def carry(relative: str | None, target: TargetResult) -> str | None:
+        return carry_file(from_dir, relative, run_dir, target.decided_by)
+
+    def carried(target: TargetResult) -> TargetResult:
+        if target.decided_by == summary.run_id:
+            return target
+        return attrs.evolve(
+            target,
+            log=carry(target.log, target),
+            result=carry(target.result, target),
+            digest=carry(target.digest, target),
+            attempts=tuple(attrs.evolve(a, log=carry(a.log, target)) for a in target.attempts),
+        )
+
+    return attrs.evolve(summary, targets=tuple(carried(t) for t in summary.targets))
+
+
+def run(
+    plan: Plan, run_dir: Path | None = None, *, backend: str = "asyncio", **kwargs: Any
+) -> RunResult:
+    """Blocking form of `run_plan` for scripts that are not anyio programs."""
+    return anyio.run(functools.partial(run_plan, plan, run_dir, **kwargs), backend=backend)

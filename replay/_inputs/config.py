@@ -1,0 +1,265 @@
+"""Reading `replay.toml` / `[tool.replay]` into a `Config`.
+
+The TOML is structured in two steps: first into `_RawConfig` (what the file may
+say, strictly typed, unknown keys refused), then into `Config` with durations
+in seconds and paths made absolute against the config file's directory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from replay._adapters import get_adapter
+from replay._inputs.toml import read_toml
+from replay._model.config import DEFAULT_OUT, DEFAULT_PARALLELISM, Config, Discover, Profile
+from replay._model.convert import structure
+from replay._model.errors import ConfigError, InputError
+from replay._model.models import (
+    MAX_PARALLELISM,
+    MAX_SECONDS,
+    Suite,
+    _env,
+    _name,
+    _optional_text,
+    _strings,
+    _text,
+)
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
+_UNITS = (3600.0, 60.0, 1.0)
+
+
+def parse_duration(text: str | float, *, what: str = "duration") -> float:
+    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s` or a bare number of seconds.
+
+    At most `MAX_SECONDS` (a year); NaN, infinities, zero and negatives are refused.
+    """
+    if isinstance(text, bool):
+        msg = f"{what}: expected a duration like '90s', '15m' or '1h', got a boolean"
+        raise ConfigError(msg)
+    if isinstance(text, float):
+        seconds = text
+    elif isinstance(text, int):
+        # float() of a huge TOML integer overflows; anything that large is refused below.
+        seconds = float(text) if abs(text) <= MAX_SECONDS else math.inf * (1 if text > 0 else -1)
+    else:
+        stripped = text.strip()
+        match = _DURATION.fullmatch(stripped)
+        if stripped and re.fullmatch(r"\d+(\.\d+)?", stripped):
+            seconds = float(stripped)
+        elif stripped and match and any(match.groups()):
+            seconds = sum(float(g) * u for g, u in zip(match.groups(), _UNITS, strict=True) if g)
+        else:
+            msg = f"{what}: {text!r} is not a duration; use e.g. '90s', '15m', '1h' or '1h30m'"
+            raise ConfigError(msg)
+    if math.isnan(seconds):
+        msg = f"{what}: must be a number of seconds, got {text!r}"
+        raise ConfigError(msg)
+    if seconds <= 0:
+        msg = f"{what}: must be positive, got {text!r}"
+        raise ConfigError(msg)
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        msg = f"{what}: must be at most a year ({MAX_SECONDS:.0f}s), got {text!r}"
+        raise ConfigError(msg)
+    return seconds
+
+
+# The raw models carry the validators of the models they become (`Suite`), so that a NUL
+# byte or a `KEY=` name is refused while the file's path and key are still known.
+# A timeout may be written 60, 60.0 or "60s".
+
+
+@attrs.frozen
+class _RawSuite:
+    name: str = attrs.field(validator=_name)
+    command: tuple[str, ...] = attrs.field(validator=_strings)
+    kind: str = attrs.field(default="suite", validator=_text)
+    adapter: str = "generic"
+    env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    timeout: str | float | int | None = None
+    cwd: str | None = attrs.field(default=None, validator=_optional_text)
+    serial: bool = False
+    junit_path: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen
+class _RawConfig:
+    parallelism: int | None = None
+    timeout: str | float | int | None = None
+    out: str | None = attrs.field(default=None, validator=_optional_text)
+    exec_prefix: tuple[str, ...] = attrs.field(default=(), validator=_strings)
+    env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    debug_env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    profiles: dict[str, Profile] = attrs.field(factory=dict)
+    suites: tuple[_RawSuite, ...] = ()
+    discover: Discover | None = None
+    flake_rules: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+def adhoc_config(command: tuple[str, ...], cwd: Path) -> Config:
+    """The config of `replay run -- CMD ARGS...`: one generic suite, no file."""
+    name = Path(command[0]).name or "command"
+    suite = Suite(name=name, command=command, kind="suite", cwd=str(cwd))
+    return Config(root=str(cwd), suites=(suite,), out=str(cwd / DEFAULT_OUT))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest `replay.toml`, or `pyproject.toml` with `[tool.replay]`, at or above `start`."""
+    for directory in (start, *start.parents):
+        candidate = directory / "replay.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.replay" in pyproject.read_bytes():
+            return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return read_toml(path, what="a TOML config file", error=ConfigError)
+
+
+def _section(path: Path, document: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    if path.name == "pyproject.toml" and "replay" not in document:
+        tool = document.get("tool", {})
+        section = tool.get("replay") if isinstance(tool, dict) else None
+        where = "tool.replay"
+    else:
+        unknown = sorted(set(document) - {"replay"})
+        if unknown:
+            msg = f"{path}: unknown top-level key {unknown[0]!r}; settings go under [replay]"
+            raise ConfigError(msg)
+        section = document.get("replay", {})
+        where = "replay"
+    if not isinstance(section, dict):
+        msg = f"{path}: [{where}] must be a table"
+        raise ConfigError(msg)
+    return section, where
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Load and validate a config file; errors name the file and the key."""
+    path = Path(path).absolute()
+    section, where = _section(path, _read_toml(path))
+    try:
+        raw = structure(section, _RawConfig, source=str(path), root=where)
+    except InputError as exc:
+        raise ConfigError(str(exc).replace("extra fields found", "unknown key")) from None
+    return _resolve(raw, path, where)
+
+
+def _discovered(suites: list[Suite], discover: Discover) -> tuple[list[Suite], tuple[str, ...]]:
+    """Add `[replay.discover]`'s cargo suites; suites the config lists by name win."""
+    from replay._inputs.discover import discover_cargo_suites
+
+    assert discover.cargo_tests_dir is not None  # noqa: S101 - checked by the caller
+    classification = Path(discover.classification) if discover.classification else None
+    found = discover_cargo_suites(Path(discover.cargo_tests_dir), classification)
+    listed = {s.name for s in suites}
+    merged = suites + [s for s in found.suites if s.name not in listed]
+    notes = []
+    if found.unclassified:
+        notes.append(
+            f"{len(found.unclassified)} test file(s) in no suite of {classification}: "
+            + ", ".join(found.unclassified)
+        )
+    if found.missing:
+        notes.append(f"{classification} lists files that do not exist: {', '.join(found.missing)}")
+    if found.duplicated:
+        notes.append(f"{classification} lists files in two suites: {', '.join(found.duplicated)}")
+    return merged, tuple(notes)
+
+
+def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
+    from replay._core.taxonomy import compile_rules
+
+    root = path.parent
+    src = str(path)
+    timeout = _timeout(raw.timeout, f"{src}: {where}.timeout")
+    if raw.parallelism is not None and raw.parallelism < 1:
+        msg = f"{src}: {where}.parallelism: must be at least 1, got {raw.parallelism}"
+        raise ConfigError(msg)
+    if raw.parallelism is not None and raw.parallelism > MAX_PARALLELISM:
+        msg = (
+            f"{src}: {where}.parallelism: must be at most {MAX_PARALLELISM}, got {raw.parallelism}"
+        )
+        raise ConfigError(msg)
+    # Checked now, not after a whole flake loop has run: a bad pattern is a config error.
+    compile_rules(raw.flake_rules, source=f"{src}: {where}.flake_rules")
+    suites = []
+    seen: set[str] = set()
+    for i, rs in enumerate(raw.suites):
+        field = f"{where}.suites[{i}]"
+        if rs.name in seen:
+            msg = f"{src}: {field}.name: duplicate suite name {rs.name!r}"
+            raise ConfigError(msg)
+        seen.add(rs.name)
+        if not rs.command:
+            msg = f"{src}: {field}.command: must not be empty"
+            raise ConfigError(msg)
+        try:
+            get_adapter(rs.adapter)
+        except ConfigError as exc:
+            msg = f"{src}: {field}.adapter: {exc}"
+            raise ConfigError(msg) from None
+        suite_timeout = _timeout(rs.timeout, f"{src}: {field}.timeout")
+        try:
+            cwd = str((root / rs.cwd).resolve()) if rs.cwd else str(root)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
+            msg = f"{src}: {field}.cwd: cannot resolve {rs.cwd!r} ({exc})"
+            raise ConfigError(msg) from None
+        suites.append(
+            Suite(
+                name=rs.name,
+                command=rs.command,
+                kind=rs.kind,
+                adapter=rs.adapter,
+                env=rs.env,
+                cwd=cwd,
+                timeout=suite_timeout,
+                serial=rs.serial,
+                junit_path=rs.junit_path,
+            )
+        )
+    for name, profile in raw.profiles.items():
+        unknown = sorted(set(profile.suites) - seen)
+        if unknown:
+            msg = f"{src}: {where}.profiles.{name}.suites: unknown suite {unknown[0]!r}"
+            raise ConfigError(msg)
+    discover = raw.discover
+    if discover is not None:
+        discover = Discover(
+            cargo_tests_dir=str(root / discover.cargo_tests_dir)
+            if discover.cargo_tests_dir
+            else None,
+            classification=str(root / discover.classification) if discover.classification else None,
+        )
+    notes: tuple[str, ...] = ()
+    if discover is not None and discover.cargo_tests_dir:
+        suites, notes = _discovered(suites, discover)
+    return Config(
+        root=str(root),
+        path=src,
+        notes=notes,
+        parallelism=raw.parallelism or DEFAULT_PARALLELISM,
+        timeout=timeout,
+        out=os.path.normpath(root / (raw.out or DEFAULT_OUT)),
+        exec_prefix=raw.exec_prefix,
+        env=raw.env,
+        debug_env=raw.debug_env,
+        profiles=raw.profiles,
+        suites=tuple(suites),
+        discover=discover,
+        flake_rules=raw.flake_rules,
+    )
+
+
+def _timeout(value: str | float | None, what: str) -> float | None:
+    """A config timeout in seconds; absent is None, but an empty string is a mistake."""
+    return None if value is None else parse_duration(value, what=what)

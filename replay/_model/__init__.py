@@ -1,0 +1,1 @@
+"""The vocabulary: errors, models, the one converter, the clock and status rules (no I/O)."""

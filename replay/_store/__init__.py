@@ -1,0 +1,1 @@
+"""Writing files safely: the run directory, atomic writes, the lock, the event log."""
