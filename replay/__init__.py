@@ -7,48 +7,15 @@ is a `ValueError` too); paths may be `str` or any `os.PathLike`.
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any
-
 from replay._version import __version__
 
-if TYPE_CHECKING:
-    from replay._core.planning import Options, build_plan, rerun_plan
-    from replay._exec.executor import Listener
-    from replay._exec.run import RunResult
-    from replay._inputs.config import load_config, parse_duration
-    from replay._model.config import Config, Profile
-    from replay._model.errors import (
-        ArtifactError,
-        ConfigError,
-        InputError,
-        InvalidValue,
-        ReplayError,
-    )
-    from replay._model.models import (
-        Attempt,
-        ChainState,
-        Granularity,
-        Job,
-        Plan,
-        RetryPolicy,
-        RunStatus,
-        Shard,
-        Suite,
-        Summary,
-        TargetResult,
-        TargetStatus,
-        TestResult,
-        TestStatus,
-    )
-    from replay._model.outcomes import JobOutcome
-
-# Re-exports load on first use: `import replay` (and `replay --version`) stays fast.
+# The public names, each once: name -> the private module that defines it. They load on
+# first use, so `import replay` (and `replay --version`) stays fast.
 _EXPORTS = {
     "ArtifactError": "replay._model.errors",
     "Attempt": "replay._model.models",
     "ChainState": "replay._model.models",
-    "Config": "replay._inputs.config",
+    "Config": "replay._model.config",
     "ConfigError": "replay._model.errors",
     "Granularity": "replay._model.models",
     "InputError": "replay._model.errors",
@@ -58,9 +25,10 @@ _EXPORTS = {
     "Listener": "replay._exec.executor",
     "Options": "replay._core.planning",
     "Plan": "replay._model.models",
-    "Profile": "replay._inputs.config",
+    "Profile": "replay._model.config",
     "ReplayError": "replay._model.errors",
     "RetryPolicy": "replay._model.models",
+    "RunOptions": "replay._exec.run",
     "RunResult": "replay._exec.run",
     "RunStatus": "replay._model.models",
     "Shard": "replay._model.models",
@@ -72,75 +40,53 @@ _EXPORTS = {
     "TestStatus": "replay._model.models",
     "build_plan": "replay._core.planning",
     "load_config": "replay._inputs.config",
+    "load_summary": "replay._inputs.readers",
     "parse_duration": "replay._inputs.config",
     "rerun_plan": "replay._core.planning",
+    "run": "replay._exec.run",
+    "run_plan": "replay._exec.run",
 }
 
+__all__ = ("__version__", *_EXPORTS)  # noqa: PLE0604 - ruff reads only literal names
 
-def load_summary(path: str | os.PathLike[str]) -> Summary:
-    """Read a summary file (replay's, or upstream pi's); `InputError` names the file and field."""
-    from pathlib import Path
-
-    from replay._inputs.readers import load_summary as load
-
-    return load(Path(path))
-
-
-def run(
-    plan: Plan,
-    run_dir: str | os.PathLike[str] | None = None,
-    *,
-    backend: str = "asyncio",
-    **kwargs: Any,
-) -> RunResult:
-    """Run `plan` to its end and write its run directory; the blocking form of `run_plan`.
-
-    Works from any thread: off the main thread no signal handler can be
-    installed, so `handle_signals` is off there (asking for it is a
-    `ReplayError`). A `ReplayError` raised during the run comes out as itself,
-    never inside an exception group.
-    """
-    import functools
-
-    import anyio
-
-    return anyio.run(functools.partial(run_plan, plan, run_dir, **kwargs), backend=backend)
-
-
-async def run_plan(
-    plan: Plan, run_dir: str | os.PathLike[str] | None = None, **kwargs: Any
-) -> RunResult:
-    """Run `plan` inside an anyio program and write its run directory (see `replay.run`).
-
-    Keywords are those of the private `replay._exec.run.run_plan`: `listener`,
-    `handle_signals`, `base_env`, `kill_grace`, `out_root`, ...
-    """
-    import threading
-    from pathlib import Path
-
-    from replay._exec.run import run_plan as run_it
-    from replay._model.errors import ReplayError, replay_error_in
-
-    if threading.current_thread() is not threading.main_thread():
-        if kwargs.get("handle_signals"):
-            msg = (
-                "handle_signals=True needs the main thread (Python delivers signals there); "
-                "run from the main thread, or stop the run by cancelling it"
-            )
-            raise ReplayError(msg)
-        kwargs["handle_signals"] = False
-    if kwargs.get("out_root") is not None:
-        kwargs["out_root"] = Path(kwargs["out_root"])
-    try:
-        return await run_it(plan, None if run_dir is None else Path(run_dir), **kwargs)
-    except Exception as exc:
-        error = replay_error_in(exc)
-        if error is None or error is exc:
-            raise
-        raise error from exc
+TYPE_CHECKING = False  # importing `typing` for this would cost `replay --version` 5 ms
+if TYPE_CHECKING:  # what mypy sees: _EXPORTS as imports (tests/test_api.py checks they agree)
+    from replay._core.planning import Options as Options
+    from replay._core.planning import build_plan as build_plan
+    from replay._core.planning import rerun_plan as rerun_plan
+    from replay._exec.executor import Listener as Listener
+    from replay._exec.run import RunOptions as RunOptions
+    from replay._exec.run import RunResult as RunResult
+    from replay._exec.run import run as run
+    from replay._exec.run import run_plan as run_plan
+    from replay._inputs.config import load_config as load_config
+    from replay._inputs.config import parse_duration as parse_duration
+    from replay._inputs.readers import load_summary as load_summary
+    from replay._model.config import Config as Config
+    from replay._model.config import Profile as Profile
+    from replay._model.errors import ArtifactError as ArtifactError
+    from replay._model.errors import ConfigError as ConfigError
+    from replay._model.errors import InputError as InputError
+    from replay._model.errors import InvalidValue as InvalidValue
+    from replay._model.errors import ReplayError as ReplayError
+    from replay._model.models import Attempt as Attempt
+    from replay._model.models import ChainState as ChainState
+    from replay._model.models import Granularity as Granularity
+    from replay._model.models import Job as Job
+    from replay._model.models import Plan as Plan
+    from replay._model.models import RetryPolicy as RetryPolicy
+    from replay._model.models import RunStatus as RunStatus
+    from replay._model.models import Shard as Shard
+    from replay._model.models import Suite as Suite
+    from replay._model.models import Summary as Summary
+    from replay._model.models import TargetResult as TargetResult
+    from replay._model.models import TargetStatus as TargetStatus
+    from replay._model.models import TestResult as TestResult
+    from replay._model.models import TestStatus as TestStatus
+    from replay._model.outcomes import JobOutcome as JobOutcome
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Import a public name from its private module the first time it is used."""
     module = _EXPORTS.get(name)
     if module is None:
@@ -155,40 +101,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-__all__ = [
-    "ArtifactError",
-    "Attempt",
-    "ChainState",
-    "Config",
-    "ConfigError",
-    "Granularity",
-    "InputError",
-    "InvalidValue",
-    "Job",
-    "JobOutcome",
-    "Listener",
-    "Options",
-    "Plan",
-    "Profile",
-    "ReplayError",
-    "RetryPolicy",
-    "RunResult",
-    "RunStatus",
-    "Shard",
-    "Suite",
-    "Summary",
-    "TargetResult",
-    "TargetStatus",
-    "TestResult",
-    "TestStatus",
-    "__version__",
-    "build_plan",
-    "load_config",
-    "load_summary",
-    "parse_duration",
-    "rerun_plan",
-    "run",
-    "run_plan",
-]

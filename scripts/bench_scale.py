@@ -7,7 +7,10 @@
   target as replay writes them; writing it (`summary_document` + orjson) vs
   `orjson.dumps` of the finished document, and reading it back with
   `replay._inputs.readers.load_summary` (what `--rerun-from`, `show` and `diff` do) vs
-  plain `orjson.loads`, with the reader's steps timed apart.
+  plain `orjson.loads`, with the reader's steps timed apart;
+- summary size: 640 targets x 100 tests (64,000 tests) as `summary.json` is
+  written (indented), each test stored once, vs the earlier encoding that stored
+  each test in its target and in its attempt (issue 13: <= 20 MB).
 
 The issue sets no numbers here; the targets below are this script's own
 (marked "own") and say why.
@@ -39,9 +42,9 @@ from _bench import (
     write_config,
 )
 
-from replay._core.summary import DERIVED_KEYS, summary_document
+from replay._core.summary import summary_document, summary_model
 from replay._inputs.readers import load_summary
-from replay._model.convert import parse_json, structure
+from replay._model.convert import parse_json, structure, unstructure
 from replay._model.models import (
     Attempt,
     ChainState,
@@ -59,6 +62,9 @@ JOB_TARGET_MS = 3.0
 """Issue 2's per-job target (3 ms over xargs), held at 5,000 jobs: no cost grows with the plan."""
 LOAD_TARGET_S = 1.0
 """Own: `--rerun-from` / `show` on a 100,000-test summary should start within a second."""
+SIZE_TARGET_MB = 20.0
+"""Issue 13: a 64,000-test `summary.json` is at most 20 MB."""
+SIZE_TESTS = 64_000
 TESTS_PER_TARGET = 100
 FULL = {"suites": 5000, "targets": 1000, "repeats": 3}
 QUICK = {"suites": 1000, "targets": 200, "repeats": 1}
@@ -207,7 +213,7 @@ def summary_load(targets: int, repeats: int) -> list[Row]:
         load = _timed(lambda: load_summary(path), repeats)
         plain = _timed(lambda: orjson.loads(path.read_bytes()), repeats)
         parse = _timed(lambda: parse_json(data, source=str(path)), repeats)
-        model = {k: v for k, v in orjson.loads(data).items() if k not in DERIVED_KEYS}
+        model = summary_model(orjson.loads(data))
         convert = _timed(lambda: structure(model, Summary, source=str(path)), repeats)
         loaded = load_summary(path)
     same = loaded.targets[0].tests == summary.targets[0].tests
@@ -244,12 +250,40 @@ def summary_load(targets: int, repeats: int) -> list[Row]:
     ]
 
 
+def summary_size() -> list[Row]:
+    """Bytes of a 64,000-test `summary.json`, each test once vs in target and attempt."""
+    progress(f"scale: the size of a summary of {SIZE_TESTS} tests")
+    summary = big_summary(SIZE_TESTS // TESTS_PER_TARGET)
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    document = summary_document(summary)
+    new = len(orjson.dumps(document, option=option))
+    # The earlier encoding: the same document with every attempt's tests written out.
+    old = len(orjson.dumps({**document, "targets": unstructure(summary.targets)}, option=option))
+    met = new <= SIZE_TARGET_MB * 1e6
+    print(
+        f"scale, summary.json of {SIZE_TESTS} tests: {new / 1e6:.1f} MB ({new} bytes), "
+        f"earlier encoding {old / 1e6:.1f} MB ({old} bytes), ratio {new / old:.2f} "
+        f"(target <= {SIZE_TARGET_MB:g} MB: {'met' if met else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"scale: summary.json, {SIZE_TESTS} tests",
+            figure=f"{new / 1e6:.1f} MB",
+            baseline=f"earlier encoding {old / 1e6:.1f} MB",
+            ratio=f"{new / old:.2f}",
+            target=f"<= {SIZE_TARGET_MB:g} MB",
+            met=met,
+        )
+    ]
+
+
 def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
-    """All three measurements; the table rows."""
+    """All four measurements; the table rows."""
     return (
         guarded("scale: dry run", lambda: dry_run(suites, repeats))
         + guarded("scale: real run", lambda: real_run(suites, repeats))
         + guarded("scale: summary", lambda: summary_load(targets, repeats))
+        + guarded("scale: summary size", summary_size)
     )
 
 

@@ -11,6 +11,13 @@ PYTHONDONTWRITEBYTECODE=1 pays on every start.
 Target (issue 8): `--version` at most 150 ms more than `python -c pass`.
 For the time spent importing, run `python -X importtime -m replay run --help`.
 
+The fixed cost of a run (issue 13): `replay run -q -- true` (plan, executor,
+watchdog, summary and artifacts for one job that does nothing) at most 1.5x
+`python -c "import anyio, attrs, cattrs, sh"`, the libraries it cannot run
+without. Both are timed interleaved in the same loop; the ratio of the medians
+is reported. Profile it with `python -X importtime -m replay run -- true`
+and `python -m cProfile -s cumtime -m replay run -- true`.
+
     python scripts/bench_startup.py              # 20 runs each
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from _bench import (
     Row,
@@ -27,20 +35,65 @@ from _bench import (
     progress,
     replay_argv,
     run_timed,
+    scratch,
     sized_main,
     sized_measure,
+    unique_run_dir,
 )
 
 EXTRA_TARGET_MS = 150.0
 """Issue 8: `replay --version` costs at most 150 ms over a bare interpreter."""
 COLD = "--version, no bytecode"
 """`--version` with no cached bytecode for replay (a source tree under PYTHONDONTWRITEBYTECODE)."""
+RUN_TARGET_RATIO = 1.5
+"""Issue 13: `replay run -- true` costs at most 1.5x importing anyio, attrs, cattrs and sh."""
+LIBRARIES = "import anyio, attrs, cattrs, sh"
+"""What a run cannot do without: the baseline of the fixed cost of a run."""
+RUN_TRUE = "run -- true"
 FULL = {"runs": 20}
 QUICK = {"runs": 10}
 
 
 def run(*, runs: int) -> list[Row]:
     """Measure; print the figures; return the table rows."""
+    return startup(runs) + fixed_cost(runs)
+
+
+def fixed_cost(runs: int) -> list[Row]:
+    """`replay run -q -- true` vs importing the libraries it needs, interleaved."""
+    walls: dict[str, list[float]] = {LIBRARIES: [], RUN_TRUE: []}
+    progress(f"startup: {runs} runs of each of {', '.join(walls)}")
+    with scratch("startup-run") as tmp:
+        for _ in range(runs):
+            walls[LIBRARIES].append(run_timed([sys.executable, "-c", LIBRARIES]))
+            walls[RUN_TRUE].append(run_timed(_run_true(tmp), cwd=tmp))
+    base, figure = median(walls[LIBRARIES]), median(walls[RUN_TRUE])
+    ratio = figure / base
+    met = ratio <= RUN_TARGET_RATIO
+    print(
+        f"startup, python -m replay {RUN_TRUE}: {ms(figure)} median of {runs}, "
+        f'python -c "{LIBRARIES}" {ms(base)}, ratio {ratio:.2f} '
+        f"(target <= {RUN_TARGET_RATIO:g}x: {'met' if met else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"startup: replay {RUN_TRUE}",
+            figure=ms(figure),
+            baseline=f"import anyio, attrs, cattrs, sh {ms(base)}",
+            ratio=f"{ratio:.2f}",
+            target=f"<= {RUN_TARGET_RATIO:g}x",
+            met=met,
+        )
+    ]
+
+
+def _run_true(tmp: Path) -> list[str]:
+    """`replay run -q --out <a fresh run directory> -- true`."""
+    return replay_argv("run", "-q", "--out", str(unique_run_dir(tmp)), "--", "true")
+
+
+def startup(runs: int) -> list[Row]:
+    """`--version`, `run --help` and `--version` without bytecode vs `python -c pass`."""
     commands = {
         "pass": [sys.executable, "-c", "pass"],
         "--version": replay_argv("--version"),

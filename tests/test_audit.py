@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from _support import CLASSIFICATION
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,7 +39,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
-CLASSIFICATION = FIXTURES / "suite_classification.toml"
 TODAY = dt.date(2026, 2, 17)
 
 WAIVER = {

@@ -444,7 +444,8 @@ def test_paths_may_be_str_or_path_like(tmp_path: Path) -> None:
     config = api.load_config(str(tmp_path / "replay.toml"))
     assert config == api.load_config(tmp_path / "replay.toml")
     plan = build_plan(config, Options())
-    result = api.run(plan, str(tmp_path / "r"), handle_signals=False, collect_environment=False)
+    options = api.RunOptions(handle_signals=False, collect_environment=False)
+    result = api.run(plan, str(tmp_path / "r"), options=options)
     assert 0 == result.exit_code
     path = os.fspath(result.summary_path)
     assert api.load_summary(path) == api.load_summary(Path(path))
@@ -456,9 +457,10 @@ def test_run_off_the_main_thread(tmp_path: Path) -> None:
     outcome: list[object] = []
 
     def worker() -> None:
-        outcome.append(api.run(plan, tmp_path / "r", collect_environment=False).exit_code)
+        quiet = api.RunOptions(collect_environment=False)
+        outcome.append(api.run(plan, tmp_path / "r", options=quiet).exit_code)
         try:
-            api.run(plan, tmp_path / "r2", handle_signals=True)
+            api.run(plan, tmp_path / "r2", options=api.RunOptions(handle_signals=True))
         except ReplayError as exc:
             outcome.append(type(exc))
 
@@ -497,9 +499,9 @@ def test_a_group_around_a_replay_error_is_unwrapped(tmp_path: Path) -> None:
         api.run(
             api.Plan(jobs=(job(),)),
             tmp_path / "r",
-            listener=Refusing(),
-            handle_signals=False,
-            collect_environment=False,
+            options=api.RunOptions(
+                listener=Refusing(), handle_signals=False, collect_environment=False
+            ),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from _support import make_job, make_target, make_test
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,28 +38,26 @@ P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 
 
 def job(*tests: str) -> Job:
-    return Job(id="s", target="s", kind="unit", adapter="pytest", argv=("pytest",), tests=tests)
+    return make_job("s", "pytest", adapter="pytest", tests=tests)
 
 
 def attempt(
     *results: tuple[str, TestStatus], exit_code: int | None = 0, **fields: object
 ) -> Attempt:
-    tests = tuple(TestResult(name=n, status=s) for n, s in results)
+    tests = tuple(make_test(n, s) for n, s in results)
     return Attempt(number=1, exit_code=exit_code, tests=tests, **fields)  # type: ignore[arg-type]
 
 
 def target(*results: tuple[str, TestStatus], unseen: str | None = None) -> TargetResult:
-    tests = tuple(TestResult(name=n, status=s) for n, s in results)
     failed = any(s is F for _, s in results) or unseen is not None
-    return TargetResult(
-        name="s",
+    return make_target(
+        "s",
+        TargetStatus.FAILED if failed else TargetStatus.PASSED,
         kind="unit",
         adapter="pytest",
         argv=("pytest",),
-        status=TargetStatus.FAILED if failed else TargetStatus.PASSED,
-        chain_state=ChainState.OUTSTANDING if failed else ChainState.PASSING,
         decided_by="r0",
-        tests=tests,
+        tests=tuple(make_test(n, s) for n, s in results),
         unseen=unseen,
     )
 

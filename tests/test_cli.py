@@ -141,14 +141,16 @@ def test_empty_selection_exits_4(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_run_exit_codes_and_report(tmp_path: Path) -> None:
-    """A red run exits 1, names the failure with its log and prints the replay command."""
+    """A red run exits 1, names the failure with its log and prints the replay command.
+
+    The program itself (`python -m replay`), where most tests call the CLI in-process."""
     write_config(tmp_path, TWO_SUITES)
-    result = replay(tmp_path, "run", "--out", "r")
+    result = replay(tmp_path, "run", "--out", "r", process=True)
     assert 1 == result.returncode
     assert "slow" in result.stderr
     assert "r/slow/output.log" in result.stderr
     assert "python -m replay --rerun-from r/summary.json" in result.stderr
-    green = replay(tmp_path, "run", "--out", "g", "--suite", "fast")
+    green = replay(tmp_path, "run", "--out", "g", "--suite", "fast", process=True)
     assert 0 == green.returncode
 
 
@@ -287,8 +289,8 @@ def test_subcommand_help_lines_match_their_modules(name: str) -> None:
         ),
         (
             ["touch", "ran; twice"],
-            "replay: error: unknown command 'touch' (commands: run, show, flake, diff, merge, "
-            "matrix, gates, audit, verify); to run a command ad hoc use: "
+            f"replay: error: unknown command 'touch' (commands: {', '.join(SUBCOMMANDS)}); "
+            "to run a command ad hoc use: "
             "replay run -- touch 'ran; twice'",
         ),
         (

@@ -127,7 +127,7 @@ def test_only_the_clock_module_reads_the_time_or_spells_a_moment() -> None:
     offenders = [
         f"{path.relative_to(package)}:{number}"
         for path in sorted(package.rglob("*.py"))
-        if path.name != "_clock.py"
+        if path != package / "_model" / "clock.py"
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if _OTHER_CLOCKS.search(line)
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from _support import make_summary, make_target, make_test
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,7 +32,6 @@ from replay._core.summary import summary_document
 from replay._model.convert import unstructure
 from replay._model.models import (
     ChainState,
-    RunStatus,
     Summary,
     TargetResult,
     TargetStatus,
@@ -55,18 +55,17 @@ def target(
     decided_by: str = "cur",
     chain_state: ChainState | None = None,
 ) -> TargetResult:
-    """A target as a summary records it; outstanding unless it passed."""
-    st_ = TargetStatus(status)
-    state = chain_state or (ChainState.PASSING if st_.ok else ChainState.OUTSTANDING)
-    return TargetResult(
-        name=name,
+    """A cargo target as a summary records it; outstanding unless it passed."""
+    ok = TargetStatus(status).ok
+    return make_target(
+        name,
+        status,
         kind=kind,
         adapter=adapter,
         argv=("cargo", "test", "--test", name, "--", "--nocapture"),
-        status=st_,
-        chain_state=state,
+        chain_state=chain_state or (ChainState.PASSING if ok else ChainState.OUTSTANDING),
         decided_by=decided_by,
-        exit_code=0 if st_.ok else 101,
+        exit_code=0 if ok else 101,
         tests=tests,
         root_cause=root_cause,
         log=f"{name}/output.log",
@@ -74,16 +73,8 @@ def target(
 
 
 def summary(*targets: TargetResult, run_id: str = "cur", **fields: object) -> Summary:
-    """A summary holding `targets`, failed if any is outstanding."""
-    status = RunStatus.FAILED if any(t.outstanding for t in targets) else RunStatus.PASSED
-    return Summary(
-        run_id=run_id,
-        status=status,
-        started_at="2026-02-06T21:23:20Z",
-        finished_at="2026-02-06T21:30:00Z",
-        targets=targets,
-        **fields,  # type: ignore[arg-type]
-    )
+    """A summary of run `cur` holding `targets`, failed if any is outstanding."""
+    return make_summary(*targets, run_id=run_id, started_at="2026-02-06T21:23:20Z", **fields)
 
 
 def diff(baseline: Summary, current: Summary, current_path: str = "cur/summary.json") -> TriageDiff:
@@ -99,7 +90,7 @@ def diff(baseline: Summary, current: Summary, current_path: str = "cur/summary.j
 
 def tr(name: str, status: TestStatus, attempt: int = 1, **fields: object) -> TestResult:
     """One test result."""
-    return TestResult(name=name, status=status, attempt=attempt, **fields)  # type: ignore[arg-type]
+    return make_test(name, status, attempt=attempt, **fields)
 
 
 @pytest.mark.parametrize(
@@ -861,7 +852,6 @@ def test_cli_writes_triage_diff_and_exits_on_regression(
     expected_status: str,
 ) -> None:
     """`replay diff` writes triage_diff.json into --out and exits 1 only on a regression."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     base = _write(tmp_path / "base" / "summary.json", summary(target("a"), run_id="base"))
@@ -881,7 +871,6 @@ def test_cli_json_prints_the_document(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`replay diff --json` prints the document it writes; --out defaults to the cwd."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     base = _write(tmp_path / "base.json", summary(target("a", "failed"), run_id="base"))
@@ -895,7 +884,6 @@ def test_cli_json_prints_the_document(
 
 def test_cli_bad_input_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A malformed summary is exit 2 with the file named, and nothing written."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     bad = tmp_path / "bad.json"

@@ -1,4 +1,5 @@
-"""Tests for replay._core.digest: root-cause classes, digests, the index, and log scanning."""
+"""Tests for the digest: root-cause classes (replay._core.rootcause), digests and the index
+(replay._core.digest), and log scanning (replay._inputs.logscan)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.digest import (
-    _CLASS_KEYWORDS,
     DIAGNOSTICS_INDEX_SCHEMA,
     FAILURE_DIGEST_SCHEMA,
-    ROOT_CAUSE_CLASSES,
     Assertion,
-    EvidenceScope,
     FailureDigest,
     Location,
-    LogEvidence,
-    RootCause,
     build_digest,
-    classify_root_cause,
     diagnostics_index,
-    failure_lines,
     first_failing_assertion,
     impacted_tests,
-    scan_log,
 )
+from replay._core.rootcause import (
+    CAUSE_CLASSES,
+    ROOT_CAUSE_CLASSES,
+    EvidenceScope,
+    RootCause,
+    classify_root_cause,
+)
+from replay._inputs.logscan import LogEvidence, failure_lines, scan_log
 from replay._model.convert import dumps, loads, unstructure
 from replay._model.models import (
     Attempt,
@@ -145,7 +146,8 @@ def test_classify_one_line(expected: str, line: str) -> None:
 def test_scan_keywords_cover_every_class_line(cls: str, line: str) -> None:
     """The keywords that speed up log scanning never hide a line its class matches."""
     expected = True
-    assert expected == any(word in line.lower() for word in _CLASS_KEYWORDS[cls])
+    cause = next(c for c in CAUSE_CLASSES if c.name == cls)
+    assert expected == cause.may_match(line.lower())
 
 
 @pytest.mark.parametrize(
@@ -648,3 +650,11 @@ def test_go_and_build_failures_have_a_root_cause(message: str, expected: str) ->
     """Go's `t.Errorf("got, want")` idiom and compile/import errors are not `unknown`."""
     root = classify_root_cause([], [], timed_out=False, messages=[message])
     assert expected == root.cls
+
+
+def test_every_class_but_unknown_keeps_its_pattern_and_keywords_together() -> None:
+    """One record per class, in upstream's order, its keywords lower-case (lines are lowered)."""
+    assert [c.name for c in CAUSE_CLASSES] == list(ROOT_CAUSE_CLASSES[:-1])
+    for cause in CAUSE_CLASSES:
+        assert cause.keywords
+        assert all(word == word.lower() for word in cause.keywords), cause.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _support import CLASSIFICATION
 
 from replay._inputs.discover import (
     UNCLASSIFIED,
@@ -16,8 +17,6 @@ from replay._inputs.discover import (
 from replay._model.errors import ConfigError, InputError
 from replay._model.models import Suite
 
-FIXTURES = Path(__file__).parent / "fixtures" / "discover"
-PI_CLASSIFICATION = FIXTURES / "suite_classification.toml"
 """A copy of upstream's `tests/suite_classification.toml`."""
 
 
@@ -50,7 +49,7 @@ def test_discover_with_upstream_classification(tmp_path: Path) -> None:
         "common/mod.rs",
         "README.md",
     )
-    discovery = discover_cargo_suites(tests, PI_CLASSIFICATION)
+    discovery = discover_cargo_suites(tests, CLASSIFICATION)
     expected_kinds = [
         ("agent_loop_vcr", "vcr"),
         ("brand_new", UNCLASSIFIED),
@@ -78,7 +77,7 @@ def test_suite_shape(tmp_path: Path) -> None:
         adapter="cargo",
         cwd=str(tmp_path),
     )
-    assert (expected,) == discover_cargo_suites(tests, PI_CLASSIFICATION).suites
+    assert (expected,) == discover_cargo_suites(tests, CLASSIFICATION).suites
     assert expected.command == cargo_command("e2e_tui")
 
 

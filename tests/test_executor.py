@@ -12,10 +12,11 @@ from pathlib import Path
 import anyio
 import attrs
 import pytest
+from _support import make_job as job
 
 from replay._exec.executor import MAX_BACKOFF, Executor, retry_delay
 from replay._exec.procs import group_members
-from replay._exec.run import RunResult, run
+from replay._exec.run import RunOptions, RunResult, Seams, run_with
 from replay._inputs.quarantine import QUARANTINE_POLICY
 from replay._model.models import (
     Attempt,
@@ -35,22 +36,11 @@ BACKENDS = ["asyncio", "trio"]
 PY = sys.executable
 
 
-def job(name: str, *argv: str, **fields: object) -> Job:
-    """A generic job running `argv`."""
-    return Job(id=name, target=name, kind="unit", adapter="generic", argv=argv, **fields)  # type: ignore[arg-type]
-
-
 def execute(tmp_path: Path, backend: str, *jobs: Job, **plan_fields: object) -> RunResult:
     """Run `jobs` as a plan in `tmp_path/run`, without signal handling or tool probing."""
     plan = Plan(jobs=jobs, **plan_fields)  # type: ignore[arg-type]
-    return run(
-        plan,
-        tmp_path / "run",
-        backend=backend,
-        handle_signals=False,
-        collect_environment=False,
-        kill_grace=0.5,
-    )
+    options = RunOptions(handle_signals=False, collect_environment=False)
+    return run_with(plan, tmp_path / "run", options, Seams(kill_grace=0.5), backend=backend)
 
 
 def statuses(result: RunResult) -> dict[str, str]:
@@ -275,9 +265,8 @@ def test_serial_jobs_of_one_target_never_overlap(tmp_path: Path, backend: str) -
         for i in range(2)
     ]
     plan = Plan(jobs=tuple(jobs), parallelism=2)
-    result = run(
-        plan, tmp_path / "run", backend=backend, handle_signals=False, collect_environment=False
-    )
+    options = RunOptions(handle_signals=False, collect_environment=False)
+    result = run_with(plan, tmp_path / "run", options, backend=backend)
     assert [0, 0] == [o.attempts[-1].exit_code for o in result.outcomes]
 
 
@@ -438,7 +427,7 @@ def test_an_escaped_descendant_is_stopped_when_the_run_is_cancelled(
     """Cancelling the run (what a signal does) stops a setsid descendant as well as the job."""
     import anyio
 
-    from replay._exec.run import run_plan
+    from replay._exec.run import run_plan_with
     from replay._inputs.readers import load_summary
 
     pid_file = tmp_path / "pid"
@@ -452,12 +441,11 @@ def test_an_escaped_descendant_is_stopped_when_the_run_is_cancelled(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(cancel_once_escaped)
-            await run_plan(
+            await run_plan_with(
                 plan,
                 tmp_path / "run",
-                handle_signals=False,
-                collect_environment=False,
-                kill_grace=0.5,
+                RunOptions(handle_signals=False, collect_environment=False),
+                Seams(kill_grace=0.5),
             )
 
     anyio.run(main, backend=backend)
@@ -636,6 +624,8 @@ def scripted_run(
     tmp_path: Path, backend: str, fake: Scripted, *jobs: Job, **plan_fields: object
 ) -> tuple[JobOutcome, ...]:
     """Run `jobs` one at a time through the executor with `fake` as its spawn and sleep."""
+    # Scripted passes carry no tests: the `--no-tests` rule has its own tests (test_controls).
+    plan_fields.setdefault("no_tests", "pass")
     plan = Plan(jobs=jobs, **plan_fields)  # type: ignore[arg-type]
     executor = Executor(
         plan,

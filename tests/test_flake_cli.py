@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from _support import replay
 
 pytestmark = pytest.mark.slow
 
@@ -177,14 +178,7 @@ def test_bad_input_is_refused_before_any_run(
         f"[replay.flake_rules]\nFLAKE-NET = {rules}\n"
         '[[replay.suites]]\nname = "job"\ncommand = ["sh", "-c", "echo run >> runs; exit 1"]\n'
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "replay", "flake", "job", "--out", "r", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = replay(tmp_path, "flake", "job", "--out", "r", *args)
     assert "Traceback" not in result.stderr
     assert 2 == result.returncode, result.stderr
     assert expected in result.stderr.strip().splitlines()[-1]

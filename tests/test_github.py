@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import string
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from _support import make_target, replay
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,21 +20,13 @@ from replay._core.github import (
     step_summary,
 )
 from replay._core.redact import REDACTED, Redactor
-from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
+from replay._model.models import RunStatus, Summary, TargetResult
 
 
-def target(name: str, **fields: object) -> TargetResult:
-    """An outstanding failed target decided by run `r`."""
-    values: dict[str, object] = {
-        "kind": "e2e",
-        "adapter": "cargo",
-        "argv": ("cargo", "test", "--test", name),
-        "status": TargetStatus.FAILED,
-        "chain_state": ChainState.OUTSTANDING,
-        "decided_by": "r",
-    }
-    values.update(fields)
-    return TargetResult(name=name, **values)  # type: ignore[arg-type]
+def target(name: str, **fields: Any) -> TargetResult:
+    """An outstanding failed cargo target decided by run `r`."""
+    cargo = {"adapter": "cargo", "argv": ("cargo", "test", "--test", name), "decided_by": "r"}
+    return make_target(name, **{**cargo, **fields})
 
 
 @pytest.mark.parametrize(
@@ -227,13 +218,10 @@ def test_annotation_masks_secret_values_and_patterns() -> None:
 def test_github_mode_end_to_end(tmp_path: Path) -> None:
     """With GITHUB_ACTIONS=true a red run prints `::error` and appends the step summary."""
     step = tmp_path / "step.md"
-    result = subprocess.run(
-        [sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--", "false"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)},
+    result = replay(
+        tmp_path,
+        *("run", "--out", "r", "-q", "--", "false"),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)},
     )
     assert 1 == result.returncode
     assert result.stdout.startswith("::error title=false%3A failed::")

@@ -7,13 +7,13 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 import pytest
+from _support import make_summary, make_target
 from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.junit import junit_report
 from replay._model.models import (
     Attempt,
-    ChainState,
     RunStatus,
     Summary,
     TargetResult,
@@ -27,27 +27,17 @@ FINISHED = "2026-02-13T10:02:30+00:00"
 
 
 def _target(name: str, status: TargetStatus, **changes: Any) -> TargetResult:
-    fields: dict[str, Any] = {
-        "name": name,
-        "kind": "unit",
-        "adapter": "cargo",
-        "argv": ("cargo", "test", "--test", name),
-        "status": status,
-        "chain_state": ChainState.PASSING if status.ok else ChainState.OUTSTANDING,
-        "decided_by": "run-1",
-        "duration": 1.5,
-    }
-    fields.update(changes)
-    return TargetResult(**fields)
+    cargo = {"kind": "unit", "adapter": "cargo", "argv": ("cargo", "test", "--test", name)}
+    return make_target(name, status, **{**cargo, "decided_by": "run-1", "duration": 1.5, **changes})
 
 
 def _summary(*targets: TargetResult) -> Summary:
-    return Summary(
+    return make_summary(
+        *targets,
         run_id="20260213T100000Z-abc",
         status=RunStatus.FAILED,
         started_at=STARTED,
         finished_at=FINISHED,
-        targets=targets,
     )
 
 

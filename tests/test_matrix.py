@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import pytest
+from _support import make_summary, make_target
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._core.matrix import github_matrix
+from replay._core.matrix import github_matrix, rerun_targets, rerun_total
 from replay._core.summary import summary_document
 from replay._model.errors import ReplayError
-from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
+from replay._model.models import ChainState, RunStatus, Summary, TargetStatus
 
 
 def entry(shard: int, total: int, strategy: str, targets: int | None, seconds: float | None) -> Any:
@@ -84,24 +86,11 @@ def test_estimates_add_up_to_the_total(durations: dict[str, float], total: int) 
 
 
 def _summary(*durations: tuple[str, str, float]) -> Summary:
-    return Summary(
-        run_id="r",
-        status=RunStatus.PASSED,
-        started_at="",
-        finished_at="",
-        targets=tuple(
-            TargetResult(
-                name=name,
-                kind=kind,
-                adapter="generic",
-                argv=("x",),
-                status=TargetStatus.PASSED,
-                chain_state=ChainState.PASSING,
-                decided_by="r",
-                duration=seconds,
-            )
+    return make_summary(
+        *(
+            make_target(name, "passed", kind=kind, argv=("x",), duration=seconds)
             for name, kind, seconds in durations
-        ),
+        )
     )
 
 
@@ -126,7 +115,6 @@ def test_cli_matrix_prints_one_json_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: list[Any]
 ) -> None:
     """`replay matrix` prints the matrix on one line, balanced by the summaries' durations."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     a = tmp_path / "a.json"
@@ -146,3 +134,68 @@ def test_cli_matrix_prints_one_json_line(
     out = capsys.readouterr().out
     expected_output = (0, 1, {"include": expected})
     assert expected_output == (code, out.count("\n"), orjson.loads(out))
+
+
+def _merged(*targets: tuple[str, str, float]) -> Summary:
+    """A merged summary: `(name, status, seconds)`, outstanding unless it passed."""
+    summary = _summary(*((name, "e2e", seconds) for name, _, seconds in targets))
+    states = {name: TargetStatus(status) for name, status, _ in targets}
+    return Summary(
+        run_id=summary.run_id,
+        status=RunStatus.FAILED,
+        started_at="",
+        finished_at="",
+        targets=tuple(
+            attrs.evolve(
+                t,
+                status=states[t.name],
+                chain_state=ChainState.PASSING if states[t.name].ok else ChainState.OUTSTANDING,
+            )
+            for t in summary.targets
+        ),
+    )
+
+
+def test_rerun_targets_are_the_chain_cores_outstanding() -> None:
+    """Only outstanding targets; flaky ones too under fail_on_flaky."""
+    merged = _merged(("a", "passed", 1.0), ("b", "failed", 2.0), ("c", "flaky", 3.0))
+    expected = (("b",), ("b", "c"), ())
+    actual = (
+        rerun_targets(merged),
+        rerun_targets(merged, fail_on_flaky=True),
+        rerun_targets(merged, frozenset({True})),
+    )
+    assert expected == actual
+
+
+@pytest.mark.parametrize(("shards", "outstanding", "expected"), [(4, 3, 3), (2, 6, 2), (3, 0, 1)])
+def test_rerun_total_never_leaves_a_shard_idle(
+    shards: int, outstanding: int, expected: int
+) -> None:
+    """No more shards than outstanding targets, at least one."""
+    assert expected == rerun_total(shards, outstanding)
+
+
+def test_cli_rerun_matrix_spreads_only_the_outstanding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--rerun-from`: three of six targets outstanding over two shards, by duration."""
+    from replay._cli import main
+
+    merged = _merged(
+        ("s1", "passed", 1.0),
+        ("s2", "failed", 8.0),
+        ("s3", "passed", 1.0),
+        ("s4", "failed", 5.0),
+        ("s5", "passed", 1.0),
+        ("s6", "failed", 4.0),
+    )
+    path = tmp_path / "summary.json"
+    path.write_bytes(orjson.dumps(summary_document(merged)))
+    code = main(["matrix", "--shards", "4", "--rerun-from", str(path)])
+    expected = [
+        entry(0, 3, "duration", 1, 8.0),
+        entry(1, 3, "duration", 1, 5.0),
+        entry(2, 3, "duration", 1, 4.0),
+    ]
+    assert (0, {"include": expected}) == (code, orjson.loads(capsys.readouterr().out))

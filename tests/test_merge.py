@@ -7,9 +7,10 @@ from pathlib import Path
 import attrs
 import orjson
 import pytest
+from _support import make_target
 
 from replay._cli._merge import refuse_own_inputs
-from replay._core.merge import MergeResult, Overlap, merge_summaries, rebase_paths
+from replay._core.merge import MergeResult, Overlap, Superseded, merge_summaries, rebase_paths
 from replay._core.summary import summary_document
 from replay._model.errors import ReplayError
 from replay._model.models import (
@@ -25,17 +26,7 @@ from replay._model.models import (
 
 def target(name: str, status: str = "passed", *, log: str | None = None) -> TargetResult:
     """A target, outstanding unless it passed."""
-    st = TargetStatus(status)
-    return TargetResult(
-        name=name,
-        kind="e2e",
-        adapter="generic",
-        argv=("run-suite", name),
-        status=st,
-        chain_state=ChainState.PASSING if st.ok else ChainState.OUTSTANDING,
-        decided_by="r",
-        log=log,
-    )
+    return make_target(name, status, argv=("run-suite", name), log=log)
 
 
 def shard_summary(
@@ -246,7 +237,6 @@ def test_cli_merge_writes_summary_and_exit_code(
     expected_code: int,
 ) -> None:
     """`replay merge` writes DIR/summary.json; exit 2 for missing shards, 1 for failures."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
     from replay._inputs.readers import load_summary
 
@@ -259,8 +249,11 @@ def test_cli_merge_writes_summary_and_exit_code(
         for i, n, s in shards
     ]
     code = main(["merge", *paths, "--out", str(tmp_path)])
-    merged = load_summary(tmp_path / "summary.json")
     printed = capsys.readouterr().out
+    if expected_code == 2:  # refused: nothing written
+        assert (False, True) == ((tmp_path / "summary.json").exists(), "refused" in printed)
+        return
+    merged = load_summary(tmp_path / "summary.json")
     expected = (expected_code, sorted(f"t{i}" for i, _, _ in shards), True)
     actual = (code, sorted(t.name for t in merged.targets), "merged" in printed)
     assert expected == actual
@@ -268,7 +261,6 @@ def test_cli_merge_writes_summary_and_exit_code(
 
 def test_cli_merge_keeps_logs_inside_out(tmp_path: Path) -> None:
     """Logs of shard directories under --out stay reachable from the merged summary."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
     from replay._inputs.readers import load_summary
 
@@ -286,7 +278,6 @@ def test_cli_merge_keeps_logs_inside_out(tmp_path: Path) -> None:
 
 def test_cli_merge_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--json` prints the overlaps and missing shards for machines."""
-    pytest.importorskip("replay._inputs.readers")
     from replay._cli import main
 
     a = _write(tmp_path / "a" / "summary.json", shard_summary(0, 3, target("x")))
@@ -345,3 +336,78 @@ def test_refuse_own_inputs_allows_the_shards_parent(tmp_path: Path) -> None:
     (tmp_path / "s0").mkdir()
     (tmp_path / "s0/summary.json").write_text("{}")
     refuse_own_inputs(tmp_path, [tmp_path / "s0/summary.json"])
+
+
+def rerun_shard(
+    index: int,
+    *targets: TargetResult,
+    run_id: str = "",
+    parent: str = "merged-1",
+    finished: str = "2026-02-06T21:10:00Z",
+) -> Summary:
+    """Shard `index` of 2 of a rerun of `parent`: targets decided by `r` were carried."""
+    summary = shard_summary(index, 2, *targets, finished=finished)
+    return attrs.evolve(summary, run_id=run_id or f"rr-{index}", parent_run_id=parent)
+
+
+def executed(name: str, run_id: str, status: str = "passed") -> TargetResult:
+    """A target the run `run_id` executed itself."""
+    return attrs.evolve(target(name, status), decided_by=run_id)
+
+
+def test_rerun_shards_count_carried_targets_once() -> None:
+    """Every rerun shard carries the parent's passes: once each, no overlap, consistent."""
+    result = merge(
+        rerun_shard(0, target("a"), target("b"), executed("c", "rr-0")),
+        rerun_shard(1, target("a"), target("b"), executed("d", "rr-1")),
+    )
+    expected = ((), True, ["a", "b", "c", "d"], RunStatus.PASSED, "merged-1")
+    actual = (
+        result.overlaps,
+        result.consistent,
+        sorted(t.name for t in result.summary.targets),
+        result.summary.status,
+        result.summary.parent_run_id,
+    )
+    assert expected == actual
+
+
+def test_an_executed_record_beats_carried_ones() -> None:
+    """A target one shard ran and another carried is the ran record."""
+    result = merge(
+        rerun_shard(0, target("a", "failed"), executed("b", "rr-0")),
+        rerun_shard(1, executed("a", "rr-1")),
+    )
+    [a] = [t for t in result.summary.targets if t.name == "a"]
+    assert ((), "rr-1", TargetStatus.PASSED) == (result.overlaps, a.decided_by, a.status)
+
+
+def test_two_executed_records_overlap() -> None:
+    """A target two rerun shards both ran is an overlap: the split went wrong."""
+    result = merge(rerun_shard(0, executed("a", "rr-0")), rerun_shard(1, executed("a", "rr-1")))
+    assert (Overlap("a", ("s0", "s1")),) == result.overlaps
+
+
+def test_a_shard_run_again_is_superseded_by_the_newest() -> None:
+    """One shard twice with different run ids: newest wins, the older is named."""
+    old = rerun_shard(0, executed("a", "old", "failed"), run_id="old")
+    new = rerun_shard(0, executed("a", "new"), run_id="new", finished="2026-02-06T22:00:00Z")
+    other = rerun_shard(1, executed("b", "rr-1"))
+    result = merge(new, other, old)
+    expected = ((Superseded("s2", "s0", "suite-0-of-2"),), (), True, RunStatus.PASSED)
+    actual = (
+        result.superseded,
+        result.duplicate_shards,
+        result.consistent,
+        result.summary.status,
+    )
+    assert expected == actual
+
+
+def test_shards_of_different_parents_are_a_mismatch() -> None:
+    """Rerun shards of two different chains cannot be merged."""
+    result = merge(rerun_shard(0, target("a")), rerun_shard(1, target("b"), parent="other"))
+    assert (False, ("shards continue different runs (s0: merged-1, s1: other)",)) == (
+        result.consistent,
+        result.mismatches,
+    )

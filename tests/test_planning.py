@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from _support import make_summary, make_target
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,25 +92,15 @@ def test_unknown_profile() -> None:
 
 
 def target(name: str, state: ChainState, **fields: object) -> TargetResult:
-    """A target record decided by run `r1`."""
+    """A unit target record decided by run `r1`, passed exactly when passing."""
     status = TargetStatus.PASSED if state is ChainState.PASSING else TargetStatus.FAILED
-    defaults: dict[str, object] = {
-        "kind": "unit",
-        "adapter": "generic",
-        "argv": ("run", name),
-        "status": status,
-        "chain_state": state,
-        "decided_by": "r1",
-    }
-    defaults.update(fields)
-    return TargetResult(name=name, **defaults)  # type: ignore[arg-type]
+    unit = {"kind": "unit", "argv": ("run", name), "chain_state": state}
+    return make_target(name, status, **{**unit, **fields})
 
 
 def summary(*targets: TargetResult) -> Summary:
     """A failed summary of run `r1`."""
-    return Summary(
-        run_id="r1", status=RunStatus.FAILED, started_at="", finished_at="", targets=targets
-    )
+    return make_summary(*targets, status=RunStatus.FAILED)
 
 
 def test_rerun_runs_outstanding_and_carries_the_rest() -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import io
 
 import orjson
+from _support import make_job as job
 
 from replay._cli._progress import JsonLines, Progress
-from replay._model.models import Attempt, Job
+from replay._model.models import Attempt
 from replay._model.outcomes import JobOutcome
-
-
-def job(name: str) -> Job:
-    """A generic job."""
-    return Job(id=name, target=name, kind="unit", adapter="generic", argv=("true",))
 
 
 def outcome(name: str, exit_code: int) -> JobOutcome:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from _support import CLASSIFICATION
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from replay._inputs.quarantine import (
     Quarantined,
     QuarantineEntry,
     entry_toml,
-    is_quarantined,
     judge_entry,
     quarantine_entry,
     read_classification,
@@ -38,7 +38,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quarantine"
-PI_CLASSIFICATION = FIXTURES / "suite_classification.toml"
 ENTRIES = FIXTURES / "entries.toml"
 TODAY = date(2026, 2, 20)
 
@@ -59,7 +58,7 @@ def _entry(**changes: str) -> QuarantineEntry:
     return attrs.evolve(entry, **changes)
 
 
-def _copy(tmp_path: Path, source: Path = PI_CLASSIFICATION) -> Path:
+def _copy(tmp_path: Path, source: Path = CLASSIFICATION) -> Path:
     target = tmp_path / "suite_classification.toml"
     shutil.copyfile(source, target)
     return target
@@ -160,7 +159,7 @@ def test_entry_toml_round_trips_any_text(stem: str, values: list[str]) -> None:
 def test_write_entry_keeps_the_real_file_byte_for_byte(tmp_path: Path) -> None:
     """Upstream's file, comments and all, is kept whole; the entry follows it after a blank line."""
     path = _copy(tmp_path)
-    original = PI_CLASSIFICATION.read_text(encoding="utf-8")
+    original = CLASSIFICATION.read_text(encoding="utf-8")
     write_entry(path, "e2e-tui", _entry())
     expected = original + "\n" + entry_toml(_entry(), "e2e-tui")
     assert expected == path.read_text(encoding="utf-8")
@@ -307,7 +306,7 @@ def test_write_entry_needs_an_existing_file(tmp_path: Path, name: str, message: 
 
 def test_upstream_file_has_no_entries() -> None:
     """Upstream's file documents quarantine in comments only: no entry is read."""
-    assert () == read_quarantine(PI_CLASSIFICATION, today=TODAY)
+    assert () == read_quarantine(CLASSIFICATION, today=TODAY)
 
 
 def test_written_entries_read_back_active(tmp_path: Path) -> None:
@@ -435,25 +434,44 @@ def _judged(*stems: str) -> tuple[Quarantined, ...]:
     return tuple(Quarantined(stem=s, state=ACTIVE) for s in stems)
 
 
-@pytest.mark.parametrize(
-    ("target", "stems", "expected"),
-    [
-        ("e2e_tui", ("e2e_tui",), "e2e_tui"),
-        ("e2e_tui::resize", ("e2e_tui",), "e2e_tui"),
-        ("e2e_tui::resize", ("e2e_tui", "e2e_tui::resize"), "e2e_tui::resize"),
-        ("e2e_tui::resize", ("e2e_tui::other",), None),
-        ("e2e_tui", ("e2e_tui::resize",), None),
-        ("e2e_tu", ("e2e_tui",), None),
-        ("e2e-rpc", ("e2e-rpc",), "e2e-rpc"),
-        ("a", (), None),
-    ],
-)
-def test_is_quarantined_matches_suite_or_test(
-    target: str, stems: tuple[str, ...], expected: str | None
+def _quarantine_entry(stem: str, start: date, end: date) -> str:
+    return (
+        f'[quarantine."{stem}"]\ncategory = "FLAKE-NET"\nowner = "ops"\n'
+        f'quarantined = "{start}"\nexpires = "{end}"\nbead = "bd-1"\nevidence = "e"\n'
+        f'repro = "replay flake x"\nreason = "r"\nremove_when = "stable"\n'
+    )
+
+
+def test_a_run_quarantines_listed_suites_only_by_their_own_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A test is covered by its own entry or its suite's; a suite only by its own."""
-    found = is_quarantined(target, _judged(*stems))
-    assert expected == (found.stem if found else None)
+    """What `replay run` applies: a suite's own active entry spares it; an entry for one of
+    its tests does not, nor one for a suite the config does not list; an expired entry of a
+    listed suite is a problem that fails the run, naming the file and the entry."""
+    from datetime import timedelta
+
+    from replay._cli._run import quarantine_state
+    from replay._inputs.config import load_config
+    from replay._model.clock import local_today
+
+    today = local_today()
+    soon, ago = today + timedelta(days=10), today - timedelta(days=10)
+    (tmp_path / "c.toml").write_text(
+        _quarantine_entry("flaky", today, soon)
+        + _quarantine_entry("solid::one_test", today, soon)
+        + _quarantine_entry("unlisted", today, soon)
+        + _quarantine_entry("stale", ago, today - timedelta(days=1))
+    )
+    suites = "".join(
+        f'[[replay.suites]]\nname = "{name}"\ncommand = ["true"]\n'
+        for name in ("flaky", "solid", "stale")
+    )
+    (tmp_path / "replay.toml").write_text(f'[replay.discover]\nclassification = "c.toml"\n{suites}')
+    monkeypatch.chdir(tmp_path)
+    active, problems = quarantine_state(load_config(tmp_path / "replay.toml"))
+    assert frozenset({"flaky"}) == active
+    assert 1 == len(problems)
+    assert problems[0].startswith(f"{tmp_path / 'c.toml'}: [quarantine.stale] is expired")
 
 
 def test_policy_is_upstreams() -> None:
@@ -497,7 +515,7 @@ def test_judge_is_strict_where_run_and_audit_disagreed(
 
 def test_upstream_classification_reads() -> None:
     """Upstream's real file has its three kinds, with their sizes and first stems."""
-    classification = read_classification(PI_CLASSIFICATION)
+    classification = read_classification(CLASSIFICATION)
     expected = {
         "unit": (75, "agent_tools_coverage"),
         "vcr": (125, "agent_loop_reliability"),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from _support import replay
 
 from replay._inputs.config import load_config
 
@@ -48,14 +48,7 @@ def setup(tmp_path: Path, entry: str) -> None:
 
 def run(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """`replay run` with a short quarantine retry delay."""
-    result = subprocess.run(
-        [sys.executable, "-m", "replay", "run", "--out", "r", "--quarantine-delay", "0.05"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = replay(tmp_path, "run", "--out", "r", "--quarantine-delay", "0.05", timeout=60)
     return result, orjson.loads((tmp_path / "r/summary.json").read_bytes())
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay._core.summary import summary_document
+from replay._core.summary import SHARED_TESTS_KEY, summary_document
 from replay._inputs.readers import (
     cargo_argv,
     load_summary,
@@ -22,6 +22,7 @@ from replay._inputs.readers import (
     read_summary,
     safe_relative,
 )
+from replay._model.convert import unstructure
 from replay._model.errors import InputError
 from replay._model.models import (
     Attempt,
@@ -30,6 +31,8 @@ from replay._model.models import (
     Summary,
     TargetResult,
     TargetStatus,
+    TestResult,
+    TestStatus,
     TriageStatus,
 )
 
@@ -183,6 +186,84 @@ def test_replay_document_round_trips(summary: Summary, tmp_path: Path) -> None:
     """summary_document and read_summary are inverses for summaries with inside paths."""
     document = orjson.loads(orjson.dumps(summary_document(summary)))
     assert summary == read_summary(document, source="s.json", base_dir=tmp_path)
+
+
+# --- each test stored once -------------------------------------------------------------
+
+
+def _retried() -> Summary:
+    """A target retried whole: its tests are the second attempt's; the first differs."""
+    failed = TestResult(name="t::a", status=TestStatus.FAILED, message="boom")
+    passed = TestResult(name="t::a", status=TestStatus.PASSED, attempt=2)
+    other = TestResult(name="t::b", status=TestStatus.PASSED, duration=0.5, attempt=2)
+    attempts = (
+        Attempt(number=1, exit_code=1, tests=(failed, other)),
+        Attempt(number=2, exit_code=0, tests=(passed, other)),
+    )
+    target = _target(
+        "a",
+        status=TargetStatus.FLAKY,
+        chain_state=ChainState.PASSING,
+        attempts=attempts,
+        tests=(passed, other),
+    )
+    return _summary(target, _target("b"))
+
+
+def test_an_attempt_with_its_targets_tests_stores_a_marker() -> None:
+    """Only the attempt whose tests equal the target's drops them for the marker."""
+    document = summary_document(_retried())
+    first, second = document["targets"][0]["attempts"]
+    assert len(first["tests"]) == 2
+    assert SHARED_TESTS_KEY not in first
+    assert "tests" not in second
+    assert second[SHARED_TESTS_KEY] is True
+
+
+def test_shared_tests_read_back_into_the_same_summary(tmp_path: Path) -> None:
+    """A summary with markers reads into the model it was written from (each attempt's tests)."""
+    summary = _retried()
+    path = tmp_path / "summary.json"
+    path.write_bytes(orjson.dumps(summary_document(summary)))
+    assert summary == load_summary(path)
+
+
+def test_summaries_written_with_both_copies_still_read(tmp_path: Path) -> None:
+    """The earlier encoding (every attempt lists its tests) reads into the same summary."""
+    summary = _retried()
+    document = summary_document(summary)
+    document["targets"] = unstructure(summary.targets)
+    assert SHARED_TESTS_KEY not in orjson.dumps(document).decode()
+    assert summary == read_summary(document, source="s.json", base_dir=tmp_path)
+
+
+def test_a_single_attempt_summary_shrinks_by_about_half() -> None:
+    """A suite run once holds its tests once: the document is about half the old one."""
+    tests = tuple(
+        TestResult(name=f"tests/test_x.py::test_{i}", status=TestStatus.PASSED) for i in range(200)
+    )
+    target = _target("a", attempts=(Attempt(number=1, tests=tests),), tests=tests)
+    summary = _summary(target)
+    document = summary_document(summary)
+    old = {**document, "targets": unstructure(summary.targets)}
+    assert len(orjson.dumps(document)) < 0.55 * len(orjson.dumps(old))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({SHARED_TESTS_KEY: False}, "tests_as_target"),
+        ({SHARED_TESTS_KEY: "yes"}, "tests_as_target"),
+        ({"tests": []}, "tests_as_target"),
+    ],
+)
+def test_a_bad_marker_names_its_attempt(change: dict[str, Any], expected: str) -> None:
+    """A marker that is not `true`, or beside a `tests` list, is refused at its path."""
+    document = orjson.loads(orjson.dumps(summary_document(_retried())))
+    document["targets"][0]["attempts"][1].update(change)
+    with pytest.raises(InputError, match=r"^s\.json: \$\.targets\[0\]\.attempts\[1\].*") as info:
+        read_summary(document, source="s.json", base_dir=Path())
+    assert expected in str(info.value)
 
 
 # --- schemas -----------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from _support import make_summary, make_target
 
 from replay._cli._report import (
     FailingRow,
@@ -17,46 +19,21 @@ from replay._cli._report import (
 )
 from replay._core.redact import Redactor
 from replay._exec.run import RunResult
-from replay._model.models import ChainState, RunStatus, Summary, TargetResult, TargetStatus
+from replay._model.models import ChainState, TargetResult
 
 RUN = "run2"
 RUN_DIR = Path("runs/run2")
 
 
-def target(
-    name: str,
-    status: str = "passed",
-    *,
-    decided_by: str = RUN,
-    chain_state: ChainState | None = None,
-    **fields: object,
-) -> TargetResult:
-    """A target without attempts; outstanding unless it passed."""
-    st = TargetStatus(status)
-    state = chain_state or (ChainState.PASSING if st.ok else ChainState.OUTSTANDING)
-    return TargetResult(
-        name=name,
-        kind="e2e",
-        adapter="generic",
-        argv=("sh", "-c", "true"),
-        status=st,
-        chain_state=state,
-        decided_by=decided_by,
-        **{"log": f"{name}/output.log", **fields},  # type: ignore[arg-type]
-    )
+def target(name: str, status: str = "passed", **fields: Any) -> TargetResult:
+    """A target of run `run2` without attempts; outstanding unless it passed."""
+    defaults = {"argv": ("sh", "-c", "true"), "decided_by": RUN, "log": f"{name}/output.log"}
+    return make_target(name, status, **{**defaults, **fields})
 
 
-def result(*targets: TargetResult, **fields: object) -> RunResult:
+def result(*targets: TargetResult, **fields: Any) -> RunResult:
     """A finished run holding `targets`, failed if any is outstanding."""
-    status = RunStatus.FAILED if any(t.outstanding for t in targets) else RunStatus.PASSED
-    summary = Summary(
-        run_id=RUN,
-        status=status,
-        started_at="2026-02-06T21:23:20Z",
-        finished_at="2026-02-06T21:30:00Z",
-        targets=targets,
-        **fields,  # type: ignore[arg-type]
-    )
+    summary = make_summary(*targets, run_id=RUN, **fields)
     return RunResult(
         summary=summary, run_dir=RUN_DIR, summary_path=RUN_DIR / "summary.json", outcomes=()
     )

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from replay._core.planning import Options, build_plan, rerun_plan
 from replay._exec.executor import attempt_dir
-from replay._exec.run import run
+from replay._exec.run import RunOptions, RunResult, Seams, run_with
 from replay._inputs.readers import load_summary, read_input
 from replay._model.config import Config
 from replay._model.errors import ArtifactError, InputError, ReplayError
@@ -41,6 +41,12 @@ from replay._store.rundir import (
 PY = sys.executable
 ROOT_FILES = (Path("/result.json"), Path("/failure_digest.json"), Path("/output.log"))
 """Where an empty job name used to put its files (replay often runs as root in CI)."""
+
+
+def run(plan: Plan, run_dir: Path, *, collect_environment: bool = True) -> RunResult:
+    """A library run without signal handling or watchdog (the private seams)."""
+    options = RunOptions(handle_signals=False, collect_environment=collect_environment)
+    return run_with(plan, run_dir, options, Seams(watchdog=False))
 
 
 def write_config(directory: Path, suites: list[dict[str, Any]]) -> None:
@@ -169,7 +175,7 @@ def test_library_job_with_an_empty_id_writes_inside_the_run_dir(tmp_path: Path) 
     """`run()` of a plan whose job id is "" writes its result inside the run directory."""
     with contextlib.suppress(ReplayError):  # refused at the model is fine too
         job = Job(id="", target="t", kind="suite", adapter="generic", argv=("false",))
-        result = run(Plan(jobs=(job,)), tmp_path / "r", handle_signals=False, watchdog=False)
+        result = run(Plan(jobs=(job,)), tmp_path / "r")
         (target,) = result.summary.targets
         assert target.result is not None
         assert (tmp_path / "r" / target.result).is_file()
@@ -182,7 +188,7 @@ def test_library_jobs_named_like_run_files_do_not_collide(tmp_path: Path) -> Non
         Job(id=name, target=name, kind="suite", adapter="generic", argv=("true",))
         for name in ("summary.json", "events.jsonl", "carried")
     )
-    result = run(Plan(jobs=jobs), tmp_path / "r", handle_signals=False, watchdog=False)
+    result = run(Plan(jobs=jobs), tmp_path / "r")
     assert (0, ["summary.json", "events.jsonl", "carried"]) == (
         result.exit_code,
         [t["name"] for t in load_json(tmp_path / "r/summary.json")["targets"]],
@@ -632,7 +638,7 @@ def test_a_planted_link_at_the_lock_is_replaced(tmp_path: Path) -> None:
 def test_run_releases_the_lock_when_it_ends(tmp_path: Path) -> None:
     """After `run()` returns, the run directory can be locked again."""
     job = Job(id="a", target="a", kind="suite", adapter="generic", argv=("true",))
-    run(Plan(jobs=(job,)), tmp_path / "r", handle_signals=False, watchdog=False)
+    run(Plan(jobs=(job,)), tmp_path / "r")
     lock_run_dir(tmp_path / "r", started_at="now").release()
 
 
@@ -712,6 +718,7 @@ def _world(tmp: Path) -> None:
 
 
 # Fewer examples than the profile: every example runs a real `replay run` into a run directory.
+@pytest.mark.slow
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
 @given(
     names=st.lists(HOSTILE_NAMES, min_size=1, max_size=3, unique=True),
@@ -766,7 +773,7 @@ def test_no_name_or_path_escapes_the_run_dir(
             return  # refused as bad input: nothing ran
         event("ran")
         before = snapshot(tmp)
-        run(plan, run_dir, handle_signals=False, watchdog=False, collect_environment=False)
+        run(plan, run_dir, collect_environment=False)
         after = snapshot(tmp)
         read = [p for p, (_, content) in after.items() if MARKER.encode() in str(content).encode()]
         assert ([], []) == (

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from replay._adapters import adapter_names
-from replay._core.summary import DERIVED_KEYS, summary_document
+from replay._core.planning import plan_document
+from replay._core.summary import DERIVED_KEYS, SHARED_TESTS_KEY, summary_document
 from replay._inputs.audit import audit_document
 from replay._inputs.schemas import (
     DIALECT,
@@ -29,12 +30,19 @@ from replay._model.models import (
     MAX_PARALLELISM,
     MAX_RETRIES,
     MAX_SECONDS,
+    NO_TESTS_RULES,
+    Attempt,
+    ChainState,
     Job,
     Plan,
     RetryPolicy,
     RunStatus,
     Shard,
     Summary,
+    TargetResult,
+    TargetStatus,
+    TestResult,
+    TestStatus,
 )
 
 # The models refuse what no run can use (a NUL byte, `KEY=` names, shard 5 of 2): draw
@@ -77,6 +85,13 @@ st.register_type_strategy(
         tests=st.lists(_word).map(tuple),
         junit_path=st.none() | _word,
         suite_command=st.lists(_word).map(tuple),
+        retries=st.none() | st.integers(0, MAX_RETRIES),
+        slow=_seconds,
+        terminate_after=st.none() | st.integers(1, MAX_RETRIES),
+        leak_timeout=_seconds,
+        group=st.none() | _word,
+        weight=st.integers(1, MAX_PARALLELISM),
+        setup=st.lists(_word).map(tuple),
     ),
 )
 st.register_type_strategy(
@@ -95,6 +110,13 @@ st.register_type_strategy(
         Plan,
         jobs=st.lists(st.from_type(Job), unique_by=lambda j: j.id).map(tuple),
         parallelism=st.integers(1, MAX_PARALLELISM),
+        no_tests=st.sampled_from(NO_TESTS_RULES),
+        groups=st.dictionaries(st.text(min_size=1), st.integers(1)),
+        # At most one setup and one teardown job, and no `parent` (the same records as
+        # `carried`): a plan drawn with all of them in full is too big for hypothesis.
+        setup=st.lists(st.from_type(Job), max_size=1).map(tuple),
+        teardown=st.lists(st.from_type(Job), max_size=1).map(tuple),
+        parent=st.just(()),
     ),
 )
 
@@ -259,13 +281,19 @@ def _errors(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str 
         errors += _errors(value, root["$defs"][schema["$ref"].rsplit("/", 1)[1]], root, path)
     if "anyOf" in schema and all(_errors(value, s, root, path) for s in schema["anyOf"]):
         errors.append(f"{path}: matches no alternative")
+    if "const" in schema and not (
+        value == schema["const"] and type(value) is type(schema["const"])
+    ):
+        errors.append(f"{path}: {value!r} is not {schema['const']!r}")
+    if "not" in schema and not _errors(value, schema["not"], root, path):
+        errors.append(f"{path}: matches what it must not")
     if "enum" in schema and value not in schema["enum"]:
         errors.append(f"{path}: {value!r} not in {schema['enum']}")
     if "type" in schema:
         names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_is(value, n) for n in names):
             return [*errors, f"{path}: expected {names}, got {type(value).__name__}"]
-    if isinstance(value, dict) and schema.get("type") == "object":
+    if isinstance(value, dict) and (schema.get("type") == "object" or "required" in schema):
         errors += _object_errors(value, schema, root, path)
     if isinstance(value, list) and schema.get("type") == "array":
         prefix = schema.get("prefixItems", [])
@@ -305,6 +333,37 @@ def test_validator_is_not_vacuous() -> None:
     assert expected == _errors(document, schema, schema)
 
 
+def test_shared_tests_marker_is_in_the_summary_schema() -> None:
+    """An attempt may say `tests_as_target: true` instead of its tests, but not both."""
+    schema = build_schema("summary")
+    test = TestResult(name="t", status=TestStatus.PASSED)
+    target = TargetResult(
+        name="a",
+        kind="e2e",
+        adapter="generic",
+        argv=("true",),
+        status=TargetStatus.PASSED,
+        chain_state=ChainState.PASSING,
+        decided_by="r",
+        attempts=(Attempt(number=1, tests=(test,)),),
+        tests=(test,),
+    )
+    summary = Summary(
+        run_id="r", status=RunStatus.PASSED, started_at="", finished_at="", targets=(target,)
+    )
+    document = summary_document(summary)
+    attempt = document["targets"][0]["attempts"][0]
+    assert attempt[SHARED_TESTS_KEY] is True
+    assert [] == _errors(document, schema, schema)
+    attempt[SHARED_TESTS_KEY] = False
+    attempt["tests"] = []
+    expected = [
+        "$.targets[0].attempts[0]: matches what it must not",
+        "$.targets[0].attempts[0].tests_as_target: False is not True",
+    ]
+    assert expected == _errors(document, schema, schema)
+
+
 # Fewer examples than the profile: each one builds and walks the whole published schema.
 @pytest.mark.slow
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
@@ -322,7 +381,7 @@ def test_summaries_validate(summary: Summary) -> None:
 def test_plans_validate(plan: Plan) -> None:
     """Any plan (`--dry-run` output) is valid under the published plan schema."""
     schema = build_schema("plan")
-    assert [] == _errors(unstructure(plan), schema, schema)
+    assert [] == _errors(plan_document(plan), schema, schema)
 
 
 def test_audit_documents_validate() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -93,3 +94,148 @@ def test_matrix_from_config_and_durations(tmp_path: Path) -> None:
     assert [0, 1, 2] == [entry["shard"] for entry in include]
     assert {3} == {entry["total"] for entry in include}
     assert len(NAMES) == sum(entry["targets"] for entry in include)
+
+
+CHAIN_SUITES = [f"s{i}" for i in range(1, 7)]
+CHAIN_FAILING = {"s2", "s4", "s6"}
+
+
+def _chain_config(root: Path) -> None:
+    """Six suites; s2, s4 and s6 fail on their first run only (a marker file remembers)."""
+    markers = root / "markers"
+    markers.mkdir()
+    lines = []
+    for name in CHAIN_SUITES:
+        if name in CHAIN_FAILING:
+            marker = markers / name
+            command = f'["sh", "-c", "test -f {marker} || {{ touch {marker}; exit 1; }}"]'
+        else:
+            command = '["true"]'
+        lines += ["[[replay.suites]]", f'name = "{name}"', f"command = {command}"]
+    (root / "replay.toml").write_text("\n".join(lines) + "\n")
+
+
+def _states(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((t["name"], t["status"], t["chain_state"]) for t in summary["targets"])
+
+
+def _verified(root: Path, *dirs: str) -> list[int]:
+    return [replay(root, "verify", d).returncode for d in dirs]
+
+
+def test_sharded_chain_reaches_green_like_the_unsharded_one(tmp_path: Path) -> None:
+    """Shard, merge, rerun matrix, sharded rerun, merge: the same green as run + rerun."""
+    alone, spread = tmp_path / "alone", tmp_path / "spread"
+    for root in (alone, spread):
+        root.mkdir()
+        _chain_config(root)
+    # The unsharded chain.
+    assert 1 == replay(alone, "run", "--out", "r1").returncode
+    assert 0 == replay(alone, "run", "--rerun-from", "r1/summary.json", "--out", "r2").returncode
+    reference = load(alone / "r2/summary.json")
+
+    # The same chain over two machines.
+    for index in range(2):
+        shard = ("--shard-index", str(index), "--shard-total", "2")
+        assert replay(spread, "run", *shard, "--out", f"first/s{index}").returncode in (0, 1)
+    merged = replay(spread, "merge", "first/s0/summary.json", "first/s1/summary.json")
+    assert 2 == merged.returncode  # --out is required: argparse refuses
+    merged = replay(
+        spread, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first"
+    )
+    assert 1 == merged.returncode, merged.stdout + merged.stderr
+
+    printed = replay(spread, "matrix", "--shards", "2", "--rerun-from", "first/summary.json")
+    include = orjson.loads(printed.stdout)["include"]
+    assert (2, 3, {"duration"}) == (
+        len(include),
+        sum(e["targets"] for e in include),
+        {e["strategy"] for e in include},
+    )
+    rerun_dirs = []
+    for entry in include:
+        out = f"again/rr{entry['shard']}"
+        result = replay(
+            spread,
+            "run",
+            "--rerun-from",
+            "first/summary.json",
+            "--shard-index",
+            str(entry["shard"]),
+            "--shard-total",
+            str(entry["total"]),
+            "--shard-strategy",
+            entry["strategy"],
+            "--out",
+            out,
+        )
+        assert 0 == result.returncode, result.stderr
+        executed = [
+            t["name"]
+            for t in load(spread / out / "summary.json")["targets"]
+            if t["decided_by"] == load(spread / out / "summary.json")["run_id"]
+        ]
+        assert entry["targets"] == len(executed)
+        rerun_dirs.append(out)
+    summaries = [f"{d}/summary.json" for d in rerun_dirs]
+    final = replay(spread, "merge", *summaries, "--out", "again")
+    assert 0 == final.returncode, final.stdout + final.stderr
+    document = load(spread / "again/summary.json")
+    assert _states(reference) == _states(document)
+    assert sorted(CHAIN_SUITES) == sorted(t["name"] for t in document["targets"])
+    assert "passed" == document["status"]
+    dirs = ["first/s0", "first/s1", *rerun_dirs, "first", "again"]
+    assert [0] * len(dirs) == _verified(spread, *dirs)
+
+
+def test_a_shard_run_again_replaces_its_earlier_summary(tmp_path: Path) -> None:
+    """CI re-runs one rerun shard: the newest run wins, the older is named, merge passes."""
+    _chain_config(tmp_path)
+    for index in range(2):
+        shard = ("--shard-index", str(index), "--shard-total", "2")
+        replay(tmp_path, "run", *shard, "--out", f"first/s{index}")
+    replay(tmp_path, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first")
+    rerun: tuple[str, ...] = ("--rerun-from", "first/summary.json", "--shard-total", "2")
+    rerun += ("--shard-strategy", "duration")
+    for index, out in ((0, "again/rr0-a"), (1, "again/rr1"), (0, "again/rr0-b")):
+        replay(tmp_path, "run", *rerun, "--shard-index", str(index), "--out", out)
+    inputs = [f"again/{d}/summary.json" for d in ("rr0-b", "rr1", "rr0-a")]
+    result = replay(tmp_path, "merge", *inputs, "--out", "again", "--json")
+    report = orjson.loads(result.stdout)
+    expected = (0, [{"source": inputs[2], "by": inputs[0], "shard": "both-0-of-2"}], True)
+    assert expected == (result.returncode, report["superseded"], report["written"])
+    names = [t["name"] for t in load(tmp_path / "again/summary.json")["targets"]]
+    assert sorted(CHAIN_SUITES) == sorted(names)
+
+
+def test_a_refused_merge_writes_nothing(tmp_path: Path) -> None:
+    """Shards that continue different runs are refused (exit 2) and nothing is written."""
+    _chain_config(tmp_path)
+    for index in range(2):
+        shard = ("--shard-index", str(index), "--shard-total", "2")
+        replay(tmp_path, "run", *shard, "--out", f"first/s{index}")
+    replay(tmp_path, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first")
+    rerun = ("--rerun-from", "first/summary.json", "--shard-total", "2")
+    replay(tmp_path, "run", *rerun, "--shard-index", "0", "--out", "again/rr0")
+    result = replay(
+        tmp_path, "merge", "again/rr0/summary.json", "first/s1/summary.json", "--out", "mixed"
+    )
+    assert (2, False) == (result.returncode, (tmp_path / "mixed/summary.json").exists())
+    assert "continue different runs" in result.stdout
+
+
+def test_auto_shard_from_a_kubernetes_indexed_job(tmp_path: Path) -> None:
+    """`--shard auto` reads JOB_COMPLETION_INDEX, with the total from --shard-total."""
+    (tmp_path / "replay.toml").write_text(
+        "".join(f'[[replay.suites]]\nname = "{n}"\ncommand = ["true"]\n' for n in NAMES)
+    )
+    env = {"JOB_COMPLETION_INDEX": "1"}
+    auto = ("run", "--shard", "auto", "--dry-run")
+    result = replay(tmp_path, *auto, "--shard-total", "2", env=env)
+    plan = orjson.loads(result.stdout)
+    assert (1, 2) == (plan["shard"]["index"], plan["shard"]["total"])
+    assert NAMES[1::2] == [j["target"] for j in plan["jobs"]]
+    no_total = replay(tmp_path, *auto, env=env)
+    assert (2, True) == (no_total.returncode, "--shard-total" in no_total.stderr)
+    too_far = replay(tmp_path, *auto, "--shard-total", "2", env={"JOB_COMPLETION_INDEX": "2"})
+    assert (2, True) == (too_far.returncode, "out of range" in too_far.stderr)

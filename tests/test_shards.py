@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from _support import make_summary, make_target
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from replay._core.shards import (
 from replay._model.errors import ReplayError
 from replay._model.models import (
     MAX_SHARDS,
-    ChainState,
     RunStatus,
     Summary,
     TargetResult,
@@ -33,22 +33,11 @@ STRATEGIES = list(ShardStrategy)
 
 
 def _target(name: str, duration: float, status: TargetStatus = TargetStatus.PASSED) -> TargetResult:
-    return TargetResult(
-        name=name,
-        kind="e2e",
-        adapter="generic",
-        argv=("true",),
-        status=status,
-        chain_state=ChainState.PASSING if status.ok else ChainState.OUTSTANDING,
-        decided_by="r1",
-        duration=duration,
-    )
+    return make_target(name, status, argv=("true",), duration=duration)
 
 
 def _summary(*targets: TargetResult) -> Summary:
-    return Summary(
-        run_id="r1", status=RunStatus.PASSED, started_at="", finished_at="", targets=targets
-    )
+    return make_summary(*targets)
 
 
 @pytest.mark.parametrize(

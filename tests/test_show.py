@@ -8,10 +8,10 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
+from _support import make_summary, make_target
 
 from replay._cli._show import (
     ShowReport,
@@ -33,7 +33,6 @@ from replay._model.models import (
     Attempt,
     ChainState,
     RunStatus,
-    Summary,
     TargetResult,
     TargetStatus,
     TestResult,
@@ -44,32 +43,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
 BASE = Path("/runs/r1")
 HERE = Path("/work/project")
 """The directory the text report is printed in, for the pure tests."""
-
-
-def _target(name: str = "t", **changes: Any) -> TargetResult:
-    fields: dict[str, Any] = {
-        "name": name,
-        "kind": "e2e",
-        "adapter": "generic",
-        "argv": ("sh", "-c", "exit 1"),
-        "status": TargetStatus.FAILED,
-        "chain_state": ChainState.OUTSTANDING,
-        "decided_by": "r1",
-    }
-    fields.update(changes)
-    return TargetResult(**fields)
-
-
-def _summary(*targets: TargetResult, **changes: Any) -> Summary:
-    fields: dict[str, Any] = {
-        "run_id": "r1",
-        "status": RunStatus.FAILED,
-        "started_at": "2026-03-01T12:00:00Z",
-        "finished_at": "2026-03-01T12:01:00Z",
-        "targets": targets,
-    }
-    fields.update(changes)
-    return Summary(**fields)
 
 
 def _run(argv: list[str]) -> int:
@@ -87,40 +60,42 @@ def _run(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        (_target(exit_code=101), "exit code 101"),
-        (_target(attempts=(Attempt(number=1, exit_code=3),)), "exit code 3"),
+        (make_target(exit_code=101), "exit code 101"),
+        (make_target(attempts=(Attempt(number=1, exit_code=3),)), "exit code 3"),
         (
-            _target(attempts=(Attempt(number=1, exit_code=1, error="result file missing"),)),
+            make_target(attempts=(Attempt(number=1, exit_code=1, error="result file missing"),)),
             "exit code 1: result file missing",
         ),
         (
-            _target(status=TargetStatus.TIMED_OUT, attempts=(Attempt(1, signal=9, duration=600),)),
+            make_target(
+                status=TargetStatus.TIMED_OUT, attempts=(Attempt(1, signal=9, duration=600),)
+            ),
             "timed out after 600s",
         ),
         (
-            _target(attempts=(Attempt(number=1, timed_out=True, duration=12.25),)),
+            make_target(attempts=(Attempt(number=1, timed_out=True, duration=12.25),)),
             "timed out after 12.2s",
         ),
-        (_target(status=TargetStatus.TIMED_OUT), "timed out"),
-        (_target(status=TargetStatus.CRASHED, signal=11), "killed by signal SIGSEGV"),
-        (_target(attempts=(Attempt(number=1, signal=15),)), "killed by signal SIGTERM"),
-        (_target(attempts=(Attempt(number=1, signal=250),)), "killed by signal 250"),
+        (make_target(status=TargetStatus.TIMED_OUT), "timed out"),
+        (make_target(status=TargetStatus.CRASHED, signal=11), "killed by signal SIGSEGV"),
+        (make_target(attempts=(Attempt(number=1, signal=15),)), "killed by signal SIGTERM"),
+        (make_target(attempts=(Attempt(number=1, signal=250),)), "killed by signal 250"),
         (
-            _target(attempts=(Attempt(number=1, interrupted=True, signal=2),)),
+            make_target(attempts=(Attempt(number=1, interrupted=True, signal=2),)),
             "interrupted before it finished",
         ),
         (
-            _target(attempts=(Attempt(number=1, error="executable not found: cargo"),)),
+            make_target(attempts=(Attempt(number=1, error="executable not found: cargo"),)),
             "could not start: executable not found: cargo",
         ),
-        (_target(status=TargetStatus.NOT_RUN), "not run (scheduled but never finished)"),
+        (make_target(status=TargetStatus.NOT_RUN), "not run (scheduled but never finished)"),
         (
-            _target(status=TargetStatus.NOT_RUN, attempts=(Attempt(1, error="listed"),)),
+            make_target(status=TargetStatus.NOT_RUN, attempts=(Attempt(1, error="listed"),)),
             "not run: listed",
         ),
-        (_target(status=TargetStatus.FAILED), "failed"),
+        (make_target(status=TargetStatus.FAILED), "failed"),
         (
-            _target(exit_code=1, attempts=(Attempt(1, exit_code=101), Attempt(2, exit_code=1))),
+            make_target(exit_code=1, attempts=(Attempt(1, exit_code=101), Attempt(2, exit_code=1))),
             "exit code 1",
         ),
     ],
@@ -140,9 +115,9 @@ def _test(name: str, status: TestStatus, attempt: int = 1) -> TestResult:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        (_target(), ()),
+        (make_target(), ()),
         (
-            _target(
+            make_target(
                 tests=(
                     _test("a", TestStatus.PASSED),
                     _test("b", TestStatus.FAILED),
@@ -164,9 +139,9 @@ def test_failed_tests(target: TargetResult, expected: tuple[str, ...]) -> None:
 
 def test_show_rows_only_outstanding_with_absolute_paths() -> None:
     """Rows cover outstanding targets only; inside paths become absolute under base_dir."""
-    summary = _summary(
-        _target("ok", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
-        _target(
+    summary = make_summary(
+        make_target("ok", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        make_target(
             "bad",
             kind="unit",
             argv=("cargo", "test", "--test", "bad"),
@@ -209,7 +184,7 @@ def test_show_rows_only_outstanding_with_absolute_paths() -> None:
 )
 def test_commands_are_shell_quoted(argv: tuple[str, ...], expected: str) -> None:
     """Names with shell metacharacters are quoted as one word; secrets are redacted."""
-    (row,) = show_rows(_summary(_target(argv=argv)), BASE)
+    (row,) = show_rows(make_summary(make_target(argv=argv)), BASE)
     assert expected == row.command
 
 
@@ -225,17 +200,17 @@ def test_one_command_replay(
     one_command_replay: str | None, summary_path: str, expected: str
 ) -> None:
     """The summary's own one command is shown; without one, a rerun of the shown file."""
-    summary = _summary(_target(), one_command_replay=one_command_replay)
+    summary = make_summary(make_target(), one_command_replay=one_command_replay)
     report = show_report(summary, summary_path=summary_path, base_dir=BASE)
     assert expected == report.one_command_replay
 
 
 def test_show_report_totals() -> None:
     """Totals count every target, the passing ones and the outstanding ones."""
-    summary = _summary(
-        _target("a", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
-        _target("b", status=TargetStatus.FLAKY, chain_state=ChainState.PASSING),
-        _target("c"),
+    summary = make_summary(
+        make_target("a", status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+        make_target("b", status=TargetStatus.FLAKY, chain_state=ChainState.PASSING),
+        make_target("c"),
     )
     report = show_report(summary, summary_path="s.json", base_dir=BASE)
     assert ShowTotals(total=3, passing=2, outstanding=1) == report.totals
@@ -304,8 +279,8 @@ replay all: python -m replay --rerun-from out/summary.json
 
 def test_format_report_green() -> None:
     """A green summary says so and prints no replay line."""
-    summary = _summary(
-        _target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+    summary = make_summary(
+        make_target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
         status=RunStatus.PASSED,
     )
     report = show_report(summary, summary_path="s.json", base_dir=BASE)
@@ -320,7 +295,7 @@ def test_format_report_green() -> None:
 def test_format_report_caps_failed_tests() -> None:
     """Long lists of failed tests are cut in the text form and counted."""
     tests = tuple(_test(f"t{i}", TestStatus.FAILED) for i in range(25))
-    report = show_report(_summary(_target(tests=tests)), summary_path="s", base_dir=BASE)
+    report = show_report(make_summary(make_target(tests=tests)), summary_path="s", base_dir=BASE)
     failed_line = next(
         line for line in format_report(report, HERE).splitlines() if "failed:" in line
     )
@@ -338,7 +313,7 @@ def test_format_report_caps_failed_tests() -> None:
 )
 def test_format_report_escapes_control_characters(name: str, expected: str) -> None:
     """A name cannot drive the terminal: control characters are printed escaped."""
-    report = show_report(_summary(_target(name)), summary_path="s", base_dir=BASE)
+    report = show_report(make_summary(make_target(name)), summary_path="s", base_dir=BASE)
     lines = format_report(report, HERE).splitlines()
     assert expected == lines[2]
 
@@ -362,7 +337,7 @@ def test_format_report_escapes_control_characters(name: str, expected: str) -> N
 )
 def test_replay_line_changes_directory(cwd: str | None, expected: str) -> None:
     """The replay line enters the target's directory: relative inside HERE, quoted always."""
-    (row,) = show_rows(_summary(_target(argv=("cargo", "test"), cwd=cwd)), BASE)
+    (row,) = show_rows(make_summary(make_target(argv=("cargo", "test"), cwd=cwd)), BASE)
     assert expected == replay_line(row, HERE)
 
 
@@ -370,8 +345,8 @@ def test_printed_replay_line_runs_in_the_recorded_directory(tmp_path: Path) -> N
     """Pasted into a shell where `show` ran, the replay line runs the command where it ran."""
     where = tmp_path / "a dir; with $(stuff)"
     where.mkdir()
-    target = _target(argv=("sh", "-c", "pwd > ran-here.txt"), cwd=str(where))
-    report = show_report(_summary(target), summary_path="s.json", base_dir=BASE)
+    target = make_target(argv=("sh", "-c", "pwd > ran-here.txt"), cwd=str(where))
+    report = show_report(make_summary(target), summary_path="s.json", base_dir=BASE)
     line = next(
         line.removeprefix("  replay: ")
         for line in format_report(report, tmp_path).splitlines()
@@ -385,7 +360,7 @@ def test_show_json_carries_the_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`show --json` gives each row the directory its command ran in, as recorded."""
-    summary = _summary(_target("a", cwd="/srv/app"), _target("b"))
+    summary = make_summary(make_target("a", cwd="/srv/app"), make_target("b"))
     path = tmp_path / "summary.json"
     path.write_bytes(orjson.dumps(summary_document(summary)))
     _run(["show", "--json", str(path)])
@@ -458,8 +433,8 @@ def test_show_text_replay_commands_round_trip(
 
 def test_show_green_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A summary with nothing outstanding exits 0."""
-    summary = _summary(
-        _target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
+    summary = make_summary(
+        make_target(status=TargetStatus.PASSED, chain_state=ChainState.PASSING),
         status=RunStatus.PASSED,
     )
     path = tmp_path / "summary.json"
@@ -472,7 +447,9 @@ def test_show_does_not_print_paths_outside_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A hostile log or digest path is never printed: the row says there is none."""
-    summary = _summary(_target(log="../../etc/passwd", digest="/etc/shadow", root_cause="panic"))
+    summary = make_summary(
+        make_target(log="../../etc/passwd", digest="/etc/shadow", root_cause="panic")
+    )
     path = tmp_path / "summary.json"
     path.write_bytes(orjson.dumps(summary_document(summary)))
     _run(["show", str(path)])

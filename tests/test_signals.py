@@ -229,7 +229,7 @@ def test_second_signal_kills_a_job_that_ignores_sigterm(
 FINALISING = """\
 import os, signal, sys, time
 from pathlib import Path
-from replay import Job, Plan, run
+from replay import Job, Plan, RunOptions, run
 
 def signal_myself(summary, run_dir):
     # A post-process step runs while the summary is finalised, like a digest of a big log.
@@ -238,7 +238,8 @@ def signal_myself(summary, run_dir):
     return summary
 
 plan = Plan(jobs=(Job(id="ok", target="ok", kind="unit", adapter="generic", argv=("true",)),))
-result = run(plan, Path(sys.argv[1]), backend=sys.argv[2], post_process=(signal_myself,))
+options = RunOptions(post_process=(signal_myself,))
+result = run(plan, Path(sys.argv[1]), options=options, backend=sys.argv[2])
 print(result.summary.status.value, result.exit_code)
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from _support import replay
+from _support import make_summary, make_target, replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,6 @@ from replay._model.errors import InputError
 from replay._model.models import (
     Attempt,
     ChainState,
-    RunStatus,
     Summary,
     TargetResult,
     TargetStatus,
@@ -37,12 +36,11 @@ RUN_ID = "20260217T000000Z-abc123"
 
 def _target(name: str, status: TargetStatus, *, kind: str = "unit") -> TargetResult:
     failed = status is not TargetStatus.PASSED
-    return TargetResult(
-        name=name,
+    return make_target(
+        name,
+        status,
         kind=kind,
-        adapter="generic",
         argv=("cargo", "test", "--test", name),
-        status=status,
         chain_state=ChainState.OUTSTANDING if failed else ChainState.PASSING,
         decided_by=RUN_ID,
         exit_code=1 if failed else 0,
@@ -54,15 +52,12 @@ def _target(name: str, status: TargetStatus, *, kind: str = "unit") -> TargetRes
 
 
 def _summary() -> Summary:
-    return Summary(
+    return make_summary(
+        _target("unit_math", TargetStatus.PASSED),
+        _target("e2e_tui", TargetStatus.FAILED, kind="e2e"),
         run_id=RUN_ID,
-        status=RunStatus.FAILED,
         started_at="2026-02-17T00:00:00Z",
         finished_at="2026-02-17T00:01:00Z",
-        targets=(
-            _target("unit_math", TargetStatus.PASSED),
-            _target("e2e_tui", TargetStatus.FAILED, kind="e2e"),
-        ),
         one_command_replay="python -m replay --rerun-from summary.json",
     )
 

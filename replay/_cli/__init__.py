@@ -23,18 +23,26 @@ SUBCOMMANDS = {
     "run": "run suites from the config, a summary to rerun, or a command (the default)",
     "show": "what failed in a summary, why, and the command to replay each",
     "flake": "run a suite or one test K times: verdict, FLAKE-* category, quarantine entry",
+    "bisect": "find the commit that made a test fail or flake: a flake loop per probed commit",
     "diff": "triage diff of two summaries: regressions, new failures, fixed, ranked",
     "merge": "merge shard summaries into one summary",
     "matrix": "CI matrix JSON (GitHub Actions `include` form) with balanced shards",
+    "queue": "queue mode on Redis: wait for the workers and merge their results",
     "gates": "list (and replay) the failing gates of a full_suite_verdict.json",
     "audit": "audit a suite_classification.toml (suites, waivers, quarantine)",
     "verify": "check that a run directory's artifacts exist, stay inside it and parse",
+    "history": "the flake ledger: ingest summaries; which tests flake, how slow, since when",
+    "report": "write a summary's HTML report: verdict, timeline, failures, flaky targets, chain",
 }
 """Subcommand name -> its one-line help; each is implemented by `replay._cli._<name>`.
 
+`MODULES` names the exceptions (`_report` is the end-of-run table of `run`).
 Only the chosen subcommand's module is imported (each pulls in its own
 dependencies); the others appear in `--help` by name and help line only.
 """
+
+MODULES = {"report": "_html"}
+"""Subcommands whose module is not `_<name>`."""
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -74,7 +82,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, help_line in SUBCOMMANDS.items():
         if chosen is None or name == chosen:
-            importlib.import_module(f"replay._cli._{name}").register(subparsers)
+            module = MODULES.get(name, f"_{name}")
+            importlib.import_module(f"replay._cli.{module}").register(subparsers)
         else:
             subparsers.add_parser(name, help=help_line)
     return parser

@@ -149,7 +149,7 @@ def flake_jobs(
 
 
 def _run_of(outcome: JobOutcome, result: RunResult, number: int) -> tuple[FlakeRun, list[str]]:
-    from replay._core.digest import scan_log
+    from replay._inputs.logscan import scan_log
 
     last = outcome.attempts[-1]
     passed = outcome.status.ok
@@ -196,8 +196,15 @@ def build_report(
         if not run.passed:
             evidence.append(lines)
     classification = classify_attempts(evidence, config.flake_rules) if evidence else None
+    from replay._inputs.logs import runs_divergence
+
     report = flake_report(
-        target, runs, planned=planned, classification=classification, min_runs=min_runs
+        target,
+        runs,
+        planned=planned,
+        classification=classification,
+        min_runs=min_runs,
+        divergence=runs_divergence(result.run_dir, runs),
     )
     if report.verdict is FlakeVerdictKind.FLAKY:
         entry = quarantine_entry(

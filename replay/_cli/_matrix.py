@@ -1,9 +1,12 @@
-"""`replay matrix --shards N [--from SUMMARY...]`: a GitHub Actions matrix, balanced.
+"""`replay matrix --shards N [--from SUMMARY...] [--rerun-from MERGED]`: a CI matrix, balanced.
 
 Prints one line of JSON, ready for `echo "matrix=$(replay matrix ...)" >>
 "$GITHUB_OUTPUT"` and `strategy.matrix: ${{ fromJSON(...) }}`. Target names
 and durations come from earlier summaries; reading them from a config is not
-supported yet (without `--from` the entries carry no estimate).
+supported yet (without `--from` the entries carry no estimate). With
+`--rerun-from MERGED` the matrix spreads only what MERGED leaves outstanding
+(at most one shard per outstanding target), balanced by MERGED's durations;
+each job runs `replay run --rerun-from MERGED --shard-index I --shard-total N`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from replay._cli._options import shard_total_arg
-from replay._core.matrix import github_matrix
+from replay._core.matrix import github_matrix, rerun_durations, rerun_targets, rerun_total
 from replay._core.shards import DEFAULT_PERCENTILE, durations_from
 from replay._inputs.config import find_config, load_config
 from replay._inputs.readers import load_summary
@@ -57,6 +60,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="earlier summaries: target names and durations (repeatable)",
     )
     parser.add_argument(
+        "--rerun-from",
+        type=Path,
+        metavar="MERGED",
+        help="spread only what this summary leaves outstanding (a rerun matrix), balanced by "
+        "its durations; jobs run `replay run --rerun-from MERGED --shard-index I --shard-total N "
+        "--shard-strategy S`",
+    )
+    parser.add_argument(
         "--percentile",
         type=float,
         default=DEFAULT_PERCENTILE,
@@ -76,8 +87,25 @@ def _wanted(kind: str, is_unit: bool) -> bool:
     return kind == "both" or (kind == "unit") == is_unit
 
 
+_UNIT = {"both": None, "unit": frozenset({True}), "suite": frozenset({False})}
+"""`--shard-kind` as the `is_unit` values of the targets it spreads."""
+
+
+def _rerun_matrix(args: argparse.Namespace, summaries: list[Summary]) -> dict[str, object]:
+    previous = load_summary(args.rerun_from)
+    names = rerun_targets(previous, _UNIT[args.shard_kind])
+    total = rerun_total(args.shards, len(names))
+    known = rerun_durations(previous, summaries, args.percentile)
+    durations = {n: d for n, d in known.items() if n in set(names)}
+    return github_matrix(names, total, durations or None)
+
+
 def _handle(args: argparse.Namespace) -> int:
     summaries: list[Summary] = [load_summary(p) for p in args.sources]
+    if args.rerun_from is not None:
+        matrix = _rerun_matrix(args, summaries)
+        sys.stdout.write(orjson.dumps(matrix).decode() + "\n")
+        return 0
     config_path = args.config or find_config(Path.cwd())
     if config_path is not None:
         suites = load_config(config_path).suites

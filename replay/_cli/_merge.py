@@ -1,10 +1,11 @@
 """`replay merge SUMMARY... --out DIR`: one summary from the summaries of N shards.
 
-Writes `DIR/summary.json` whatever it finds, then says what is wrong with the
-inputs. Exit 2 when they are not the shards of one plan, each once
-(overlapping, duplicate or missing shards, different totals or strategies):
-the merged summary would not describe the whole plan. Otherwise exit 1 if
-anything is outstanding, 0 if not.
+Says what it finds in the inputs. Exit 2, writing nothing, when they are not
+the shards of one plan, each once (overlapping, duplicate or missing shards,
+different totals, strategies or parent runs): the merged summary would not
+describe the whole plan. Otherwise writes `DIR/summary.json` (and the bundle)
+and exits 1 if anything is outstanding, 0 if not. A shard run twice by the CI
+counts once, its newest run; the older one is named as superseded.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             f"Merge the summaries of a plan's shards into DIR/{SUMMARY_NAME}, with one replay "
             "command for every shard's failures. Overlapping, duplicate or missing shards are "
-            "reported (exit 2); otherwise exits 1 if anything is outstanding, 0 if not. Put DIR "
-            "above the shard run directories so the merged summary can point at their logs."
+            "reported and nothing is written (exit 2); otherwise exits 1 if anything is "
+            "outstanding, 0 if not. Shards of a rerun may each carry the parent's passing "
+            "targets (counted once); a shard given twice with different run ids (a CI job run "
+            "again) counts its newest run. Put DIR above the shard run directories so the "
+            "merged summary can point at their logs."
         ),
     )
     parser.add_argument("summaries", nargs="+", type=Path, metavar="SUMMARY")
@@ -92,18 +96,8 @@ def _handle(args: argparse.Namespace) -> int:
         now=iso(now),
         summary_path=str(summary_path),
     )
-    # The directory the user named, resolved if it is a link (the writer follows none).
-    real_out = Path(os.path.realpath(out_dir))
-    write_json_atomic(
-        real_out / BUNDLE_NAME,
-        bundle_document(
-            result.summary,
-            summary_path=str(summary_path),
-            generated_at=result.summary.finished_at,
-            environment={},
-        ),
-    )
-    write_json_atomic(real_out / SUMMARY_NAME, summary_document(result.summary))
+    if result.consistent:
+        write_merged(out_dir, result, str(summary_path))
     if args.json:
         sys.stdout.write(redact_text(dumps(_report(result, str(summary_path))).decode()))
     else:
@@ -111,6 +105,22 @@ def _handle(args: argparse.Namespace) -> int:
     if not result.consistent:
         return EXIT_BAD_INPUT
     return EXIT_FAILURES if result.summary.outstanding else EXIT_OK
+
+
+def write_merged(out_dir: Path, result: MergeResult, summary_path: str) -> None:
+    """Write the merged summary and its bundle into `out_dir` (the summary last)."""
+    # The directory the user named, resolved if it is a link (the writer follows none).
+    real_out = Path(os.path.realpath(out_dir))
+    write_json_atomic(
+        real_out / BUNDLE_NAME,
+        bundle_document(
+            result.summary,
+            summary_path=summary_path,
+            generated_at=result.summary.finished_at,
+            environment={},
+        ),
+    )
+    write_json_atomic(real_out / SUMMARY_NAME, summary_document(result.summary))
 
 
 def _report(result: MergeResult, summary_path: str) -> dict[str, object]:
@@ -127,6 +137,8 @@ def _report(result: MergeResult, summary_path: str) -> dict[str, object]:
         "duplicate_shards": result.duplicate_shards,
         "mismatches": result.mismatches,
         "unsharded": result.unsharded,
+        "superseded": result.superseded,
+        "written": result.consistent,
         "one_command_replay": result.summary.one_command_replay,
     }
 
@@ -135,10 +147,12 @@ def format_merge(result: MergeResult, summary_path: str) -> str:
     """The text report of a merge: totals, problems with the inputs, the replay command."""
     merged = result.summary
     outstanding = len(merged.outstanding)
-    lines = [
-        f"merged {len(result.sources)} summaries into {printable(summary_path)}: "
-        f"{len(merged.targets)} targets, {outstanding} outstanding ({merged.status.value})"
-    ]
+    counts = f"{len(merged.targets)} targets, {outstanding} outstanding ({merged.status.value})"
+    if result.consistent:
+        head = f"merged {len(result.sources)} summaries into {printable(summary_path)}: {counts}"
+    else:
+        head = f"refused to merge {len(result.sources)} summaries: {counts}"
+    lines = [head]
     for overlap in result.overlaps:
         lines.append(
             f"overlap: {printable(overlap.name)} is in "
@@ -151,8 +165,15 @@ def format_merge(result: MergeResult, summary_path: str) -> str:
         f"note: {printable(s)} has no shard block; merged without completeness check"
         for s in result.unsharded
     ]
+    lines += [
+        f"superseded: {printable(s.source)} by {printable(s.by)} ({printable(s.shard)} "
+        "ran again; newest wins)"
+        for s in result.superseded
+    ]
     if not result.consistent:
-        lines.append("the inputs are not the shards of one plan, each once: exit 2")
+        lines.append(
+            "the inputs are not the shards of one plan, each once: nothing written, exit 2"
+        )
     if merged.one_command_replay:
         lines.append(f"replay all: {printable(redact_text(merged.one_command_replay))}")
     return "\n".join(lines) + "\n"

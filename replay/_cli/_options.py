@@ -135,6 +135,31 @@ def add_adhoc_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", type=adapter_arg, metavar="NAME", help=ADHOC_HELP)
 
 
+def add_queue_options(parser: argparse.ArgumentParser) -> None:
+    """`replay run`'s queue mode: drain one plan from a Redis server with any number of workers."""
+    group = parser.add_argument_group("queue mode (Redis)")
+    group.add_argument(
+        "--queue",
+        metavar="URL",
+        help="work from a Redis queue (redis://HOST:PORT/DB): the first worker seeds it with the "
+        "plan, every worker runs one reserved job at a time until it is drained",
+    )
+    group.add_argument(
+        "--queue-name",
+        metavar="NAME",
+        help="the queue's name, the same for every worker of one build (e.g. the commit and run)",
+    )
+    group.add_argument(
+        "--queue-requeue",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="a failed job goes back to the queue up to N times; a later pass is flaky",
+    )
+    # Seconds a reservation holds without renewal (30 s): a testing knob.
+    group.add_argument("--queue-lease", type=float, default=None, help=argparse.SUPPRESS)
+
+
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that executes a plan (run, flake, gates --run)."""
     group = parser.add_argument_group("execution")
@@ -182,6 +207,12 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         "--exec-prefix", metavar="CMD", help='prefix every command, e.g. "rch exec --"'
     )
     group.add_argument(
+        "--no-tests",
+        choices=("fail", "warn", "pass"),
+        default=None,
+        help="what a suite whose runner saw no test counts as (default: config, else fail)",
+    )
+    group.add_argument(
         "--dry-run", action="store_true", help="print the plan as JSON and run nothing"
     )
     group.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
@@ -194,6 +225,18 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     group.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+    group.add_argument(
+        "--history",
+        metavar="PATH|URL",
+        help="the history ledger for --record (default: the config's [replay.history] path)",
+    )
+    group.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ingest the run's summary into the history ledger at its end "
+        "(default: the config's [replay.history] record)",
+    )
     # Seconds before a quarantined target's retry (5 s by policy): a testing knob.
     group.add_argument("--quarantine-delay", type=float, default=None, help=argparse.SUPPRESS)
     # The anyio backend: a testing knob, so the CLI is exercised on asyncio and trio.
@@ -291,6 +334,7 @@ def options_from_args(args: argparse.Namespace, **extra: Any) -> Options:
         "max_failures": getattr(args, "max_failures", None),
         "retry": retry,
         "granularity": Granularity(getattr(args, "rerun_granularity", "test")),
+        "no_tests": getattr(args, "no_tests", None),
     }
     fields.update(extra)
     return Options(**fields)
@@ -331,10 +375,10 @@ def print_plan(plan: Plan, redactor: Redactor | None = None) -> None:
     """
     import orjson
 
+    from replay._core.planning import plan_document
     from replay._core.redact import current_redactor
-    from replay._model.convert import unstructure
 
     if redactor is None:
         redactor = current_redactor(*(j.env for j in plan.jobs), *(t.env for t in plan.carried))
-    document = redactor.data(unstructure(plan))
+    document = redactor.data(plan_document(plan))
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -113,6 +113,22 @@ class Progress:
             )
         self._draw()
 
+    def job_slow(self, job: Job, number: int, elapsed: float) -> None:
+        """Say that a job ran past another slow period (nextest's SLOW), on its own line."""
+        if self.verbosity >= 0:
+            self._clear()
+            label = self._paint(f"{'SLOW':9}", TargetStatus.FLAKY)
+            self.stream.write(f"{label} {self._safe(job.id)}  {elapsed:.2f}s\n")
+            self._draw(force=True)
+
+    def warning(self, job: Job, text: str) -> None:
+        """A warning about a job that fails nothing (`--no-tests warn`)."""
+        if self.verbosity >= 0:
+            self._clear()
+            label = self._paint(f"{'WARN':9}", TargetStatus.FLAKY)
+            self.stream.write(f"{label} {self._safe(job.id)}  {self._safe(text)}\n")
+            self._draw(force=True)
+
     def job_finished(self, outcome: JobOutcome) -> None:
         """Print one line for the finished job."""
         self.running.pop(outcome.job.id, None)

@@ -61,6 +61,20 @@ class RunReport:
     summary_path: str
     replay_command: str | None
     """The one command that replays what is outstanding; None when nothing is."""
+    marked: tuple[str, ...] = ()
+    """SLOW and LEAK lines: targets that ran past their slow period or leaked processes."""
+
+
+def _marked(targets: list[TargetResult], safe: Callable[[str], str]) -> tuple[str, ...]:
+    """One `SLOW`/`LEAK` line per target an attempt of which was slow or leaky (nextest's)."""
+    lines = []
+    for target in targets:
+        if any(a.slow for a in target.attempts):
+            lines.append(f"  {'SLOW':9} {safe(target.name)}  {target.duration:.2f}s")
+        if any(a.leaked for a in target.attempts):
+            verdict = "LEAK-FAIL" if any(a.failed_by for a in target.attempts) else "LEAK"
+            lines.append(f"  {verdict:9} {safe(target.name)}  left processes running; stopped")
+    return tuple(lines)
 
 
 def _headline(summary: Summary, executed: int) -> str:
@@ -116,6 +130,7 @@ def run_report(result: RunResult, redactor: Redactor) -> RunReport:
         ),
         summary_path=display_path(result.summary_path),
         replay_command=safe(summary.one_command_replay or "") if summary.outstanding else None,
+        marked=_marked(executed, safe),
     )
 
 
@@ -129,6 +144,8 @@ def report_lines(rows: RunReport, verbosity: int = 0) -> tuple[str, ...]:
             lines.append(f"  {'':9} {'':{width}}  log: {row.log}")
             if row.no_retry is not None:
                 lines.append(f"  {'':9} {'':{width}}  no retry: {row.no_retry}")
+    if rows.marked and verbosity >= -1:
+        lines += rows.marked
     if rows.spared:
         lines.append("quarantined, not failing the run:")
         lines += (f"  {row.status:9} {row.name}  {row.why}" for row in rows.spared)

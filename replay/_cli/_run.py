@@ -13,6 +13,7 @@ import attrs
 from replay._cli._options import (
     add_adhoc_options,
     add_execution_options,
+    add_queue_options,
     duration_arg,
     load_run_config,
     make_directory,
@@ -24,12 +25,22 @@ from replay._cli._options import (
     shard_total_arg,
 )
 from replay._cli._report import finish
+from replay._cli._stress import add_stress_options, run_stress
 from replay._cli._text import safe
 from replay._core.planning import build_plan, rerun_plan
-from replay._exec.run import EXIT_EMPTY, EXIT_OK, RunResult, run
+from replay._exec.run import (
+    EXIT_EMPTY,
+    EXIT_OK,
+    PostProcess,
+    RunOptions,
+    RunResult,
+    Seams,
+    StopWhen,
+    run_with,
+)
 from replay._model.clock import local_today, utc_now
 from replay._model.config import Config
-from replay._model.errors import ArtifactError, ReplayError, replay_error_in
+from replay._model.errors import ArtifactError, ReplayError
 from replay._model.models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
 from replay._model.names import SUMMARY_NAME, TRIAGE_NAME
 from replay._store.rundir import display_path
@@ -84,11 +95,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="BASELINE",
         help=f"also write {TRIAGE_NAME} against BASELINE",
     )
+    add_stress_options(parser)
     shard = parser.add_argument_group("sharding")
     shard.add_argument(
         "--shard",
         choices=["auto"],
-        help="read the shard from CI variables (GitLab, Buildkite, CircleCI)",
+        help="read the shard from CI variables (GitLab, Buildkite, CircleCI; Kubernetes "
+        "Indexed Jobs' JOB_COMPLETION_INDEX with --shard-total N)",
     )
     shard.add_argument(
         "--shard-index", type=non_negative_int, metavar="I", help="this shard, 0-based"
@@ -172,6 +185,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_adhoc_options(parser)
     add_execution_options(parser)
+    add_queue_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -180,11 +194,12 @@ def _shard(args: argparse.Namespace) -> Shard | None:
     if args.shard == "auto":
         from replay._core.shards import shard_from_env
 
-        found = shard_from_env(os.environ)
+        found = shard_from_env(os.environ, args.shard_total)
         if found is None:
             msg = (
                 "--shard auto: no CI shard variables found (CI_NODE_INDEX/CI_NODE_TOTAL, "
-                "BUILDKITE_PARALLEL_JOB/_COUNT, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL)"
+                "BUILDKITE_PARALLEL_JOB/_COUNT, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, "
+                "JOB_COMPLETION_INDEX with --shard-total)"
             )
             raise ReplayError(msg)
         index, total = found
@@ -201,16 +216,16 @@ def _shard(args: argparse.Namespace) -> Shard | None:
     return Shard(index=index, total=total, kind=args.shard_kind, strategy=args.shard_strategy)
 
 
-def _apply_shard(plan: Plan, shard: Shard, durations_from: list[Path]) -> Plan:
-    from replay._core.shards import durations_from as load_durations
+def _apply_shard(
+    plan: Plan, shard: Shard, durations_from: list[Path], previous: Summary | None = None
+) -> Plan:
+    from replay._core.matrix import rerun_durations
     from replay._core.shards import shard_plan
+    from replay._inputs.readers import load_summary
 
-    durations = None
-    if durations_from:
-        from replay._inputs.readers import load_summary
-
-        durations = load_durations([load_summary(p) for p in durations_from])
-    return shard_plan(plan, shard, durations)
+    # A rerun's own summary is a duration source too, as `replay matrix --rerun-from` counts it.
+    durations = rerun_durations(previous, [load_summary(p) for p in durations_from])
+    return shard_plan(plan, shard, durations or None)
 
 
 def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -275,7 +290,7 @@ def build_run_plan(
         plan = build_plan(config, options)
     shard = _shard(args)
     if shard is not None:
-        plan = _apply_shard(plan, shard, args.durations_from)
+        plan = _apply_shard(plan, shard, args.durations_from, previous)
     if args.config is not None:
         plan = attrs.evolve(plan, config=str(args.config))
     return plan, previous
@@ -297,6 +312,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_plan(plan)
         return EXIT_OK
+    if args.queue is not None or args.queue_name is not None:
+        from replay._cli._queue import run_worker
+
+        return run_worker(plan, args, config)
     if not plan.jobs and previous is None:
         if plan.shard is not None:
             print(
@@ -305,7 +324,9 @@ def handle(args: argparse.Namespace) -> int:
             return EXIT_OK
         print("replay: the selection matched no suite; nothing to run", file=sys.stderr)
         return EXIT_EMPTY
-    return finish(execute(plan, args, config, previous=previous), args)
+    if args.stress or args.stress_duration:
+        return run_stress(plan, args, config, execute)
+    return finish(execute(plan, args, config), args)
 
 
 def execute(
@@ -313,10 +334,13 @@ def execute(
     args: argparse.Namespace,
     config: Config,
     *,
-    previous: Summary | None = None,
-    **run_options: Any,
+    stop_when: StopWhen | None = None,
+    stop_after: float | None = None,
 ) -> RunResult:
-    """Run `plan` with progress on stderr (or JSON lines with `--json`)."""
+    """Run `plan` with progress on stderr (or JSON lines with `--json`).
+
+    A rerun's plan carries its parent's records (`Plan.parent`): nothing else to pass.
+    """
     from replay._cli._progress import JsonLines, Progress
 
     run_dir = args.out
@@ -334,7 +358,7 @@ def execute(
         listener = JsonLines()
     else:
         listener = Progress(len(plan.jobs), verbosity=verbosity, run_dir=display_path(run_dir))
-    if previous is not None and not plan.jobs and verbosity >= 0 and not args.json:
+    if plan.rerun_from is not None and not plan.jobs and verbosity >= 0 and not args.json:
         print(
             "replay: nothing outstanding in that summary; writing a green summary", file=sys.stderr
         )
@@ -344,45 +368,51 @@ def execute(
             f"replay: running {jobs} job(s), {at_once} at a time → {display_path(run_dir)}",
             file=sys.stderr,
         )
-    kwargs: dict[str, Any] = {
-        "listener": listener,
-        "previous": previous,
+    options = RunOptions(
+        listener=listener,
         # The default run directory is named after the run id; with --out, a fresh id.
-        "run_id": run_dir.name if args.out is None else None,
-        "backend": args.backend,
-    }
+        run_id=run_dir.name if args.out is None else None,
+        post_process=_post_process(args),
+        stop_when=stop_when,
+        stop_after=stop_after,
+    )
+    seams = Seams()
     if args.kill_grace is not None:
-        kwargs["kill_grace"] = args.kill_grace
+        seams = attrs.evolve(seams, kill_grace=args.kill_grace)
     if args.quarantine_delay is not None:
-        kwargs["quarantine_delay"] = args.quarantine_delay
-    kwargs.update(run_options)
-    post = _post_process(args)
-    if post:
-        kwargs["post_process"] = post
+        seams = attrs.evolve(seams, quarantine_delay=args.quarantine_delay)
     try:
-        result = _run(plan, run_dir, kwargs)
+        # A `ReplayError` a task group wrapped comes out as itself (one line, exit 2).
+        result = run_with(plan, run_dir, options, seams, backend=args.backend)
     finally:
         listener.close()
     if args.junit is not None:
         _write_junit(args.junit, result)
+    _record(result, args, config)
     return result
 
 
-def _run(plan: Plan, run_dir: Path, kwargs: dict[str, Any]) -> RunResult:
-    """`run`, with a `ReplayError` a task group wrapped raised as itself (one line, exit 2)."""
+def _record(result: RunResult, args: argparse.Namespace, config: Config) -> None:
+    """`--record`: ingest the finished run's summary; a failure is one line, the run stands."""
+    history = config.history
+    record = args.record if args.record is not None else bool(history and history.record)
+    if not record or not result.summary_path.is_file():
+        return
+    from replay._cli._history import ingest_paths, ledger_location
+
     try:
-        return run(plan, run_dir, **kwargs)
-    except Exception as exc:
-        error = replay_error_in(exc)
-        if error is None or error is exc:
-            raise
-        raise error from None
+        location = args.history or (history.path if history and history.path else None)
+        location = location or ledger_location(None, Path(config.path) if config.path else None)
+        ingest_paths(location, [result.summary_path], args)
+    except ReplayError as exc:
+        note = f"replay: history: {safe(str(exc))}; the run is recorded in its summary"
+        print(note, file=sys.stderr)
 
 
-def _post_process(args: argparse.Namespace) -> tuple[Any, ...]:
+def _post_process(args: argparse.Namespace) -> tuple[PostProcess, ...]:
     from replay._exec.postprocess import triage_step
 
-    steps: list[Any] = []
+    steps: list[PostProcess] = []
     if getattr(args, "diff_from", None) is not None:
         from replay._inputs.readers import load_summary
 

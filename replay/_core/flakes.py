@@ -110,6 +110,31 @@ class FlakeVerdict:
 
 
 @attrs.frozen
+class DivergentLine:
+    """A log line (normalised as fingerprints are) seen in failing runs and in no passing one."""
+
+    line: str
+    runs: int
+    """How many failing runs show it."""
+
+
+@attrs.frozen
+class Divergence:
+    """Where failing runs' logs part from passing ones (see `divergence`)."""
+
+    passing_runs: int
+    failing_runs: int
+    first_line: str | None
+    """The first line, normalised, where most failing runs leave every passing log's path."""
+    line_number: int | None
+    """Its 1-based line number in those failing logs."""
+    first_line_runs: int
+    """How many failing runs part from the passing ones at that line."""
+    only_in_failures: tuple[DivergentLine, ...] = ()
+    """Lines no passing run shows, the most common first, then in log order."""
+
+
+@attrs.frozen
 class FlakeReport:
     """`flake_report.json`: a flake loop's verdict, classification and quarantine entry."""
 
@@ -128,6 +153,8 @@ class FlakeReport:
     quarantine_entry: str | None = None
     """A ready `[quarantine.<stem>]` TOML block, for flaky targets."""
     logs: tuple[str, ...] = ()
+    divergence: Divergence | None = None
+    """Where the failing runs' logs part from the passing runs' (needs both kinds of run)."""
     schema: str = FLAKE_REPORT_SCHEMA
 
 
@@ -201,6 +228,14 @@ _NORMALISERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def normalise(text: str) -> str:
+    """`text` with what varies between runs replaced by placeholders (see `fingerprint`)."""
+    text = text.strip()
+    for pattern, placeholder in _NORMALISERS:
+        text = pattern.sub(placeholder, text)
+    return text.strip()[:MAX_FINGERPRINT]
+
+
 def fingerprint(message: str) -> str:
     """The failure `message` with what varies between runs replaced by placeholders.
 
@@ -209,11 +244,61 @@ def fingerprint(message: str) -> str:
     `<duration>` and `<tmp>`; whitespace collapses; so two runs that failed
     on the same assertion with different values fingerprint the same.
     """
-    text = message.strip()
-    for pattern, placeholder in _NORMALISERS:
-        text = pattern.sub(placeholder, text)
-    text = text.strip()
-    return text[:MAX_FINGERPRINT] if text else NO_FINGERPRINT
+    return normalise(message) or NO_FINGERPRINT
+
+
+MAX_DIVERGENT_LINES = 20
+"""Lines only in failures that a report lists: the first few tell the story, the rest is noise."""
+
+
+def _common_prefix(left: Sequence[str], right: Sequence[str]) -> int:
+    count = 0
+    for a, b in zip(left, right, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def divergence(
+    passing: Sequence[Sequence[str]], failing: Sequence[Sequence[str]]
+) -> Divergence | None:
+    """Where failing runs' logs part from passing runs' logs, lines normalised as fingerprints.
+
+    For each failing log, the passing log it follows longest; the line after
+    that common start is where it parts. `first_line` is the place most
+    failing runs part (ties: the earliest, then by text). `only_in_failures`
+    holds the non-blank lines no passing log has, with how many failing runs
+    show each. None without a passing and a failing log to compare.
+    """
+    if not passing or not failing:
+        return None
+    passed = [[normalise(line) for line in log] for log in passing]
+    seen_passing = {line for log in passed for line in log}
+    parting: Counter[tuple[int, str]] = Counter()
+    only: Counter[str] = Counter()
+    order: dict[str, tuple[int, int]] = {}
+    for run, log in enumerate(failing):
+        lines = [normalise(line) for line in log]
+        common = max(_common_prefix(lines, other) for other in passed)
+        if common < len(lines):
+            parting[(common, lines[common])] += 1
+        for position, line in enumerate(lines):
+            if line and line not in seen_passing:
+                order.setdefault(line, (position, run))
+        only.update({line for line in lines if line and line not in seen_passing})
+    first = min(parting.items(), key=lambda item: (-item[1], item[0])) if parting else None
+    ranked = sorted(only.items(), key=lambda item: (-item[1], order[item[0]]))
+    return Divergence(
+        passing_runs=len(passing),
+        failing_runs=len(failing),
+        first_line=first[0][1] if first else None,
+        line_number=first[0][0] + 1 if first else None,
+        first_line_runs=first[1] if first else 0,
+        only_in_failures=tuple(
+            DivergentLine(line=line, runs=count) for line, count in ranked[:MAX_DIVERGENT_LINES]
+        ),
+    )
 
 
 # A panic or an assertion names the failure; an `error:` or `FAILED` line only says there was one
@@ -333,6 +418,7 @@ def flake_report(
     classification: FlakeClassification | None = None,
     quarantine_entry: str | None = None,
     min_runs: int = MIN_RUNS,
+    divergence: Divergence | None = None,
 ) -> FlakeReport:
     """The `flake_report.json` model of a finished flake loop."""
     judged = verdict(runs, min_runs=min_runs)
@@ -351,6 +437,7 @@ def flake_report(
         classification=classification,
         quarantine_entry=quarantine_entry,
         logs=judged.logs,
+        divergence=divergence,
     )
 
 

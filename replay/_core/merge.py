@@ -2,9 +2,17 @@
 
 Shards of one plan are disjoint and together cover it; a merge checks both
 (no target in two shards, no shard missing, all shards cut from the same
-total and strategy) and reports what it finds rather than guessing. Shards of
-different kinds (`suite-0-of-3` and `unit-1-of-4`) are separate plans that may
-be merged together: each kind is checked on its own.
+total and strategy, all continuing the same run) and reports what it finds
+rather than guessing. Shards of different kinds (`suite-0-of-3` and
+`unit-1-of-4`) are separate plans that may be merged together: each kind is
+checked on its own.
+
+The shards of a rerun (`replay run --rerun-from MERGED --shard-index I`) each
+carry the parent's passing targets: a target every holder *carried* (decided
+by the same earlier run, same status) counts once, not as an overlap; a target
+one shard executed and others carried is the executed record. A shard the CI
+ran twice ("re-run failed jobs") gives two summaries of one shard with
+different run ids: the newest wins and the older is named as superseded.
 """
 
 from __future__ import annotations
@@ -28,6 +36,15 @@ class Overlap:
 
 
 @attrs.frozen
+class Superseded:
+    """An input replaced by a newer run of the same shard (a CI job run again)."""
+
+    source: str
+    by: str
+    shard: str
+
+
+@attrs.frozen
 class MergeResult:
     """The merged summary and what the merge found wrong with its inputs."""
 
@@ -42,6 +59,8 @@ class MergeResult:
     """Why some inputs cannot be shards of one plan (totals or strategies differ)."""
     unsharded: tuple[str, ...] = ()
     """Inputs with no shard block: merged, but not checked for completeness."""
+    superseded: tuple[Superseded, ...] = ()
+    """Earlier runs of a shard that a newer run of the same shard replaces (newest wins)."""
 
     @property
     def consistent(self) -> bool:
@@ -137,6 +156,94 @@ def _shard_order(item: tuple[int, tuple[str, Summary]]) -> tuple[int, str, int, 
     return (0, shard.kind, shard.index, position)
 
 
+def _newest(item: tuple[int, tuple[str, Summary]]) -> tuple[str, str, int]:
+    # ISO-8601 UTC strings: lexical order is time order; on a tie the later input wins.
+    position, (_, summary) = item
+    return (summary.finished_at, summary.started_at, position)
+
+
+def supersede(
+    inputs: Sequence[tuple[str, Summary]],
+) -> tuple[list[tuple[str, Summary]], tuple[Superseded, ...]]:
+    """The inputs that count, and the earlier runs of a shard that a newer run replaces.
+
+    Two summaries of one shard (kind, index, total) with different run ids are
+    the same CI job run twice: the newest (by finish time) wins. The same run
+    twice is not a rerun; `_check_shards` reports it as a duplicate.
+    """
+    groups: dict[tuple[str, int, int], list[tuple[int, tuple[str, Summary]]]] = {}
+    for position, (source, summary) in enumerate(inputs):
+        if summary.shard is not None:
+            key = (summary.shard.kind, summary.shard.index, summary.shard.total)
+            groups.setdefault(key, []).append((position, (source, summary)))
+    dropped: dict[int, Superseded] = {}
+    for key, members in groups.items():
+        if len({summary.run_id for _, (_, summary) in members}) < 2:
+            continue
+        _, (newest_source, newest) = max(members, key=_newest)
+        name = Shard(key[1], key[2], key[0]).name
+        for position, (source, summary) in members:
+            if summary.run_id != newest.run_id:
+                dropped[position] = Superseded(source, newest_source, name)
+    kept = [item for position, item in enumerate(inputs) if position not in dropped]
+    return kept, tuple(dropped[p] for p in sorted(dropped))
+
+
+def carried(target: TargetResult, summary: Summary) -> bool:
+    """Whether `summary` carried `target` from an earlier run of its chain (did not run it)."""
+    return summary.parent_run_id is not None and target.decided_by != summary.run_id
+
+
+def _combine(records: Sequence[tuple[TargetResult, bool]]) -> tuple[TargetResult, bool]:
+    """One target from its records `(target, carried)` in input order, and whether they overlap.
+
+    One record is itself. One executed record among carried ones is the
+    executed one (the carriers held the parent's record). Records every holder
+    carried from the same earlier run, with one status, are one record. Any
+    other combination is an overlap, whose outstanding record wins.
+    """
+    executed = [t for t, was_carried in records if not was_carried]
+    if len(records) == 1:
+        return records[0][0], False
+    if len(executed) == 1:
+        return executed[0], False
+    if not executed and len({(t.decided_by, t.status) for t, _ in records}) == 1:
+        return records[0][0], False
+    chosen = records[0][0]
+    for other, _ in records[1:]:
+        chosen = _worse(chosen, other)
+    return chosen, True
+
+
+def _check_parents(inputs: Sequence[tuple[str, Summary]]) -> tuple[str, ...]:
+    """A mismatch when sharded inputs continue different runs (rerun shards of two chains)."""
+    sharded = [(source, s) for source, s in inputs if s.shard is not None]
+    if len({s.parent_run_id for _, s in sharded}) < 2:
+        return ()
+    listed = ", ".join(f"{source}: {s.parent_run_id or 'none'}" for source, s in sharded)
+    return (f"shards continue different runs ({listed})",)
+
+
+def _union(
+    ordered: Sequence[tuple[str, Summary]],
+) -> tuple[tuple[TargetResult, ...], tuple[Overlap, ...]]:
+    records: dict[str, dict[str, tuple[TargetResult, bool]]] = {}
+    for source, summary in ordered:
+        for target in summary.targets:
+            # The same file given twice holds each target once (a duplicate shard, not an overlap).
+            records.setdefault(target.name, {}).setdefault(
+                source, (target, carried(target, summary))
+            )
+    targets: list[TargetResult] = []
+    overlaps: list[Overlap] = []
+    for name, held in records.items():
+        chosen, overlapping = _combine(tuple(held.values()))
+        targets.append(chosen)
+        if overlapping:
+            overlaps.append(Overlap(name, tuple(held)))
+    return tuple(targets), tuple(sorted(overlaps, key=lambda o: o.name))
+
+
 def merge_summaries(
     summaries: Sequence[tuple[str, Summary]],
     *,
@@ -146,34 +253,24 @@ def merge_summaries(
 ) -> MergeResult:
     """One summary from the shard summaries `(source, summary)`, and what is wrong with them.
 
-    Targets are unioned (shards in kind and index order); the merged status is
-    the chain core's rule over them (`interrupted` if any shard was; a
-    quarantined target does not fail it), and a shard's policy failures stay.
-    When `summary_path` (where the merged summary will be written) is given and
-    something is outstanding, `one_command_replay` reruns all of it in one go:
-    the merged summary holds every failed target's argv, env and cwd.
+    Targets are unioned (shards in kind and index order; see the module for
+    carried targets and shards run twice); the merged status is the chain
+    core's rule over them (`interrupted` if any shard was; a quarantined target
+    does not fail it), and a shard's policy failures stay. The merged summary
+    continues the inputs' chain (`parent_run_id`, `rerun_from`) when they share
+    one. When `summary_path` (where the merged summary will be written) is
+    given and something is outstanding, `one_command_replay` reruns all of it
+    in one go: the merged summary holds every failed target's argv, env and cwd.
     """
     if not summaries:
         msg = "merge: no summaries given; pass the shard summaries to merge"
         raise ReplayError(msg)
-    ordered = [item for _, item in sorted(enumerate(summaries), key=_shard_order)]
-    targets: dict[str, TargetResult] = {}
-    holders: dict[str, list[str]] = {}
-    for source, summary in ordered:
-        for target in summary.targets:
-            holders.setdefault(target.name, [])
-            if source not in holders[target.name]:
-                holders[target.name].append(source)
-            held = targets.get(target.name)
-            targets[target.name] = target if held is None else _worse(held, target)
-    overlaps = tuple(
-        Overlap(name, tuple(sources))
-        for name, sources in sorted(holders.items())
-        if len(sources) > 1
-    )
+    kept, superseded = supersede(summaries)
+    ordered = [item for _, item in sorted(enumerate(kept), key=_shard_order)]
+    merged_targets, overlaps = _union(ordered)
     missing, duplicate, mismatches, unsharded = _check_shards(ordered)
+    mismatches += _check_parents(ordered)
 
-    merged_targets = tuple(targets.values())
     outstanding = any(t.outstanding for t in merged_targets)
     policy_failures = tuple(dict.fromkeys(p for _, s in ordered for p in s.policy_failures))
     status = run_status(
@@ -191,6 +288,8 @@ def merge_summaries(
         started_at=min(started) if started else now,
         finished_at=max(finished) if finished else now,
         targets=merged_targets,
+        parent_run_id=_common([s.parent_run_id for _, s in ordered]),
+        rerun_from=_common([s.rerun_from for _, s in ordered]),
         profile=_common([s.profile for _, s in ordered]),
         correlation_id=_common([s.correlation_id for _, s in ordered]),
         one_command_replay=(
@@ -207,4 +306,5 @@ def merge_summaries(
         duplicate_shards=duplicate,
         mismatches=mismatches,
         unsharded=unsharded,
+        superseded=superseded,
     )

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 
 import attrs
 
 from replay._adapters import get_adapter
 from replay._core.chain import needs_rerun, rerun_tests
 from replay._core.redact import REDACTED
-from replay._model.config import Config
+from replay._model.config import Config, Override
+from replay._model.convert import unstructure
 from replay._model.errors import ConfigError, InputError, InvalidValue
 from replay._model.models import (
     MAX_PARALLELISM,
@@ -60,6 +62,8 @@ class Options:
     """A flaky target is outstanding, not passing (and a rerun runs it again)."""
     policy_failures: tuple[str, ...] = ()
     """Problems that fail the run whatever its jobs do (an expired quarantine entry)."""
+    no_tests: str | None = None
+    """What a suite whose adapter saw no test counts as (`--no-tests`); None: the config's."""
 
 
 def select_suites(config: Config, options: Options) -> tuple[Suite, ...]:
@@ -153,6 +157,7 @@ def suite_job(
     When the targeted command could never start (too long for the system, or a
     test id with a NUL byte), the job runs the whole suite instead.
     """
+    suite = with_overrides(suite, config.overrides)
     argv = suite.command
     if tests:
         targeted = get_adapter(suite.adapter).targeted(argv, tests)
@@ -174,7 +179,74 @@ def suite_job(
         junit_path=suite.junit_path,
         quarantined=suite.name in options.quarantined,
         suite_command=suite.command,
+        retries=suite.retries,
+        slow=suite.slow,
+        terminate_after=suite.terminate_after,
+        leak_timeout=suite.leak_timeout,
+        leak_fail=bool(suite.leak_fail),
+        group=suite.group,
+        weight=suite.weight or 1,
+        setup=suite.setup,
     )
+
+
+_OVERRIDDEN = (
+    "retries",
+    "timeout",
+    "slow",
+    "terminate_after",
+    "leak_timeout",
+    "leak_fail",
+    "group",
+    "weight",
+)
+"""The suite fields `[[replay.overrides]]` may set."""
+
+
+def overrides_for(suite: Suite, overrides: Sequence[Override]) -> tuple[Override, ...]:
+    """The overrides whose pattern matches the suite's name or its kind, in config order."""
+    return tuple(
+        o for o in overrides if fnmatchcase(suite.name, o.match) or fnmatchcase(suite.kind, o.match)
+    )
+
+
+def with_overrides(suite: Suite, overrides: Sequence[Override]) -> Suite:
+    """`suite` with what matching overrides set: the suite's own setting wins, then the first
+    matching override that sets the field (as nextest: the first match applies)."""
+    changes: dict[str, object] = {}
+    for override in overrides_for(suite, overrides):
+        for field in _OVERRIDDEN:
+            value = getattr(override, field)
+            if value is not None and getattr(suite, field) is None and field not in changes:
+                changes[field] = value
+    return attrs.evolve(suite, **changes) if changes else suite  # type: ignore[arg-type]
+
+
+def _phase_jobs(
+    phases: Sequence[Suite], config: Config, options: Options, taken: set[str]
+) -> tuple[Job, ...]:
+    return tuple(
+        suite_job(p, config, options, job_id=_unique_id(f"{p.kind}-{p.name}", taken))
+        for p in phases
+    )
+
+
+def _controls(config: Config, options: Options, jobs: Sequence[Job]) -> dict[str, object]:
+    """The plan fields of the run's controls: groups, `--no-tests`, setup and teardown jobs.
+
+    Only the setup jobs a planned job names are run; teardown runs whenever jobs do.
+    """
+    taken = {job.id for job in jobs}
+    needed = {name for job in jobs for name in job.setup}
+    setup = [p for p in config.setup if p.name in needed]
+    # Setup and teardown commands take the CLI's timeout only from their own config.
+    phase_options = attrs.evolve(options, timeout=None)
+    return {
+        "no_tests": options.no_tests or config.no_tests or "fail",
+        "groups": dict(config.groups),
+        "setup": _phase_jobs(setup, config, phase_options, taken),
+        "teardown": _phase_jobs(config.teardown if jobs else (), config, phase_options, taken),
+    }
 
 
 def _plan(config: Config, options: Options, jobs: Sequence[Job], **fields: object) -> Plan:
@@ -188,6 +260,7 @@ def _plan(config: Config, options: Options, jobs: Sequence[Job], **fields: objec
         fail_on_flaky=options.fail_on_flaky,
         policy_failures=options.policy_failures,
         root=config.root,
+        **_controls(config, options, jobs),  # type: ignore[arg-type]
         **fields,  # type: ignore[arg-type]
     )
 
@@ -254,11 +327,14 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
     A suite still in `config` runs as the config now defines it; otherwise as
     recorded. What runs is the chain core's answer (`replay._core.chain.rerun_tests`):
     the failed tests where the adapter can target them (unless
-    `options.granularity` is `suite`), else the whole suite.
+    `options.granularity` is `suite`), else the whole suite. The plan holds the
+    parent's records of what it reruns (`Plan.parent`), so running it settles each
+    target against them: tests a targeted rerun does not run keep their results.
     """
     taken: set[str] = set()
     jobs = []
     carried = []
+    rerun = []
     selected = set(options.suites)
     _check_suites(summary, options, summary_path)
     for index, target in enumerate(summary.targets):
@@ -275,6 +351,7 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
         jobs.append(
             suite_job(suite, config, options, job_id=_unique_id(target.name, taken), tests=tests)
         )
+        rerun.append(target)
     return _plan(
         config,
         options,
@@ -283,7 +360,19 @@ def rerun_plan(summary: Summary, config: Config, options: Options, *, summary_pa
         rerun_from=summary_path,
         parent_run_id=summary.run_id,
         carried=tuple(carried),
+        parent=tuple(rerun),
     )
+
+
+def plan_document(plan: Plan) -> dict[str, object]:
+    """The plan as `--dry-run` prints it: the model, with the parent's records by name.
+
+    A rerun's parent records hold every test the parent saw; the names say which
+    targets they are without burying the jobs (`schemas/plan.schema.json`).
+    """
+    document: dict[str, object] = unstructure(plan)
+    document["parent"] = [target.name for target in plan.parent]
+    return document
 
 
 SHOWN_NAMES = 20
@@ -320,3 +409,29 @@ def _recorded(target: TargetResult, index: int, config: Config, summary_path: st
         field = _RECORDED_AS.get(exc.field, exc.field)
         msg = f"{summary_path}: $.targets[{index}].{field}: {exc.problem}"
         raise InputError(msg) from None
+
+
+STRESS_DURATION_RUNS = 1_000
+"""Runs of each selected suite `--stress-duration` plans without `--stress N` (time ends it)."""
+
+
+def stress_plan(plan: Plan, times: int) -> Plan:
+    """`plan` with each job `times` over, round by round (`--stress N`).
+
+    Run `i` of target T is job `<id>-stress<i>` with target `T@i`, as `replay flake`
+    names its runs, so every run is its own record; rounds come in order, so a
+    time budget (`--stress-duration`) that ends the loop early leaves every target
+    with as many runs as the others, give or take one. Setup and teardown run once.
+    """
+    jobs = tuple(
+        attrs.evolve(job, id=f"{job.id}-stress{i}", target=f"{job.target}@{i}")
+        for i in range(1, times + 1)
+        for job in plan.jobs
+    )
+    return attrs.evolve(plan, jobs=jobs, carried=())
+
+
+def stressed_target(name: str) -> tuple[str, int]:
+    """`T@i` -> (T, i): the target and run number of a `stress_plan` job's record."""
+    target, _, number = name.rpartition("@")
+    return target, int(number)

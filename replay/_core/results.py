@@ -135,10 +135,16 @@ def describe_end(target: TargetResult) -> str:
     return f"{text}; not everything ran: {note}" if note else text
 
 
+def _not_run(last: Attempt | None) -> str:
+    if last and last.not_run:
+        return f"not run: {last.not_run}"
+    return "interrupted" if last and last.interrupted else "not run"
+
+
 def _end(target: TargetResult) -> str:
     last = target.attempts[-1] if target.attempts else None
     if target.status is TargetStatus.NOT_RUN:
-        return "interrupted" if last and last.interrupted else "not run"
+        return _not_run(last)
     if last is None:
         return str(target.status.value)
     if last.timed_out:
@@ -147,7 +153,7 @@ def _end(target: TargetResult) -> str:
         return last.error or "could not start"
     if last.signal is not None:
         return f"killed by {signal_name(last.signal)}"
-    text = f"exit code {last.exit_code}"
+    text = last.failed_by or f"exit code {last.exit_code}"
     if target.status is TargetStatus.FLAKY:
         text = f"flaky: passed on attempt {last.number} of {len(target.attempts)}"
     return text

@@ -231,12 +231,39 @@ def _parse_env_int(env: Mapping[str, str], variable: str, system: str) -> int | 
         raise ReplayError(msg) from None
 
 
-def shard_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
+KUBERNETES_INDEX = "JOB_COMPLETION_INDEX"
+"""A Kubernetes Indexed Job's 0-based index; the total (`completions`) is not in the environment."""
+
+
+def _kubernetes(env: Mapping[str, str], total: int | None) -> tuple[int, int] | None:
+    system = "Kubernetes Indexed Job"
+    index = _parse_env_int(env, KUBERNETES_INDEX, system)
+    if index is None:
+        return None
+    if total is None:
+        msg = (
+            f"--shard auto: {KUBERNETES_INDEX}={index} ({system}) gives no total; pass "
+            "--shard-total N (the Job's completions)"
+        )
+        raise ReplayError(msg)
+    if not 0 <= index < total:
+        msg = (
+            f"--shard auto: {KUBERNETES_INDEX}={index} ({system}) is out of range for "
+            f"--shard-total {total}: expected 0 to {total - 1}"
+        )
+        raise ReplayError(msg)
+    return index, total
+
+
+def shard_from_env(
+    env: Mapping[str, str], given_total: int | None = None
+) -> tuple[int, int] | None:
     """`(index, total)` from the CI system's parallel-job variables, 0-based; None if none is set.
 
     The first system whose total variable is set wins (GitLab, Buildkite,
     CircleCI). GitLab sets `CI_NODE_TOTAL=1` and no index in a job without
-    `parallel:`, which is shard 0 of 1.
+    `parallel:`, which is shard 0 of 1. Last, a Kubernetes Indexed Job's
+    `JOB_COMPLETION_INDEX`, whose total is `given_total` (`--shard-total`).
     """
     for system, index_var, total_var, first in SHARD_ENV:
         total = _parse_env_int(env, total_var, system)
@@ -261,7 +288,7 @@ def shard_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
             )
             raise ReplayError(msg)
         return index - first, total
-    return None
+    return _kubernetes(env, given_total)
 
 
 def _sharded(kind: str, shard: Shard) -> bool:

@@ -1,13 +1,15 @@
 """`environment.json`: where a run happened (host, tools, git), secrets redacted.
 
-Git and tool versions come from small synchronous `sh` calls; a tool that is
-missing or slow is recorded as absent, never a reason to fail a run.
+Git and tool versions come from small synchronous calls (a few ms each, asked
+in parallel while the jobs run); a tool that is missing or slow (more than
+`TOOL_TIMEOUT`) is recorded as absent, never a reason to fail a run.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -28,26 +30,28 @@ ENV_PREFIXES = ("CI", "GITHUB_", "GITLAB_", "BUILDKITE", "CIRCLE", "RUST_", "PI_
 
 
 def _sh(program: str, *args: str, cwd: str | None = None) -> str | None:
-    """The first line `program args` prints, or None if it fails or takes too long."""
-    try:
-        import sh
+    """The first line `program args` prints, or None if it fails or takes too long.
 
-        command = sh.Command(program)
-        # _tty_out=False: no pty; _env extends (not replaces) the environment. `_timeout`
-        # makes a call take at least 100 ms (sh's timer); callers run probes in parallel,
-        # alongside the jobs. (sh 2.4's `wait(timeout=)` can return before the output is
-        # read, so it is not used.)
-        output = command(
-            *args,
-            _tty_out=False,
-            _cwd=cwd,
-            _timeout=TOOL_TIMEOUT,
-            _env={**os.environ, "LC_ALL": "C"},
-            _err_to_out=True,
+    `subprocess.run`, not `sh`: importing sh costs 60-120 ms and its `_timeout`
+    makes every call last at least 100 ms (its timer thread wakes every 0.1 s);
+    these probes end a run's critical path when its jobs are quick. The child
+    gets replay's environment with `LC_ALL=C`, no terminal and no stdin, and is
+    killed after `TOOL_TIMEOUT`.
+    """
+    try:
+        completed = subprocess.run(
+            (program, *args),
+            cwd=cwd,
+            env={**os.environ, "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=TOOL_TIMEOUT,
+            check=True,
         )
     except Exception:  # any failure means "not available", by design
         return None
-    text = str(output).strip()
+    text = completed.stdout.decode("utf-8", "replace").strip()
     return text.splitlines()[0] if text else None
 
 

@@ -9,7 +9,10 @@
   stderr *are* the file): memory stays flat however much a job prints, and a
   daemon holding the pipe open cannot block the run;
 - a missing executable or a bad cwd is a failed attempt, not a crash;
-- retries with a delay and backoff, refused with a reason when they cannot help.
+- retries with a delay and backoff, refused with a reason when they cannot help;
+- the controls nextest users expect (issue 17): group limits and weights against
+  the parallelism, slow jobs (and `terminate_after`), a leak timeout, setup jobs
+  before the jobs that need them and teardown jobs after every run, `--no-tests`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import random
 import subprocess
 import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -28,12 +32,12 @@ import attrs
 from replay._adapters import get_adapter
 from replay._core.chain import retry_tests
 from replay._core.planning import fits_command_line
-from replay._exec.procs import group_members, stop_group, stop_marked
+from replay._exec.procs import group_members, stop_group, stop_marked, wait_group_gone
 from replay._exec.watchdog import WATCHDOG_MARK, Watchdog, new_mark
 from replay._inputs.quarantine import QUARANTINE_POLICY
 from replay._model.clock import now_iso
 from replay._model.errors import ArtifactError
-from replay._model.models import Attempt, Backoff, Job, Plan
+from replay._model.models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._model.names import LOG_NAME, attempt_parts
 from replay._model.outcomes import JobOutcome, attempt_status, could_not_start
 from replay._store.rundir import (
@@ -52,6 +56,10 @@ QUARANTINE_RETRY_DELAY = QUARANTINE_POLICY.retry.delay
 
 MAX_BACKOFF = 60.0
 """Exponential backoff never waits longer than this between attempts."""
+
+PHASE_TIMEOUT = 600.0
+"""Seconds a setup or teardown job without its own timeout may take: teardown runs after
+Ctrl-C too, and a hung one must not keep the run from ending."""
 
 
 Spawn = Callable[[Job, int, Sequence[Attempt]], Awaitable[Attempt]]
@@ -72,7 +80,13 @@ def attempt_dir(run_dir: Path, job: Job, number: int) -> Path:
 
 
 class Listener(Protocol):
-    """Hears about the run as it happens (progress display, events.jsonl)."""
+    """Hears about the run as it happens (progress display, events.jsonl).
+
+    A listener may also have these methods, called when present:
+    `job_slow(job, number, elapsed)` when an attempt passes another slow period,
+    `warning(job, text)` for what is worth saying but fails nothing (`--no-tests warn`),
+    and `phase_finished(outcome)` when a setup or teardown job ends.
+    """
 
     def job_started(self, job: Job, number: int) -> None:
         """Attempt `number` of `job` is starting."""
@@ -101,6 +115,73 @@ def retry_delay(policy_delay: float, backoff: Backoff, retry: int, rng: random.R
     base = min(base, MAX_BACKOFF)
     # Jitter spreads retries of many jobs that failed together (a shared outage).
     return base * (1 + 0.1 * rng.random()) if base else 0.0
+
+
+def judged(job: Job, attempt: Attempt, no_tests: str) -> tuple[Attempt, str | None]:
+    """The attempt as the run's rules count it, and a warning to show, if any.
+
+    A whole-suite attempt that exited 0 while its adapter saw no test fails with
+    `--no-tests fail` (the classic silent green: a filter that matched nothing)
+    and is warned about with `warn`. A leaky attempt fails when its job says
+    leaks fail (nextest's LEAK-FAIL); otherwise it is only marked.
+    """
+    if attempt_status(attempt) is not TargetStatus.PASSED:
+        return attempt, None
+    if attempt.leaked and job.leak_fail:
+        return attrs.evolve(attempt, failed_by="leaked processes after it exited (leak_fail)"), None
+    whole = not job.tests and not attempt.targeted and not attempt.not_found
+    if job.adapter == "generic" or not whole or attempt.tests or no_tests == "pass":
+        return attempt, None
+    text = f"no tests ran: the {job.adapter} adapter saw none"
+    if no_tests == "fail":
+        return attrs.evolve(attempt, failed_by=f"{text} (--no-tests fail)"), None
+    return attempt, text
+
+
+class _Capacity:
+    """The run's slots: `-j` shared by weight, and each group's own limit.
+
+    Jobs start in plan order. One waiting for its group lets later jobs pass; one
+    waiting for enough free slots holds the line, so a heavy job is never starved.
+    """
+
+    def __init__(self, total: int, groups: Mapping[str, int]) -> None:
+        self.total = max(1, total)
+        self.free = self.total
+        self.groups = dict(groups)
+        self.running: Counter[str] = Counter()
+        self._changed = anyio.Event()
+
+    def weight(self, job: Job) -> int:
+        """Slots the job takes: its weight, at most all of them (nextest clamps too)."""
+        return min(job.weight, self.total)
+
+    def _group_full(self, job: Job) -> bool:
+        limit = self.groups.get(job.group) if job.group is not None else None
+        return limit is not None and self.running[job.group or ""] >= limit
+
+    def next_job(self, pending: Sequence[Job]) -> int | None:
+        """The index in `pending` of the job to start now, or None when the next must wait."""
+        for index, job in enumerate(pending):
+            if self._group_full(job):
+                continue
+            return index if self.weight(job) <= self.free else None
+        return None
+
+    def take(self, job: Job) -> None:
+        self.free -= self.weight(job)
+        if job.group is not None:
+            self.running[job.group] += 1
+
+    def give(self, job: Job) -> None:
+        self.free += self.weight(job)
+        if job.group is not None:
+            self.running[job.group] -= 1
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
 
 
 @attrs.define
@@ -155,6 +236,10 @@ class Executor:
         self._serial_locks: dict[str, anyio.Lock] = {}
         self._outcomes: dict[str, JobOutcome] = {}
         self._planned = {job.id: job for job in plan.jobs}
+        self._setup_failed: dict[str, str] = {}
+        """Setup job name -> why it failed (the jobs naming it are `not_run`)."""
+        self.phase_outcomes: list[JobOutcome] = []
+        """Setup and teardown jobs, in the order they ran."""
 
     @property
     def interrupted(self) -> bool:
@@ -162,22 +247,19 @@ class Executor:
         return self._state.interrupted
 
     async def run(self) -> tuple[JobOutcome, ...]:
-        """Run every job; on cancellation, stop running jobs and return what is known."""
-        limiter = anyio.CapacityLimiter(max(1, self.plan.parallelism))
+        """Run every job; on cancellation, stop running jobs and return what is known.
+
+        Setup jobs run first, one at a time; teardown jobs run last, however the
+        run ended (an interrupt included).
+        """
+        capacity = _Capacity(self.plan.parallelism, self.plan.groups)
         try:
             async with anyio.create_task_group() as timers:
                 if self.stop_after is not None:
                     timers.start_soon(self._stop_starting_after, self.stop_after)
+                await self._run_setup()
                 async with anyio.create_task_group() as tg:
-                    # Take a slot before starting each job, so jobs start in plan order on
-                    # every backend (trio does not run tasks in the order they were started).
-                    for job in self.plan.jobs:
-                        slot = object()
-                        await limiter.acquire_on_behalf_of(slot)
-                        if self._state.stop_starting:
-                            limiter.release_on_behalf_of(slot)
-                            break
-                        tg.start_soon(self._run_job, job, limiter, slot)
+                    await self._dispatch(tg, capacity)
                 timers.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
             self._state.interrupted = True
@@ -189,7 +271,73 @@ class Executor:
                 # Each job's end swept its own; this catches a descendant that renamed its
                 # job (REPLAY_JOB) but kept the run's mark. Nothing marked outlives the run.
                 await stop_marked(self.mark, self.kill_grace, hurry=self._hurry)
+                for job in self.plan.teardown:
+                    await self._run_phase(job)
         return self.outcomes()
+
+    async def _dispatch(self, tg: anyio.abc.TaskGroup, capacity: _Capacity) -> None:
+        """Start the jobs in plan order as slots and group limits allow.
+
+        A slot is taken before each job's task starts, so jobs start in plan order on
+        every backend (trio does not run tasks in the order they were started).
+        """
+        pending = deque(self.plan.jobs)
+        while pending:
+            index = capacity.next_job(pending)
+            if index is None:
+                await capacity.changed()
+                continue
+            if self._state.stop_starting:
+                break
+            job = pending[index]
+            del pending[index]  # the first, in O(1), unless a group holds the line
+            blocked = self._blocked_by_setup(job)
+            if blocked is not None:
+                self._not_run(job, blocked)
+                continue
+            capacity.take(job)
+            tg.start_soon(self._run_job, job, capacity)
+
+    def _blocked_by_setup(self, job: Job) -> str | None:
+        failed = [n for n in job.setup if n in self._setup_failed]
+        return f"setup {failed[0]!r} failed: {self._setup_failed[failed[0]]}" if failed else None
+
+    def _not_run(self, job: Job, reason: str) -> None:
+        attempt = Attempt(number=1, error=reason, not_run=reason, argv=job.argv)
+        outcome = JobOutcome(job=job, attempts=(attempt,))
+        self._outcomes[job.id] = outcome
+        self.listener.job_finished(outcome)
+
+    def _hook(self, name: str, *args: object) -> None:
+        """Call the listener's optional method `name`, if it has one."""
+        method = getattr(self.listener, name, None)
+        if method is not None:
+            method(*args)
+
+    async def _run_setup(self) -> None:
+        """Run the plan's setup jobs in order; a failed one's reason blocks its jobs."""
+        for job in self.plan.setup:
+            if self._state.stop_starting:
+                return
+            outcome = await self._run_phase(job)
+            if not outcome.status.ok:
+                last = outcome.attempts[-1] if outcome.attempts else None
+                end = (last.error if last else None) or (
+                    f"exit code {last.exit_code}" if last else "not run"
+                )
+                self._setup_failed[job.target] = end
+
+    async def _run_phase(self, job: Job) -> JobOutcome:
+        """One attempt of a setup or teardown job (never retried), within `PHASE_TIMEOUT`."""
+        if job.timeout is None:
+            job = attrs.evolve(job, timeout=PHASE_TIMEOUT)
+        self.listener.job_started(job, 1)
+        attempt = await self._spawn(job, 1, ())
+        self.listener.attempt_finished(job, attempt)
+        outcome = JobOutcome(job=job, attempts=(attempt,))
+        self.phase_outcomes.append(outcome)
+        self._hook("phase_finished", outcome)
+        return outcome
 
     def _finished(self) -> tuple[JobOutcome, ...]:
         return tuple(
@@ -223,7 +371,7 @@ class Executor:
             return None
         return self._serial_locks.setdefault(job.target, anyio.Lock())
 
-    async def _run_job(self, job: Job, limiter: anyio.CapacityLimiter, slot: object) -> None:
+    async def _run_job(self, job: Job, capacity: _Capacity) -> None:
         lock = self._lock_for(job)
         try:
             if lock is not None:
@@ -234,10 +382,10 @@ class Executor:
                 if lock is not None:
                     lock.release()
         finally:
-            limiter.release_on_behalf_of(slot)
+            capacity.give(job)
 
     def _max_attempts(self, job: Job) -> int:
-        retries = self.plan.retry.retries
+        retries = self.plan.retry.retries if job.retries is None else job.retries
         if job.quarantined:
             retries = max(retries, QUARANTINE_POLICY.retry.retries)
         return 1 + retries
@@ -246,6 +394,8 @@ class Executor:
         policy = self.plan.retry
         if could_not_start(attempt):
             return f"could not start ({attempt.error}); retrying cannot help"
+        if attempt.failed_by is not None and attempt.exit_code == 0:
+            return f"{attempt.failed_by}; retrying cannot help"
         if job.adapter != "generic" and not attempt.tests and not attempt.timed_out:
             return "the runner failed before reporting any test (build or collection error?)"
         if policy.max_failures is not None and self._state.failures > policy.max_failures:
@@ -266,6 +416,9 @@ class Executor:
                 await self._sleep(self._delay(job, number))
             self.listener.job_started(job, number)
             attempt = await self._spawn(self._narrowed(job, attempts), number, tuple(attempts))
+            attempt, warning = judged(job, attempt, self.plan.no_tests)
+            if warning is not None:
+                self._hook("warning", job, warning)
             attempts.append(attempt)
             self._outcomes[job.id] = JobOutcome(job=job, attempts=tuple(attempts))
             self.listener.attempt_finished(job, attempt)
@@ -377,7 +530,7 @@ class Executor:
             if self.watchdog is not None:
                 self.watchdog.track(process.pid)
             try:
-                await self._supervise(process, job, ended)
+                await self._supervise(process, job, number, ended)
             except anyio.get_cancelled_exc_class():
                 if self.watchdog is not None:
                     self.watchdog.untrack(process.pid)
@@ -419,7 +572,7 @@ class Executor:
         return report_refusal(job.cwd, job.junit_path, self.plan.root)
 
     async def _supervise(
-        self, process: anyio.abc.Process, job: Job, ended: dict[str, object]
+        self, process: anyio.abc.Process, job: Job, number: int, ended: dict[str, object]
     ) -> None:
         """Wait for the job; stop its whole group on timeout or cancellation, and sweep its mark.
 
@@ -428,7 +581,10 @@ class Executor:
         timeout = job.timeout
         try:
             with anyio.fail_after(timeout) if timeout else _nullscope():
-                await process.wait()
+                terminated = await self._wait(process, job, number, ended)
+            if terminated:
+                with anyio.CancelScope(shield=True):
+                    await self._stop(process, job)
         except TimeoutError:
             ended["timed_out"] = True
             ended["error"] = f"timed out after {_seconds(timeout)}"
@@ -442,11 +598,45 @@ class Executor:
                 ended.update(_exit_fields(process.returncode))
             raise
         else:
-            with anyio.CancelScope(shield=True):
-                if await self._stop(process, job):
-                    # The job exited but left descendants behind: no orphans survive a run.
-                    ended["error"] = "left processes running after it exited; they were stopped"
+            if not terminated:
+                with anyio.CancelScope(shield=True):
+                    await self._leaks(process, job, ended)
         ended.update(_exit_fields(process.returncode))
+
+    async def _wait(
+        self, process: anyio.abc.Process, job: Job, number: int, ended: dict[str, object]
+    ) -> bool:
+        """Wait for the process, reporting each slow period; True when `terminate_after` hit."""
+        if not job.slow:
+            await process.wait()
+            return False
+        periods = 0
+        while True:
+            with anyio.move_on_after(job.slow):
+                await process.wait()
+                return False
+            periods += 1
+            ended["slow"] = True
+            self._hook("job_slow", job, number, periods * job.slow)
+            if job.terminate_after is not None and periods >= job.terminate_after:
+                ended["timed_out"] = True
+                ended["error"] = (
+                    f"timed out: slow for {periods} periods of {_seconds(job.slow)} "
+                    f"(terminate_after = {job.terminate_after})"
+                )
+                return True
+
+    async def _leaks(self, process: anyio.abc.Process, job: Job, ended: dict[str, object]) -> None:
+        """After the job's exit: give its descendants the leak timeout, then stop what is left.
+
+        What is still running then makes the attempt leaky (nextest's LEAK).
+        """
+        if job.leak_timeout:
+            await wait_group_gone(process.pid, job.leak_timeout, hurry=self._hurry)
+        if await self._stop(process, job):
+            # The job exited but left descendants behind: no orphans survive a run.
+            ended["leaked"] = True
+            ended["error"] = "left processes running after it exited; they were stopped"
 
     async def _stop(self, process: anyio.abc.Process, job: Job) -> bool:
         """Stop the job's group, reap its leader, then sweep what carries its mark.

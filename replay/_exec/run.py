@@ -1,8 +1,11 @@
 """Running a plan end to end: executor, signals, artifacts, exit code.
 
 `run_plan` is the library entry point inside an anyio program; `run` is the
-blocking form. Both write the run directory and return a `RunResult`; neither
-prints or exits (that is the CLI's job).
+blocking form. Both take a `RunOptions`, write the run directory and return a
+`RunResult`; neither prints or exits (that is the CLI's job). The CLI and the
+tests reach the test seams (`Seams`: kill grace, quarantine delay, watchdog,
+base environment) through `run_plan_with` and `run_with`, which the public
+names do not offer.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +34,9 @@ from replay._exec.environment import environment_document, git_info, tool_versio
 from replay._exec.executor import KILL_GRACE, QUARANTINE_RETRY_DELAY, Executor, Listener
 from replay._exec.watchdog import Watchdog
 from replay._model.clock import iso, utc_now
+from replay._model.errors import ReplayError, replay_error_in
 from replay._model.models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
+from replay._model.models import _seconds as seconds_validator
 from replay._model.names import (
     BUNDLE_NAME,
     ENVIRONMENT_NAME,
@@ -122,6 +128,30 @@ class _EventListener:
         )
         if self.inner is not None:
             self.inner.job_finished(outcome)
+
+    # The executor's optional hooks (issue 17): written as events, passed on when `inner` has them.
+
+    def _pass_on(self, name: str, *args: object) -> None:
+        method = getattr(self.inner, name, None)
+        if method is not None:
+            method(*args)
+
+    def job_slow(self, job: Job, number: int, elapsed: float) -> None:
+        self.events.emit("slow", job=job.id, target=job.target, attempt=number, elapsed=elapsed)
+        self._pass_on("job_slow", job, number, elapsed)
+
+    def warning(self, job: Job, text: str) -> None:
+        self.events.emit("warning", job=job.id, target=job.target, message=text)
+        self._pass_on("warning", job, text)
+
+    def phase_finished(self, outcome: JobOutcome) -> None:
+        self.events.emit(
+            f"{outcome.job.kind}_finished",
+            job=outcome.job.id,
+            name=outcome.job.target,
+            status=outcome.status.value,
+        )
+        self._pass_on("phase_finished", outcome)
 
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -219,25 +249,136 @@ async def _watch_signals(
 PostProcess = Callable[[Summary, Path], Summary]
 """A step that enriches a summary from the run directory (digests, triage) before it is written."""
 
+StopWhen = Callable[[tuple[JobOutcome, ...]], bool]
+"""Asked after each finished job with the outcomes so far: True starts nothing new."""
+
+
+@attrs.frozen
+class RunOptions:
+    """How `replay.run` / `replay.run_plan` run a plan (everything but the plan and its directory).
+
+    The defaults are the CLI's. `out_root` takes a `str` or any `os.PathLike`.
+    """
+
+    out_root: Path = attrs.field(default=Path("replay-results"), converter=Path)
+    """Where the run directory goes when none is given: `<out_root>/<run id>`."""
+    run_id: str | None = None
+    """The run's id; None: one from the start time (the run directory's name when generated)."""
+    listener: Listener | None = None
+    """Hears about each attempt as it starts and ends (progress display)."""
+    handle_signals: bool | None = None
+    """Take SIGINT/SIGTERM for the run (exit 130, summary `interrupted`). None: in the main
+    thread only; True off the main thread is a `ReplayError` (Python delivers signals there)."""
+    collect_environment: bool = True
+    """Gather git facts and tool versions into `environment.json` while the jobs run."""
+    environment_extra: Mapping[str, Any] = attrs.field(factory=dict)
+    """More entries for `environment.json` (redacted like the rest)."""
+    post_process: tuple[PostProcess, ...] = ()
+    """Steps that enrich the summary after the built-in digests (triage against a baseline)."""
+    stop_when: StopWhen | None = None
+    """Asked after each finished job: True starts nothing new (a decided flake loop)."""
+    stop_after: float | None = attrs.field(default=None, validator=seconds_validator)
+    """Seconds after which nothing new starts (a flake loop's time budget)."""
+
+
+@attrs.frozen
+class Seams:
+    """Test seams and CLI knobs that are not part of the library's signature.
+
+    Only `run_plan_with` / `run_with` take them; `replay.run` runs with the defaults.
+    """
+
+    kill_grace: float = KILL_GRACE
+    """Seconds between SIGTERM and SIGKILL of a stopped job's group (`--kill-grace`)."""
+    quarantine_delay: float = QUARANTINE_RETRY_DELAY
+    """Seconds before a quarantined target's one retry (5 s by policy)."""
+    watchdog: bool = True
+    """Start the watchdog process that stops the jobs if replay itself dies."""
+    base_env: Mapping[str, str] | None = None
+    """The environment jobs start from; None: replay's own (`os.environ`)."""
+
+
+def _signals_wanted(asked: bool | None) -> bool:
+    """Whether the run takes SIGINT/SIGTERM: `asked`, or (None) only in the main thread."""
+    main = threading.current_thread() is threading.main_thread()
+    if asked and not main:
+        msg = (
+            "handle_signals=True needs the main thread (Python delivers signals there); "
+            "run from the main thread, or stop the run by cancelling it"
+        )
+        raise ReplayError(msg)
+    return main if asked is None else asked
+
 
 async def run_plan(
     plan: Plan,
-    run_dir: Path | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
     *,
-    out_root: Path = Path("replay-results"),
-    run_id: str | None = None,
-    listener: Listener | None = None,
-    handle_signals: bool = True,
-    base_env: Mapping[str, str] | None = None,
-    previous: Summary | None = None,
-    kill_grace: float = KILL_GRACE,
-    collect_environment: bool = True,
-    post_process: tuple[PostProcess, ...] = (),
-    environment_extra: Mapping[str, Any] | None = None,
-    stop_when: Callable[[tuple[JobOutcome, ...]], bool] | None = None,
-    stop_after: float | None = None,
-    quarantine_delay: float = QUARANTINE_RETRY_DELAY,
-    watchdog: bool = True,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Run `plan` inside an anyio program and write its run directory (see `replay.run`).
+
+    The parent summary's records a rerun needs travel in the plan (`rerun_plan`
+    puts them there): running a rerun plan needs nothing more.
+    """
+    return await run_plan_with(plan, run_dir, options or RunOptions())
+
+
+def run(
+    plan: Plan,
+    run_dir: str | os.PathLike[str] | None = None,
+    *,
+    options: RunOptions | None = None,
+    backend: str = "asyncio",
+) -> RunResult:
+    """Run `plan` to its end and write its run directory; the blocking form of `run_plan`.
+
+    Works from any thread: off the main thread no signal handler can be
+    installed, so signals are not taken there (`handle_signals=True` is a
+    `ReplayError`). A `ReplayError` raised during the run comes out as itself,
+    never inside an exception group. `backend` is anyio's (`asyncio` or `trio`).
+    """
+    return run_with(plan, run_dir, options or RunOptions(), backend=backend)
+
+
+def run_with(
+    plan: Plan,
+    run_dir: str | os.PathLike[str] | None,
+    options: RunOptions,
+    seams: Seams | None = None,
+    *,
+    backend: str = "asyncio",
+) -> RunResult:
+    """`run` with test seams: the CLI's and the tests' entry point."""
+    return anyio.run(
+        functools.partial(run_plan_with, plan, run_dir, options, seams), backend=backend
+    )
+
+
+async def run_plan_with(
+    plan: Plan,
+    run_dir: str | os.PathLike[str] | None,
+    options: RunOptions,
+    seams: Seams | None = None,
+) -> RunResult:
+    """`run_plan` with test seams; a `ReplayError` a task group wrapped comes out as itself."""
+    try:
+        return await _run_plan(
+            plan,
+            None if run_dir is None else Path(run_dir),
+            options,
+            seams or Seams(),
+            handle_signals=_signals_wanted(options.handle_signals),
+        )
+    except Exception as exc:
+        error = replay_error_in(exc)
+        if error is None or error is exc:
+            raise
+        raise error from exc
+
+
+async def _run_plan(
+    plan: Plan, run_dir: Path | None, options: RunOptions, seams: Seams, *, handle_signals: bool
 ) -> RunResult:
     """Run `plan` and write its artifacts; never raises for a failing job.
 
@@ -248,10 +389,12 @@ async def run_plan(
     instruction to its last; one that comes after the summary's status was
     decided is passed on to the handler that was in place before the run.
     """
+    run_id = options.run_id
+    environment_extra = options.environment_extra
     with _Interrupts(handle_signals) as interrupts:
         started = utc_now()
         if run_dir is None:
-            run_dir, generated_id = default_run_dir(out_root, started)
+            run_dir, generated_id = default_run_dir(options.out_root, started)
             run_id = run_id or generated_id
         run_id = run_id or make_run_id(started)
         # One writer at a time; then what an earlier run left under this run's names goes.
@@ -260,7 +403,7 @@ async def run_plan(
         run_dir = lock.path
         clean_run_dir(run_dir, (safe_component(job.id) for job in plan.jobs))
         summary_path = run_dir / SUMMARY_NAME
-        env = dict(os.environ if base_env is None else base_env)
+        env = dict(os.environ if seams.base_env is None else seams.base_env)
         # One redactor for everything this run writes: the secrets of replay's environment,
         # of every job's env (the config's and --env's) and of the targets it carries.
         redactor = Redactor.from_environments(
@@ -274,18 +417,18 @@ async def run_plan(
             plan, run_id, env, tools={}, git={}, extra=environment_extra, redactor=redactor
         )
         write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
-        gathering = _gather_facts(plan) if collect_environment and plan.jobs else None
+        gathering = _gather_facts(plan) if options.collect_environment and plan.jobs else None
         executor = Executor(
             plan,
             run_dir,
-            listener=_EventListener(events, listener),
+            listener=_EventListener(events, options.listener),
             base_env=env,
-            kill_grace=kill_grace,
+            kill_grace=seams.kill_grace,
             run_id=run_id,
-            stop_when=stop_when,
-            stop_after=stop_after,
-            quarantine_delay=quarantine_delay,
-            watchdog=Watchdog() if watchdog and plan.jobs else None,
+            stop_when=options.stop_when,
+            stop_after=options.stop_after,
+            quarantine_delay=seams.quarantine_delay,
+            watchdog=Watchdog() if seams.watchdog and plan.jobs else None,
         )
         try:
             async with anyio.create_task_group() as tg:
@@ -321,9 +464,8 @@ async def run_plan(
                         run_dir=run_dir,
                         run_id=run_id,
                         started=started,
-                        previous=previous,
                         environment=environment,
-                        post_process=post_process,
+                        post_process=options.post_process,
                         interrupted=functools.partial(_decide, interrupts, executor),
                         redactor=redactor,
                     )
@@ -419,7 +561,6 @@ def _finish(
     run_dir: Path,
     run_id: str,
     started: datetime,
-    previous: Summary | None,
     environment: Mapping[str, Any],
     post_process: tuple[PostProcess, ...],
     interrupted: Callable[[], bool],
@@ -435,7 +576,7 @@ def _finish(
         finished_at=iso(utc_now()),
         interrupted=executor.interrupted,
         summary_path=display_path(summary_path),
-        previous={t.name: t for t in previous.targets} if previous else None,
+        previous={t.name: t for t in plan.parent},
     )
     summary = _with_result_paths(summary, plan, run_dir, redactor)
     if plan.rerun_from is not None:
@@ -502,10 +643,3 @@ def _with_carried_files(summary: Summary, from_dir: Path, run_dir: Path) -> Summ
         )
 
     return attrs.evolve(summary, targets=tuple(carried(t) for t in summary.targets))
-
-
-def run(
-    plan: Plan, run_dir: Path | None = None, *, backend: str = "asyncio", **kwargs: Any
-) -> RunResult:
-    """Blocking form of `run_plan` for scripts that are not anyio programs."""
-    return anyio.run(functools.partial(run_plan, plan, run_dir, **kwargs), backend=backend)

@@ -9,24 +9,30 @@ ends.
 
 Jobs run in their own sessions, so nothing kills them when the orchestrator is
 killed without a chance to clean up (SIGKILL, the OOM killer). One small process
-per run, this module run as a script, holds the read end of a pipe; `replay`
-writes `+PGID` when a job starts and `-PGID` when its group is gone. When the
-pipe reaches EOF (replay exited, however it exited) the watchdog stops every
-group still listed, and every process carrying the run's mark: SIGTERM, a grace
-period, SIGKILL. It runs with `python -I -S` and imports nothing but the
-standard library, so it shares `marked_pids` with replay instead of a copy.
+per run, this module run as `python -I -m replay._exec.watchdog GRACE MARK`,
+holds the read end of a pipe; `replay` writes `+PGID` when a job starts and
+`-PGID` when its group is gone. When the pipe reaches EOF (replay exited,
+however it exited) the watchdog stops every group still listed, and every
+process carrying the run's mark: SIGTERM, a grace period, SIGKILL.
+
+Its start is on every run's fixed cost: `-I` keeps the user's site directory and
+`PYTHON*` variables out, and the module imports only cheap standard-library
+modules at its top (no `typing`, `subprocess` or `secrets`, whose `hashlib`
+loads OpenSSL: 80 ms); tests/test_watchdog.py holds it to that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # `typing` costs the watchdog's start 5 ms; mypy knows this spelling
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Iterable
 
 WATCHDOG_MARK = "REPLAY_WATCHDOG_MARK"
 """The environment variable that marks a run's jobs (a random secret per run)."""
@@ -39,8 +45,11 @@ WATCHDOG_GRACE = 1.0
 
 
 def new_mark() -> str:
-    """A fresh run mark: a secret, so that a sweep never touches another run's processes."""
-    return secrets.token_hex(16)
+    """A fresh run mark: a secret, so that a sweep never touches another run's processes.
+
+    `os.urandom` is what `secrets.token_hex` reads, without importing `hashlib`.
+    """
+    return os.urandom(16).hex()
 
 
 def carries(environ: bytes, mark: str, job: str | None = None) -> bool:
@@ -102,10 +111,10 @@ def _last_pid() -> int | None:
         return None
 
 
-def _serve(grace: float, mark: str) -> int:
-    """The watchdog process: follow the pipe; at EOF stop what is left of the run."""
+def serve(lines: Iterable[str], grace: float, mark: str) -> int:
+    """The watchdog process: follow the pipe's `lines`; at EOF stop what is left of the run."""
     groups: set[int] = set()
-    for line in sys.stdin:
+    for line in lines:
         if line == "done\n":
             return 0  # a normal end: replay stopped every group and swept the mark itself
         sign, pgid = line[:1], int(line[1:])
@@ -137,12 +146,14 @@ class Watchdog:
     def __init__(self, grace: float = WATCHDOG_GRACE, mark: str | None = None) -> None:
         self.mark = mark or new_mark()
         """Put into every job's environment as `REPLAY_WATCHDOG_MARK`."""
+        import subprocess  # replay's side only: the watchdog process does without it
+
         self._process: subprocess.Popen[bytes] | None = None
         try:
             # Infrastructure, not a test job: a plain Popen, in its own session so a
             # Ctrl-C to the terminal's process group does not reach it.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(grace), self.mark],
+                command(grace, self.mark),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -178,9 +189,22 @@ class Watchdog:
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
+        import subprocess
+
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
 
 
+def command(grace: float, mark: str) -> list[str]:
+    """The watchdog process's argv: this module, run isolated by the interpreter running replay."""
+    return [sys.executable, "-I", "-m", "replay._exec.watchdog", repr(float(grace)), mark]
+
+
+def main(argv: list[str]) -> int:
+    """`python -I -m replay._exec.watchdog GRACE MARK`, fed by replay on stdin."""
+    grace, mark = argv
+    return serve(sys.stdin, float(grace), mark)
+
+
 if __name__ == "__main__":
-    sys.exit(_serve(float(sys.argv[1]), sys.argv[2]))
+    sys.exit(main(sys.argv[1:]))

@@ -17,13 +17,24 @@ import attrs
 
 from replay._adapters import get_adapter
 from replay._inputs.toml import read_toml
-from replay._model.config import DEFAULT_OUT, DEFAULT_PARALLELISM, Config, Discover, Profile
+from replay._model.config import (
+    DEFAULT_OUT,
+    DEFAULT_PARALLELISM,
+    Config,
+    Discover,
+    History,
+    Override,
+    Profile,
+)
 from replay._model.convert import structure
 from replay._model.errors import ConfigError, InputError
 from replay._model.models import (
     MAX_PARALLELISM,
+    MAX_RETRIES,
     MAX_SECONDS,
+    NO_TESTS_RULES,
     Suite,
+    _count,
     _env,
     _name,
     _optional_text,
@@ -31,12 +42,14 @@ from replay._model.models import (
     _text,
 )
 
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
-_UNITS = (3600.0, 60.0, 1.0)
+_DURATION = re.compile(
+    r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?"
+)
+_UNITS = (3600.0, 60.0, 1.0, 0.001)
 
 
 def parse_duration(text: str | float, *, what: str = "duration") -> float:
-    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s` or a bare number of seconds.
+    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s`, `100ms` or a bare number of seconds.
 
     At most `MAX_SECONDS` (a year); NaN, infinities, zero and negatives are refused.
     """
@@ -86,6 +99,51 @@ class _RawSuite:
     cwd: str | None = attrs.field(default=None, validator=_optional_text)
     serial: bool = False
     junit_path: str | None = attrs.field(default=None, validator=_optional_text)
+    retries: int | None = attrs.field(default=None, validator=_count(0, MAX_RETRIES, optional=True))
+    slow: str | float | int | None = None
+    terminate_after: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_RETRIES, optional=True)
+    )
+    leak_timeout: str | float | int | None = None
+    leak_fail: bool | None = None
+    group: str | None = attrs.field(default=None, validator=_optional_text)
+    weight: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_PARALLELISM, optional=True)
+    )
+    setup: tuple[str, ...] = attrs.field(default=(), validator=_strings)
+
+
+@attrs.frozen
+class _RawOverride:
+    match: str = attrs.field(validator=_name)
+    retries: int | None = attrs.field(default=None, validator=_count(0, MAX_RETRIES, optional=True))
+    timeout: str | float | int | None = None
+    slow: str | float | int | None = None
+    terminate_after: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_RETRIES, optional=True)
+    )
+    leak_timeout: str | float | int | None = None
+    leak_fail: bool | None = None
+    group: str | None = attrs.field(default=None, validator=_optional_text)
+    weight: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_PARALLELISM, optional=True)
+    )
+
+
+@attrs.frozen
+class _RawGroup:
+    max: int = attrs.field(validator=_count(1, MAX_PARALLELISM))
+
+
+@attrs.frozen
+class _RawPhase:
+    """A `[[replay.setup]]` or `[[replay.teardown]]` command."""
+
+    name: str = attrs.field(validator=_name)
+    command: tuple[str, ...] = attrs.field(validator=_strings)
+    env: dict[str, str] = attrs.field(factory=dict, validator=_env)
+    cwd: str | None = attrs.field(default=None, validator=_optional_text)
+    timeout: str | float | int | None = None
 
 
 @attrs.frozen
@@ -100,6 +158,12 @@ class _RawConfig:
     suites: tuple[_RawSuite, ...] = ()
     discover: Discover | None = None
     flake_rules: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    overrides: tuple[_RawOverride, ...] = ()
+    groups: dict[str, _RawGroup] = attrs.field(factory=dict)
+    setup: tuple[_RawPhase, ...] = ()
+    teardown: tuple[_RawPhase, ...] = ()
+    no_tests: str | None = None
+    history: History | None = None
 
 
 def adhoc_config(command: tuple[str, ...], cwd: Path) -> Config:
@@ -209,11 +273,6 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
             msg = f"{src}: {field}.adapter: {exc}"
             raise ConfigError(msg) from None
         suite_timeout = _timeout(rs.timeout, f"{src}: {field}.timeout")
-        try:
-            cwd = str((root / rs.cwd).resolve()) if rs.cwd else str(root)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
-            msg = f"{src}: {field}.cwd: cannot resolve {rs.cwd!r} ({exc})"
-            raise ConfigError(msg) from None
         suites.append(
             Suite(
                 name=rs.name,
@@ -221,10 +280,18 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
                 kind=rs.kind,
                 adapter=rs.adapter,
                 env=rs.env,
-                cwd=cwd,
+                cwd=_cwd(root, rs.cwd, f"{src}: {field}.cwd"),
                 timeout=suite_timeout,
                 serial=rs.serial,
                 junit_path=rs.junit_path,
+                retries=rs.retries,
+                slow=_timeout(rs.slow, f"{src}: {field}.slow"),
+                terminate_after=rs.terminate_after,
+                leak_timeout=_timeout(rs.leak_timeout, f"{src}: {field}.leak_timeout"),
+                leak_fail=rs.leak_fail,
+                group=rs.group,
+                weight=rs.weight,
+                setup=rs.setup,
             )
         )
     for name, profile in raw.profiles.items():
@@ -243,6 +310,7 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
     notes: tuple[str, ...] = ()
     if discover is not None and discover.cargo_tests_dir:
         suites, notes = _discovered(suites, discover)
+    controls = _controls(raw, root, src, where, suites)
     return Config(
         root=str(root),
         path=src,
@@ -257,7 +325,102 @@ def _resolve(raw: _RawConfig, path: Path, where: str) -> Config:
         suites=tuple(suites),
         discover=discover,
         flake_rules=raw.flake_rules,
+        history=_history(raw.history, root),
+        **controls,  # type: ignore[arg-type]
     )
+
+
+def _history(history: History | None, root: Path) -> History | None:
+    """`[replay.history]` with a file path made absolute (a URL is kept as it is)."""
+    if history is None or not history.path or "://" in history.path:
+        return history
+    return History(path=str(root / history.path), record=history.record)
+
+
+def _cwd(root: Path, cwd: str | None, what: str) -> str:
+    try:
+        return str((root / cwd).resolve()) if cwd else str(root)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on Python < 3.13
+        msg = f"{what}: cannot resolve {cwd!r} ({exc})"
+        raise ConfigError(msg) from None
+
+
+def _phases(raw: tuple[_RawPhase, ...], root: Path, what: str) -> tuple[Suite, ...]:
+    """`[[replay.setup]]` or `[[replay.teardown]]` as suites (generic, one command each)."""
+    phases: list[Suite] = []
+    for i, rp in enumerate(raw):
+        field = f"{what}[{i}]"
+        if not rp.command:
+            msg = f"{field}.command: must not be empty"
+            raise ConfigError(msg)
+        if any(p.name == rp.name for p in phases):
+            msg = f"{field}.name: duplicate name {rp.name!r}"
+            raise ConfigError(msg)
+        phases.append(
+            Suite(
+                name=rp.name,
+                command=rp.command,
+                kind=what.rsplit(".", 1)[-1],
+                env=rp.env,
+                cwd=_cwd(root, rp.cwd, f"{field}.cwd"),
+                timeout=_timeout(rp.timeout, f"{field}.timeout"),
+            )
+        )
+    return tuple(phases)
+
+
+def _overrides(raw: tuple[_RawOverride, ...], what: str) -> tuple[Override, ...]:
+    return tuple(
+        Override(
+            match=ro.match,
+            retries=ro.retries,
+            timeout=_timeout(ro.timeout, f"{what}[{i}].timeout"),
+            slow=_timeout(ro.slow, f"{what}[{i}].slow"),
+            terminate_after=ro.terminate_after,
+            leak_timeout=_timeout(ro.leak_timeout, f"{what}[{i}].leak_timeout"),
+            leak_fail=ro.leak_fail,
+            group=ro.group,
+            weight=ro.weight,
+        )
+        for i, ro in enumerate(raw)
+    )
+
+
+def _controls(
+    raw: _RawConfig, root: Path, src: str, where: str, suites: list[Suite]
+) -> dict[str, object]:
+    """The nextest-level controls (issue 17), checked: every group and setup named exists."""
+    if raw.no_tests is not None and raw.no_tests not in NO_TESTS_RULES:
+        msg = (
+            f"{src}: {where}.no_tests: expected one of {', '.join(NO_TESTS_RULES)}, "
+            f"got {raw.no_tests!r}"
+        )
+        raise ConfigError(msg)
+    groups = {name: group.max for name, group in raw.groups.items()}
+    setup = _phases(raw.setup, root, f"{src}: {where}.setup")
+    teardown = _phases(raw.teardown, root, f"{src}: {where}.teardown")
+    overrides = _overrides(raw.overrides, f"{src}: {where}.overrides")
+    named = [(f"suites[{i}]", s.group) for i, s in enumerate(suites)]
+    named += [(f"overrides[{i}]", o.group) for i, o in enumerate(overrides)]
+    for field, group in named:
+        if group is not None and group not in groups:
+            known = ", ".join(sorted(groups)) or "none defined"
+            msg = f"{src}: {where}.{field}.group: unknown group {group!r}; groups: {known}"
+            raise ConfigError(msg)
+    setup_names = {p.name for p in setup}
+    for i, suite in enumerate(suites):
+        unknown = [n for n in suite.setup if n not in setup_names]
+        if unknown:
+            known = ", ".join(sorted(setup_names)) or "none defined"
+            msg = f"{src}: {where}.suites[{i}].setup: unknown setup {unknown[0]!r}; setups: {known}"
+            raise ConfigError(msg)
+    return {
+        "overrides": overrides,
+        "groups": groups,
+        "setup": setup,
+        "teardown": teardown,
+        "no_tests": raw.no_tests,
+    }
 
 
 def _timeout(value: str | float | None, what: str) -> float | None:

@@ -3,7 +3,8 @@
 Three formats reach `--rerun-from`, `show` and `diff`:
 
 - `replay.summary.v1`, which replay writes: the model's fields plus the pi
-  fields derived from them (dropped here, recomputed on the way out);
+  fields derived from them (dropped here, recomputed on the way out), each
+  test stored once or, as earlier versions wrote it, in its target and attempt;
 - upstream pi's `pi.e2e.summary.v1`;
 - upstream pi's legacy summaries, which have no `schema` key but the same shape.
 
@@ -24,7 +25,7 @@ from typing import IO, Any, NoReturn, TypeGuard
 import attrs
 
 from replay._core.gates import Verdict, parse_verdict
-from replay._core.summary import DERIVED_KEYS
+from replay._core.summary import summary_model
 from replay._model.clock import iso_from_run_id
 from replay._model.convert import parse_json, structure
 from replay._model.errors import InputError
@@ -147,8 +148,9 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):g} MiB"
 
 
-def load_summary(path: Path) -> Summary:
-    """Read the summary file at `path`, or raise `InputError` naming it."""
+def load_summary(path: str | os.PathLike[str]) -> Summary:
+    """Read a summary file (replay's, or upstream pi's); `InputError` names the file and field."""
+    path = Path(path)
     if path.is_dir():
         msg = f"{path}: is a directory, expected a summary file (try {path / SUMMARY_NAME})"
         raise InputError(msg)
@@ -199,8 +201,7 @@ def read_summary(document: object, *, source: str, base_dir: Path) -> Summary:
 
 
 def _read_replay(document: dict[str, Any], *, source: str, base_dir: Path) -> Summary:
-    model = {k: v for k, v in document.items() if k not in DERIVED_KEYS}
-    summary = structure(model, Summary, source=source)
+    summary = structure(summary_model(document), Summary, source=source)
     _check_names((t.name for t in summary.targets), "$.targets", source)
     for index, target in enumerate(summary.targets):
         if not target.argv:

@@ -25,7 +25,7 @@ import orjson
 from replay._core.diff import TriageDiff
 from replay._core.digest import FailureDigest
 from replay._core.flakes import FlakeReport
-from replay._core.summary import DERIVED_KEYS
+from replay._core.summary import DERIVED_KEYS, SHARED_TESTS_KEY
 from replay._inputs.audit import AuditReport, QuarantineReport, WaiverAudit
 from replay._inputs.verify import INDEX_SCHEMA, VerifyReport
 from replay._model.convert import unstructure
@@ -217,10 +217,34 @@ _PI_SUMMARY_PROPERTIES: dict[str, Schema] = {
 """The upstream (pi) fields `summary_document` derives from the targets."""
 
 
+_SHARED_TESTS_PROPERTY: Schema = {
+    "const": True,
+    "description": (
+        "The attempt's tests are its target's `tests`, stored once there; the attempt then has "
+        "no `tests` key. Earlier versions wrote both copies, which read the same."
+    ),
+}
+
+
 def summary_schema() -> Schema:
-    """`summary.json`: the `Summary` model plus the upstream fields derived from its targets."""
+    """`summary.json`: the `Summary` model plus the upstream fields derived from its targets.
+
+    An attempt whose tests are its target's writes `tests_as_target` instead of them.
+    """
     schema = model_schema(Summary, title=SUMMARY_SCHEMA)
     schema["properties"].update(_PI_SUMMARY_PROPERTIES)
+    attempt = schema["$defs"]["Attempt"]
+    attempt["properties"][SHARED_TESTS_KEY] = _SHARED_TESTS_PROPERTY
+    attempt["not"] = {"required": ["tests", SHARED_TESTS_KEY]}
+    return schema
+
+
+def plan_schema() -> Schema:
+    """`--dry-run` output (`replay._core.planning.plan_document`): the parent's records by name."""
+    schema = model_schema(Plan)
+    parent = schema["properties"]["parent"]
+    parent["items"] = {"type": "string"}
+    parent["description"] = "Names of the targets this rerun runs again (their parent records)."
     return schema
 
 
@@ -231,7 +255,7 @@ def evidence_index_schema() -> Schema:
 
 SCHEMAS: dict[str, SchemaSource] = {
     "summary": summary_schema,
-    "plan": Plan,
+    "plan": plan_schema,
     "evidence_index": evidence_index_schema,
     "waiver_audit": WaiverAudit,
     "quarantine_report": QuarantineReport,

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from replay._core.summary import DERIVED_KEYS, pi_fields
+from replay._core.summary import DERIVED_KEYS, pi_fields, summary_model
 from replay._inputs.readers import open_input, read_input
 from replay._model.convert import parse_json, structure
 from replay._model.errors import InputError
@@ -85,7 +85,7 @@ def _check_summary(document: Any, source: str) -> tuple[str, ...]:
     """A `replay.summary.v1` structures as `Summary`, and its pi fields match its targets."""
     if not isinstance(document, dict):
         return (f"{source}: $: expected a JSON object",)
-    model_part = {k: v for k, v in document.items() if k not in DERIVED_KEYS}
+    model_part = summary_model(document)
     try:
         summary = structure(model_part, Summary, source=source)
     except InputError as exc:

@@ -32,6 +32,31 @@ class Discover:
 
 
 @attrs.frozen
+class Override:
+    """`[[replay.overrides]]`: settings for the suites whose name or kind matches a glob."""
+
+    match: str
+    """An fnmatch pattern (`e2e_*`) tried against each suite's name and its kind."""
+    retries: int | None = None
+    timeout: float | None = None
+    slow: float | None = None
+    terminate_after: int | None = None
+    leak_timeout: float | None = None
+    leak_fail: bool | None = None
+    group: str | None = None
+    weight: int | None = None
+
+
+@attrs.frozen
+class History:
+    """`[replay.history]`: where the flake ledger lives and whether runs record themselves."""
+
+    path: str | None = None
+    """A SQLite file (relative to the config) or a `postgresql://` URL."""
+    record: bool = False
+
+
+@attrs.frozen
 class Config:
     """A loaded config: everything planning needs, with absolute paths and seconds."""
 
@@ -51,6 +76,17 @@ class Config:
     """Extra FLAKE-* rules: category -> regular expressions."""
     notes: tuple[str, ...] = ()
     """Things worth telling the user that are not errors (unclassified test files)."""
+    history: History | None = None
+    overrides: tuple[Override, ...] = ()
+    """Per-suite settings by name or kind pattern; the first match sets each field."""
+    groups: dict[str, int] = attrs.field(factory=dict)
+    """`[replay.groups]`: group name -> how many of its jobs run at once."""
+    setup: tuple[Suite, ...] = ()
+    """`[[replay.setup]]`: commands run once before the suites that name them."""
+    teardown: tuple[Suite, ...] = ()
+    """`[[replay.teardown]]`: commands run at the end of every run, interrupted ones too."""
+    no_tests: str | None = None
+    """What a suite whose adapter saw no test counts as (`fail`, `warn`, `pass`)."""
 
     def suite(self, name: str) -> Suite | None:
         """The suite called `name`, if the config has one."""

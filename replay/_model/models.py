@@ -262,6 +262,46 @@ class Suite:
     timeout: float | None = attrs.field(default=None, validator=_seconds)
     serial: bool = False
     junit_path: str | None = attrs.field(default=None, validator=_optional_text)
+    # Controls (issue 17). None: not set here, so an override or the default applies.
+    retries: int | None = attrs.field(default=None, validator=_count(0, MAX_RETRIES, optional=True))
+    slow: float | None = attrs.field(default=None, validator=_seconds)
+    """Past this many seconds the job is reported slow (nextest's slow-timeout period)."""
+    terminate_after: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_RETRIES, optional=True)
+    )
+    """Stop the job (`timed_out`) after this many slow periods."""
+    leak_timeout: float | None = attrs.field(default=None, validator=_seconds)
+    """How long descendants may outlive the job before it is marked leaky."""
+    leak_fail: bool | None = None
+    """Whether a leak fails the target (nextest's LEAK-FAIL) rather than only marking it."""
+    group: str | None = attrs.field(default=None, validator=_optional_text)
+    """The `[replay.groups]` entry that limits how many of its jobs run at once."""
+    weight: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_PARALLELISM, optional=True)
+    )
+    """Slots of `-j` the job takes (nextest's threads-required)."""
+    setup: tuple[str, ...] = attrs.field(default=(), validator=_texts)
+    """Names of `[[replay.setup]]` jobs that must succeed before this suite runs."""
+
+
+NO_TESTS_RULES = ("fail", "warn", "pass")
+"""What a suite whose adapter saw no test counts as (`--no-tests`): nextest's choices."""
+
+
+def _no_tests(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in NO_TESTS_RULES:
+        _refuse(instance, attribute, f"expected one of {', '.join(NO_TESTS_RULES)}, got {value!r}")
+
+
+def _groups(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Group limits: names to a whole number of jobs at once, at least 1."""
+    if not isinstance(value, dict):
+        _refuse(instance, attribute, f"expected a dict of group limits, got {_shown(value)}")
+    for name, limit in value.items():
+        if not isinstance(name, str) or not name:
+            _refuse(instance, attribute, f"group names are non-empty strings, got {name!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            _refuse(instance, attribute, f"group {name!r}: max must be at least 1, got {limit!r}")
 
 
 @attrs.frozen
@@ -301,6 +341,23 @@ class Job:
     quarantined: bool = False
     suite_command: tuple[str, ...] = attrs.field(default=(), validator=_strings)
     """The suite's whole command, without exec prefix or test targeting: what a summary records."""
+    retries: int | None = attrs.field(default=None, validator=_count(0, MAX_RETRIES, optional=True))
+    """Retries of this job; None: the plan's retry policy."""
+    slow: float | None = attrs.field(default=None, validator=_seconds)
+    """Seconds after which the job is reported slow, and again each period after."""
+    terminate_after: int | None = attrs.field(
+        default=None, validator=_count(1, MAX_RETRIES, optional=True)
+    )
+    """Slow periods after which the job is stopped and recorded `timed_out`."""
+    leak_timeout: float | None = attrs.field(default=None, validator=_seconds)
+    """Seconds descendants may outlive the job's exit before it is leaky (None: none)."""
+    leak_fail: bool = False
+    """A leaky attempt fails (LEAK-FAIL) instead of only being marked (LEAK)."""
+    group: str | None = attrs.field(default=None, validator=_optional_text)
+    weight: int = attrs.field(default=1, validator=_count(1, MAX_PARALLELISM))
+    """Slots of the plan's parallelism this job takes while it runs."""
+    setup: tuple[str, ...] = attrs.field(default=(), validator=_texts)
+    """Names of the plan's setup jobs this job needs."""
 
 
 @attrs.frozen
@@ -365,6 +422,14 @@ class Attempt:
     """Why the runner could not show every test it was asked to run (the adapter says)."""
     not_found: tuple[str, ...] = ()
     """Targeted test ids the runner said do not exist."""
+    slow: bool = False
+    """The attempt ran past its job's slow period."""
+    leaked: bool = False
+    """Descendants outlived the attempt past its leak timeout (they were stopped)."""
+    failed_by: str | None = None
+    """Why an attempt that exited 0 counts as failed (no tests ran, a leak with LEAK-FAIL)."""
+    not_run: str | None = None
+    """Why the attempt never started (a setup job it needs failed)."""
 
 
 @attrs.frozen
@@ -479,6 +544,9 @@ class Plan:
     parent_run_id: str | None = None
     carried: tuple[TargetResult, ...] = ()
     """Targets of a rerun's parent that this run does not execute but reports."""
+    parent: tuple[TargetResult, ...] = attrs.field(default=(), repr=False)
+    """The parent's records of the targets this rerun runs again: a targeted rerun keeps
+    the tests it does not run from them (`--dry-run` shows their names)."""
     config: str | None = None
     """The config file named with `--config`, so the replay command names it too."""
     fail_on_flaky: bool = False
@@ -487,3 +555,11 @@ class Plan:
     """Problems found while planning that fail the run whatever the jobs do (quarantine)."""
     root: str | None = None
     """The repository root (the config's directory): failure locations are relative to it."""
+    no_tests: str = attrs.field(default="fail", validator=_no_tests)
+    """What a whole-suite job whose adapter saw no test counts as: fail, warn or pass."""
+    groups: dict[str, int] = attrs.field(factory=dict, validator=_groups)
+    """Group name -> how many of its jobs may run at once."""
+    setup: tuple[Job, ...] = attrs.field(default=(), validator=_unique_jobs)
+    """Jobs run once before the jobs that name them; one failing leaves those `not_run`."""
+    teardown: tuple[Job, ...] = attrs.field(default=(), validator=_unique_jobs)
+    """Jobs run at the end of the run, however it ends (after an interrupt too)."""

@@ -29,10 +29,20 @@ INDEX_NAME = "index.json"
 TRIAGE_NAME = "triage_diff.json"
 DIAGNOSTICS_NAME = "failure_diagnostics_index.json"
 FLAKE_REPORT_NAME = "flake_report.json"
+TRACE_NAME = "trace.json"
+"""The run's timeline in the Chrome trace-event format (Perfetto, chrome://tracing)."""
+REPORT_NAME = "report.html"
+"""The run as one self-contained page: verdict, timeline, failures, flaky targets, chain."""
 JUNIT_NAME = "junit.xml"
 """The JUnit file the pytest adapter asks pytest to write into each attempt directory."""
 WAIVER_AUDIT_NAME = "waiver_audit.json"
 QUARANTINE_REPORT_NAME = "quarantine_report.json"
+BISECT_REPORT_NAME = "bisect_report.json"
+"""`replay bisect`'s report, at the top of its `--out` directory."""
+BISECT_STATE_NAME = "bisect_state.json"
+"""`replay bisect`'s progress after each probe: what `--resume` continues from."""
+BISECT_PROBES_DIR = "probes"
+"""`<out>/probes/<NN>-<commit>`: one probe's run directory (its summary and flake report)."""
 CARRIED_DIR = "carried"
 """Where a rerun keeps the artifacts of targets it carries from earlier runs."""
 LOCK_NAME = ".replay.lock"
@@ -47,6 +57,8 @@ RUN_FILES = (
     DIAGNOSTICS_NAME,
     FLAKE_REPORT_NAME,
     JUNIT_NAME,
+    TRACE_NAME,
+    REPORT_NAME,
 )
 """Run files an earlier run may have left that would pass for this run's: removed at its start.
 

@@ -22,12 +22,13 @@ def could_not_start(attempt: Attempt) -> bool:
         and attempt.signal is None
         and not attempt.timed_out
         and not attempt.interrupted
+        and attempt.not_run is None
     )
 
 
 def attempt_status(attempt: Attempt) -> TargetStatus:
     """How one attempt ended."""
-    if attempt.interrupted:
+    if attempt.interrupted or attempt.not_run is not None:
         return TargetStatus.NOT_RUN
     if attempt.timed_out:
         return TargetStatus.TIMED_OUT
@@ -35,6 +36,8 @@ def attempt_status(attempt: Attempt) -> TargetStatus:
         return TargetStatus.FAILED
     if attempt.signal is not None:
         return TargetStatus.CRASHED
+    if attempt.failed_by is not None:
+        return TargetStatus.FAILED
     return TargetStatus.PASSED if attempt.exit_code == 0 else TargetStatus.FAILED
 
 

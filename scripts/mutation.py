@@ -1,0 +1,134 @@
+"""Mutation score of the pure core: mutmut, each module against its own unit tests.
+
+    python scripts/mutation.py                 # every module in MODULES
+    python scripts/mutation.py chain planning  # a few, by short name
+
+For each module the project is copied to a temporary directory (mutmut writes a
+`mutants/` tree and a config beside the sources), mutmut mutates that one file
+and runs only the module's own test files, and the script prints killed,
+survived and the score. A module's score counts mutants its unit tests kill;
+a mutant that times out counts as killed, one with no covering test as survived.
+Needs `pip install mutmut` (not a test dependency: it is slow and CPU-bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "chain": ("replay/_core/chain.py", ("tests/test_chain_core.py",)),
+    "planning": ("replay/_core/planning.py", ("tests/test_planning.py",)),
+    "diff": ("replay/_core/diff.py", ("tests/test_diff.py",)),
+    "taxonomy": ("replay/_core/taxonomy.py", ("tests/test_taxonomy.py",)),
+    "shards": ("replay/_core/shards.py", ("tests/test_shards.py",)),
+    "flakes": ("replay/_core/flakes.py", ("tests/test_flakes.py",)),
+    "merge": ("replay/_core/merge.py", ("tests/test_merge.py",)),
+    "outcomes": ("replay/_model/outcomes.py", ("tests/test_outcomes.py",)),
+    "redact": ("replay/_core/redact.py", ("tests/test_redact.py",)),
+}
+"""Short name -> (the module, its unit tests)."""
+
+KILLED = ("killed", "timeout", "segfault", "suspicious")
+SURVIVED = ("survived", "no_tests")
+
+
+def _copy_project(into: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    for name in files:
+        source = ROOT / name
+        if source.is_file() and not name.startswith(("mutants/", ".ci/")):
+            target = into / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def _configure(project: Path, module: str, tests: tuple[str, ...]) -> None:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    listed = ", ".join(json.dumps(t) for t in (*tests, "-p", "no:cacheprovider", "-x", "-q"))
+    text += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["replay"]\n'
+        f"only_mutate = [{json.dumps(module)}]\n"
+        f"pytest_add_cli_args_test_selection = [{listed}]\n"
+    )
+    pyproject.write_text(text)
+
+
+def score(name: str, module: str, tests: tuple[str, ...]) -> dict[str, float | int | str]:
+    """Run mutmut on `module` with only `tests`; the counts of its CI/CD stats."""
+    with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as tmp:
+        project = Path(tmp)
+        _copy_project(project)
+        _configure(project, module, tests)
+        started = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "mutmut", "export-cicd-stats"],
+            cwd=project,
+            capture_output=True,
+            check=False,
+        )
+        stats_file = project / "mutants" / "mutmut-cicd-stats.json"
+        if not stats_file.is_file():
+            tail = (run.stdout + run.stderr).strip().splitlines()[-5:]
+            return {"module": module, "error": " | ".join(tail)}
+        stats = json.loads(stats_file.read_text())
+    killed = sum(int(stats.get(k, 0)) for k in KILLED)
+    survived = sum(int(stats.get(k, 0)) for k in SURVIVED)
+    total = killed + survived
+    return {
+        "module": module,
+        "killed": killed,
+        "survived": survived,
+        "score": killed / total if total else 1.0,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", choices=[*MODULES, []], help="modules (default: all)")
+    args = parser.parse_args()
+    names = args.names or list(MODULES)
+    print(f"{'module':32} {'killed':>7} {'survived':>9} {'score':>7} {'seconds':>8}")
+    worst = 1.0
+    for name in names:
+        module, tests = MODULES[name]
+        row = score(name, module, tests)
+        if "error" in row:
+            print(f"{module:32} error: {row['error']}")
+            worst = 0.0
+            continue
+        worst = min(worst, float(row["score"]))
+        print(
+            f"{module:32} {row['killed']:>7} {row['survived']:>9} "
+            f"{float(row['score']):>7.1%} {row['seconds']:>8}"
+        )
+    print(f"lowest score: {worst:.1%} (target: 90%)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
