@@ -281,6 +281,35 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def call_times(repeats: int, work: Callable[[], object]) -> list[float]:
+    """Wall seconds of each of `repeats` calls of `work`, in this process."""
+    walls = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        walls.append(time.perf_counter() - start)
+    return walls
+
+
+def best_of(repeats: int, work: Callable[[], object]) -> float:
+    """The fastest of `repeats` timed calls of `work`, in seconds."""
+    return min(call_times(repeats, work))
+
+
+def median_of(repeats: int, work: Callable[[], object]) -> float:
+    """The median of `repeats` timed calls of `work`, in seconds."""
+    return median(call_times(repeats, work))
+
+
+def sizes_parser(doc: str | None, **defaults: int) -> argparse.ArgumentParser:
+    """The command line of a benchmark that prints its own table: `--<name> N` for each
+    whole-number default (`runs_max` is `--runs-max`), described by `doc`'s first line."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    return parser
+
+
 def ms(seconds: float) -> str:
     """Seconds shown as milliseconds."""
     return f"{seconds * 1000:.1f} ms"
@@ -327,32 +356,85 @@ def progress(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
 
 
-def sized_measure(
-    run: Callable[..., list[Row]], full: Mapping[str, int], quick: Mapping[str, int]
-) -> Callable[..., list[Row]]:
-    """A benchmark's `measure(quick=...)`, as `bench.py` calls it, from its `run(**sizes)`."""
+def replay_vs_xargs(
+    label: str, command: Sequence[str], jobs: int, parallelism: int, repeats: int
+) -> tuple[float, float]:
+    """Median wall seconds of (replay, xargs) running `command` `jobs` times, `parallelism` at
+    once: replay from a config of `jobs` suites, xargs from `jobs` input lines."""
+    replay_walls: list[float] = []
+    xargs_walls: list[float] = []
+    with scratch(label) as tmp:
+        config = write_config(tmp / "replay.toml", [command] * jobs)
+        lines = "".join(f"{i}\n" for i in range(jobs)).encode()
+        xargs = ["xargs", "-P", str(parallelism), "-I{}", *command]
+        for repeat in range(repeats):
+            progress(f"{label}: xargs, {jobs} jobs at -P {parallelism} (repeat {repeat + 1})")
+            xargs_walls.append(run_timed(xargs, stdin=lines))
+            progress(f"{label}: replay, {jobs} jobs at -j {parallelism} (repeat {repeat + 1})")
+            out = unique_run_dir(tmp)
+            argv = replay_argv(
+                "run", "--config", str(config), "-j", str(parallelism), "-q", "--out", str(out)
+            )
+            replay_walls.append(run_timed(argv))
+    return median(replay_walls), median(xargs_walls)
 
-    def measure(*, quick: bool) -> list[Row]:
-        return run(**(quick_sizes if quick else full))
 
-    quick_sizes = quick
-    return measure
+def overhead_per_job(
+    bench: str,
+    command: Sequence[str],
+    jobs: int,
+    parallelism: int,
+    repeats: int,
+    *,
+    target_ms: float,
+) -> list[Row]:
+    """What replay adds to each of `jobs` x `command` over xargs, against `target_ms`: one row."""
+    shown = " ".join(command)
+    replay_wall, xargs_wall = replay_vs_xargs(
+        f"{bench}-{command[0]}", command, jobs, parallelism, repeats
+    )
+    per_job = (replay_wall - xargs_wall) / jobs
+    met = per_job * 1000 <= target_ms
+    print(
+        f"{bench}, {jobs} x `{shown}` at -j {parallelism}: replay {secs(replay_wall)}, "
+        f"xargs {secs(xargs_wall)}, ratio {replay_wall / xargs_wall:.2f}, overhead "
+        f"{ms(per_job)} per job (target <= {target_ms:g} ms: {'met' if met else 'MISSED'})"
+    )
+    return [
+        Row(
+            name=f"{bench}: {jobs} x {shown}, -j {parallelism}",
+            figure=f"{ms(per_job)}/job ({secs(replay_wall)})",
+            baseline=f"xargs {secs(xargs_wall)}",
+            ratio=f"{replay_wall / xargs_wall:.2f}",
+            target=f"<= {target_ms:g} ms/job",
+            met=met,
+        )
+    ]
 
 
-def sized_main(
+def sized_bench(
     doc: str | None,
     run: Callable[..., list[Row]],
-    full: Mapping[str, int],
-    quick: Mapping[str, int],
+    full_sizes: Mapping[str, int],
+    quick_sizes: Mapping[str, int],
     *,
     helps: Mapping[str, str],
-    argv: Sequence[str] | None = None,
-) -> int:
-    """A benchmark's command line: `--<size> N` for each size in `helps`, and `--quick`."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
-    for name, text in helps.items():
-        parser.add_argument(f"--{name}", type=int, help=f"{text} (default {full[name]})")
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {dict(quick)}")
-    rows = run(**pick_sizes(parser.parse_args(argv), full, quick))
-    print()
-    return report(rows)
+) -> tuple[Callable[..., list[Row]], Callable[..., int]]:
+    """A benchmark's `measure(quick=...)` (what `bench.py` calls) and `main(argv=None)` (its
+    command line: `--<size> N` for each size in `helps`, and `--quick`), from its `run(**sizes)`.
+    """
+
+    def measure(*, quick: bool) -> list[Row]:
+        return run(**(quick_sizes if quick else full_sizes))
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        """Parse the sizes, run, print the table; exit 1 if a target is missed."""
+        parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+        for name, text in helps.items():
+            parser.add_argument(f"--{name}", type=int, help=f"{text} (default {full_sizes[name]})")
+        parser.add_argument("--quick", action="store_true", help=f"smaller: {dict(quick_sizes)}")
+        rows = run(**pick_sizes(parser.parse_args(argv), full_sizes, quick_sizes))
+        print()
+        return report(rows)
+
+    return measure, main

@@ -1,6 +1,6 @@
 """Total runs of a flake bisection: sequential stopping against a fixed number of runs per probe.
 
-    python scripts/bench_bisect.py [--trials 200] [--commits 30]
+    python scripts/bench_bisect.py [--trials 200] [--commits 30] [--rates 0.05,0.2,0.5]
 
 Simulated: `commits` commits, the first bad one drawn at random, failing at rate
 5%, 20% or 50% from there on. Both bisections measure the bad revision the same
@@ -11,13 +11,10 @@ or at that bound. Prints total runs per bisection and how often each was right.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _bench import sizes_parser
 
 from replay._core.bisect import (
     failure_rate_to_detect,
@@ -49,14 +46,13 @@ def _trial(rate: float, commits: int, seed: int, *, fixed: bool, runs_max: int) 
 
 def main() -> None:
     """Print the table."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--trials", type=int, default=200)
-    parser.add_argument("--commits", type=int, default=30)
-    parser.add_argument("--runs-max", type=int, default=1000)
+    parser = sizes_parser(__doc__, trials=200, commits=30, runs_max=1000)
+    parser.add_argument("--rates", default=",".join(map(str, RATES)), help="failure rates")
     args = parser.parse_args()
+    rates = [float(rate) for rate in args.rates.split(",")]
     print(f"{args.commits} commits, confidence 0.95, {args.trials} trials per rate")
     print("rate  sequential runs (right)   fixed runs (right)   fixed/sequential")
-    for rate in RATES:
+    for rate in rates:
         results = {}
         for fixed in (False, True):
             trials = [

@@ -12,14 +12,13 @@ load + diff under 2 s.
 
 from __future__ import annotations
 
-import argparse
 import random
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from _bench import best_of, sizes_parser
 
 from replay._core.diff import triage_diff
 from replay._core.summary import summary_document
@@ -95,23 +94,9 @@ def build(suites: int, tests: int, *, run_id: str, seed: int, current: bool) -> 
     )
 
 
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    """The fastest of `repeat` timings of `work`, in seconds."""
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
-
-
 def main() -> int:
     """Print load, diff and reference timings; exit 1 if load + diff misses the target."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suites", type=int, default=1000)
-    parser.add_argument("--tests", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = sizes_parser(__doc__, suites=1000, tests=100, repeat=3).parse_args()
     name, load = _loader()
 
     with tempfile.TemporaryDirectory() as tmp:

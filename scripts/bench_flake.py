@@ -10,8 +10,6 @@ best). Target (issue 6): replay at most 1.5 x the ideal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from _bench import (
     Row,
     child_env,
@@ -20,8 +18,7 @@ from _bench import (
     run_timed,
     scratch,
     secs,
-    sized_main,
-    sized_measure,
+    sized_bench,
     unique_run_dir,
     write_config,
 )
@@ -32,6 +29,8 @@ TARGET_RATIO = 1.5
 """Issue 6: the loop finishes in at most 1.5 x the ideal runs x 0.1 s / parallel."""
 FULL = {"runs": 100}
 QUICK = {"runs": 40}
+SIZE_HELP = {"runs": "loop runs"}
+"""What each size counts: the help of its `--<size> N` option."""
 
 
 def run(*, runs: int) -> list[Row]:
@@ -80,17 +79,7 @@ def run(*, runs: int) -> list[Row]:
     ]
 
 
-SIZE_HELP = {"runs": "loop runs"}
-"""The sizes the command line can set, with their help."""
-
-measure = sized_measure(run, FULL, QUICK)
-"""The benchmark at its full or its quick size (what `bench.py` calls)."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
-
+measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
 
 if __name__ == "__main__":
     raise SystemExit(main())

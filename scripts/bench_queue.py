@@ -21,7 +21,6 @@ cost in milliseconds. Skipped when `redis-server` is not installed.
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import random
 import shutil
@@ -33,11 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from _bench import sizes_parser
 
-from replay._core.shards import ShardStrategy, assign_shards  # noqa: E402
+from replay._core.shards import ShardStrategy, assign_shards
 
 
 def draw(jobs: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -145,11 +142,7 @@ def queue_cost(jobs: int, server: str) -> tuple[float, float]:
 
 def main() -> int:
     """Print the makespan table and the queue's cost per job."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--seeds", type=int, default=20)
-    args = parser.parse_args()
+    args = sizes_parser(__doc__, jobs=60, workers=4, seeds=20).parse_args()
     print(f"{args.jobs} jobs, {args.workers} workers, {args.seeds} seeds: makespan / lower bound")
     for name, mean, worst in simulate(args.jobs, args.workers, args.seeds):
         print(f"  {name:<18} mean {mean:.3f}  worst {worst:.3f}")

@@ -17,13 +17,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import orjson
+from _bench import best_of
 
 from replay._core.summary import summary_document
 from replay._core.trace import trace_document
@@ -107,15 +105,6 @@ def _summary(tests_per_target: int) -> Summary:
     )
 
 
-def _best(action: Callable[[], Any], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def _chromium(page: Path) -> float | None:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -136,7 +125,9 @@ def _chromium(page: Path) -> float | None:
             "--window-size=1200,900",
             page.as_uri(),
         ]
-        return _best(lambda: subprocess.run(argv, capture_output=True, check=True, timeout=300), 2)
+        return best_of(
+            2, lambda: subprocess.run(argv, capture_output=True, check=True, timeout=300)
+        )
 
 
 def _write_run(run_dir: Path, summary: Summary) -> None:
@@ -148,13 +139,13 @@ def _write_run(run_dir: Path, summary: Summary) -> None:
 
 def bench(label: str, tests_per_target: int, empty_page: float | None) -> None:
     summary = _summary(tests_per_target)
-    baseline = _best(lambda: orjson.dumps(summary_document(summary)))
-    trace = _best(lambda: orjson.dumps(trace_document(summary)))
+    baseline = best_of(3, lambda: orjson.dumps(summary_document(summary)))
+    trace = best_of(3, lambda: orjson.dumps(trace_document(summary)))
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp)
         _write_run(run_dir, summary)
         step = view_step()
-        views = _best(lambda: step(summary, run_dir))
+        views = best_of(3, lambda: step(summary, run_dir))
         trace_size = (run_dir / TRACE_NAME).stat().st_size
         page_size = (run_dir / REPORT_NAME).stat().st_size
         browser = _chromium(run_dir / REPORT_NAME)

@@ -21,15 +21,13 @@ from pathlib import Path
 from _bench import (
     BenchError,
     Row,
-    guarded,
     median,
     progress,
     replay_argv,
     run_timed,
     scratch,
     secs,
-    sized_main,
-    sized_measure,
+    sized_bench,
     toml_string,
     unique_run_dir,
 )
@@ -38,6 +36,8 @@ RETRY_TARGET_RATIO = 0.5
 """Issue 11: a targeted retry must cost at most half of a whole-suite retry here."""
 FULL = {"tests": 400, "repeats": 3}
 QUICK = {"tests": 100, "repeats": 1}
+SIZE_HELP = {"tests": "tests in the suite", "repeats": "runs of each side"}
+"""What each size counts: the help of its `--<size> N` option."""
 
 _SUITE = """\
 import os, pathlib, time
@@ -119,16 +119,7 @@ def run(*, tests: int, repeats: int) -> list[Row]:
     ]
 
 
-measure = sized_measure(lambda **sizes: guarded("retry", lambda: run(**sizes)), FULL, QUICK)
-
+measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
 
 if __name__ == "__main__":
-    raise SystemExit(
-        sized_main(
-            __doc__,
-            run,
-            FULL,
-            QUICK,
-            helps={"tests": "tests in the suite", "repeats": "runs of each side"},
-        )
-    )
+    raise SystemExit(main())

@@ -21,24 +21,19 @@ The issue sets no numbers here; the targets below are this script's own
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
-
 import orjson
 from _bench import (
     Row,
     guarded,
     median,
-    ms,
+    median_of,
+    overhead_per_job,
     progress,
     replay_argv,
     run_timed,
     scratch,
     secs,
-    sized_main,
-    sized_measure,
-    unique_run_dir,
+    sized_bench,
     write_config,
 )
 
@@ -68,6 +63,12 @@ SIZE_TESTS = 64_000
 TESTS_PER_TARGET = 100
 FULL = {"suites": 5000, "targets": 1000, "repeats": 3}
 QUICK = {"suites": 1000, "targets": 200, "repeats": 1}
+SIZE_HELP = {
+    "suites": "suites / jobs",
+    "targets": "summary targets x 100 tests",
+    "repeats": "medians of this many runs",
+}
+"""What each size counts: the help of its `--<size> N` option."""
 
 
 def dry_run(suites: int, repeats: int) -> list[Row]:
@@ -101,36 +102,7 @@ def dry_run(suites: int, repeats: int) -> list[Row]:
 
 def real_run(jobs: int, repeats: int) -> list[Row]:
     """`jobs` x `true` at -j 8 through replay vs xargs."""
-    replay_walls: list[float] = []
-    xargs_walls: list[float] = []
-    with scratch("scale-run") as tmp:
-        config = write_config(tmp / "replay.toml", [["true"]] * jobs)
-        lines = "".join(f"{i}\n" for i in range(jobs)).encode()
-        for repeat in range(repeats):
-            progress(f"scale: xargs, {jobs} x true at -P 8 (repeat {repeat + 1})")
-            xargs_walls.append(run_timed(["xargs", "-P", "8", "-I{}", "true"], stdin=lines))
-            progress(f"scale: replay, {jobs} x true at -j 8 (repeat {repeat + 1})")
-            out = unique_run_dir(tmp)
-            argv = replay_argv("run", "--config", str(config), "-j", "8", "-q", "--out", str(out))
-            replay_walls.append(run_timed(argv))
-    replay_wall, xargs_wall = median(replay_walls), median(xargs_walls)
-    per_job = (replay_wall - xargs_wall) / jobs
-    met = per_job * 1000 <= JOB_TARGET_MS
-    print(
-        f"scale, {jobs} x true at -j 8: replay {secs(replay_wall)}, xargs {secs(xargs_wall)}, "
-        f"ratio {replay_wall / xargs_wall:.2f}, overhead {ms(per_job)} per job "
-        f"(target <= {JOB_TARGET_MS:g} ms: {'met' if met else 'MISSED'})"
-    )
-    return [
-        Row(
-            name=f"scale: {jobs} x true, -j 8",
-            figure=f"{ms(per_job)}/job ({secs(replay_wall)})",
-            baseline=f"xargs {secs(xargs_wall)}",
-            ratio=f"{replay_wall / xargs_wall:.2f}",
-            target=f"<= {JOB_TARGET_MS:g} ms/job",
-            met=met,
-        )
-    ]
+    return overhead_per_job("scale", ["true"], jobs, 8, repeats, target_ms=JOB_TARGET_MS)
 
 
 def big_summary(targets: int) -> Summary:
@@ -187,15 +159,6 @@ def big_summary(targets: int) -> Summary:
     )
 
 
-def _timed(action: Callable[[], Any], repeats: int) -> float:
-    walls = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        walls.append(time.perf_counter() - start)
-    return median(walls)
-
-
 def summary_load(targets: int, repeats: int) -> list[Row]:
     """Write and read a summary of `targets` x 100 tests, against plain orjson."""
     tests = targets * TESTS_PER_TARGET
@@ -206,15 +169,15 @@ def summary_load(targets: int, repeats: int) -> list[Row]:
     with scratch("scale-summary") as tmp:
         path = tmp / "summary.json"
         progress("scale: writing and loading the summary")
-        write = _timed(lambda: orjson.dumps(summary_document(summary), option=option), repeats)
-        plain_write = _timed(lambda: orjson.dumps(document, option=option), repeats)
+        write = median_of(repeats, lambda: orjson.dumps(summary_document(summary), option=option))
+        plain_write = median_of(repeats, lambda: orjson.dumps(document, option=option))
         data = orjson.dumps(document, option=option)
         path.write_bytes(data)
-        load = _timed(lambda: load_summary(path), repeats)
-        plain = _timed(lambda: orjson.loads(path.read_bytes()), repeats)
-        parse = _timed(lambda: parse_json(data, source=str(path)), repeats)
+        load = median_of(repeats, lambda: load_summary(path))
+        plain = median_of(repeats, lambda: orjson.loads(path.read_bytes()))
+        parse = median_of(repeats, lambda: parse_json(data, source=str(path)))
         model = summary_model(orjson.loads(data))
-        convert = _timed(lambda: structure(model, Summary, source=str(path)), repeats)
+        convert = median_of(repeats, lambda: structure(model, Summary, source=str(path)))
         loaded = load_summary(path)
     same = loaded.targets[0].tests == summary.targets[0].tests
     met = load <= LOAD_TARGET_S
@@ -287,21 +250,7 @@ def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
     )
 
 
-SIZE_HELP = {
-    "suites": "suites / jobs",
-    "targets": "summary targets x 100 tests",
-    "repeats": "medians of this many runs",
-}
-"""The sizes the command line can set, with their help."""
-
-measure = sized_measure(run, FULL, QUICK)
-"""The benchmark at its full or its quick size (what `bench.py` calls)."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
-
+measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
 
 if __name__ == "__main__":
     raise SystemExit(main())

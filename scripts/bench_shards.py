@@ -11,9 +11,10 @@ so one lucky draw does not decide. Target: duration <= 1.05.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
+
+from _bench import sizes_parser
 
 from replay._core.shards import ShardStrategy, assign_shards, shard_loads
 
@@ -37,11 +38,7 @@ def ratio(times: dict[str, float], shards: int, strategy: ShardStrategy) -> floa
 
 def main() -> int:
     """Print mean and worst makespan ratio per strategy; exit 1 if duration misses the target."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suites", type=int, default=300)
-    parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--seeds", type=int, default=20)
-    args = parser.parse_args()
+    args = sizes_parser(__doc__, suites=300, shards=8, seeds=20).parse_args()
 
     print(f"{args.suites} suites, log-normal durations, {args.shards} shards, {args.seeds} seeds")
     print("makespan / max(longest, total/shards)   (1.00 = perfect)")

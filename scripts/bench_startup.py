@@ -24,7 +24,6 @@ and `python -m cProfile -s cumtime -m replay run -- true`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from _bench import (
@@ -36,8 +35,7 @@ from _bench import (
     replay_argv,
     run_timed,
     scratch,
-    sized_main,
-    sized_measure,
+    sized_bench,
     unique_run_dir,
 )
 
@@ -52,6 +50,8 @@ LIBRARIES = "import anyio, attrs, cattrs, sh"
 RUN_TRUE = "run -- true"
 FULL = {"runs": 20}
 QUICK = {"runs": 10}
+SIZE_HELP = {"runs": "runs of each command"}
+"""What each size counts: the help of its `--<size> N` option."""
 
 
 def run(*, runs: int) -> list[Row]:
@@ -131,17 +131,7 @@ def startup(runs: int) -> list[Row]:
     return rows
 
 
-SIZE_HELP = {"runs": "runs of each command"}
-"""The sizes the command line can set, with their help."""
-
-measure = sized_measure(run, FULL, QUICK)
-"""The benchmark at its full or its quick size (what `bench.py` calls)."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
-
+measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -30,7 +30,6 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -42,8 +41,7 @@ from _bench import (
     progress,
     replay_argv,
     scratch,
-    sized_main,
-    sized_measure,
+    sized_bench,
     unique_run_dir,
     warm_up,
 )
@@ -55,6 +53,8 @@ SLACK = 0.100
 """Issue 8: the group is gone within 100 ms of the deadline (plus the grace if it ignores TERM)."""
 FULL = {"repeats": 3}
 QUICK = {"repeats": 1}
+SIZE_HELP = {"repeats": "runs of each job"}
+"""What each size counts: the help of its `--<size> N` option."""
 OBSERVER_POLL = 0.002
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -202,17 +202,7 @@ def run(*, repeats: int) -> list[Row]:
     return rows
 
 
-SIZE_HELP = {"repeats": "runs of each job"}
-"""The sizes the command line can set, with their help."""
-
-measure = sized_measure(run, FULL, QUICK)
-"""The benchmark at its full or its quick size (what `bench.py` calls)."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the sizes, run, print the table; exit 1 if a target is missed."""
-    return sized_main(__doc__, run, FULL, QUICK, helps=SIZE_HELP, argv=argv)
-
+measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -7,17 +7,8 @@ from pathlib import Path
 import orjson
 
 from replay._core.summary import summary_document
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Shard,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model import models
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus
 
 
 def target(
@@ -27,13 +18,13 @@ def target(
     *,
     started: str = "2026-01-01T00:00:00.000Z",
     message: str = "assert 1 == 2 at 0x1f",
-) -> TargetResult:
+) -> models.TargetResult:
     """A pytest target whose tests passed (True) or failed (False) in attempts 1, 2, ..."""
     attempts = max((len(v) for v in tests.values()), default=1)
     records = []
     for number in range(1, attempts + 1):
         results = tuple(
-            TestResult(
+            models.TestResult(
                 name=test,
                 status=TestStatus.PASSED if outcomes[number - 1] else TestStatus.FAILED,
                 duration=0.5 * number,
@@ -45,7 +36,7 @@ def target(
         )
         failed = any(t.status is TestStatus.FAILED for t in results)
         records.append(
-            Attempt(
+            models.Attempt(
                 number=number,
                 exit_code=1 if failed else 0,
                 started_at=started,
@@ -54,7 +45,7 @@ def target(
             )
         )
     ok = not any(t.status is TestStatus.FAILED for t in records[-1].tests)
-    return TargetResult(
+    return models.TargetResult(
         name=name,
         kind="unit",
         adapter="pytest",
@@ -69,14 +60,14 @@ def target(
 
 def summary(
     run_id: str,
-    targets: tuple[TargetResult, ...],
+    targets: tuple[models.TargetResult, ...],
     *,
     started: str = "2026-01-01T00:00:00.000Z",
-    shard: Shard | None = None,
-) -> Summary:
+    shard: models.Shard | None = None,
+) -> models.Summary:
     """A summary of `targets`."""
     failed = any(t.outstanding for t in targets)
-    return Summary(
+    return models.Summary(
         run_id=run_id,
         status=RunStatus.FAILED if failed else RunStatus.PASSED,
         started_at=started,
@@ -86,7 +77,7 @@ def summary(
     )
 
 
-def write(directory: Path, model: Summary, *, commit: str | None = "abc123") -> Path:
+def write(directory: Path, model: models.Summary, *, commit: str | None = "abc123") -> Path:
     """Write `model` as `directory/summary.json` (with an environment.json naming `commit`)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "summary.json"

@@ -8,22 +8,23 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
-from replay._model.models import (
-    ChainState,
-    Job,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model import models
+from replay._model.errors import InputError, ReplayError
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus
+
+ADAPTER_FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+"""Real runners' output the adapter tests parse: fixtures/adapters/README.md says how each was
+captured."""
+PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
+XFAILED = TestStatus.XFAILED
+"""The test statuses the adapter tests write their expectations in."""
 
 CLASSIFICATION = Path(__file__).parent / "fixtures" / "suite_classification.toml"
 """The one classification fixture: a real project's `[suite.*]`, `[waiver.*]` and
@@ -57,6 +58,14 @@ def replay(
     return _replay_in_process(cwd, list(args), env or {}, timeout)
 
 
+def spawn(cwd: Path, *args: str, stderr: int = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """`python -m replay ARGS` started in `cwd`, stdout discarded: for the tests that signal,
+    kill or race the process while it runs (`stderr=subprocess.DEVNULL` when nobody reads it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "replay", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr
+    )
+
+
 def _replay_in_process(
     cwd: Path, argv: list[str], env: Mapping[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
@@ -85,6 +94,57 @@ def _replay_in_process(
         os.environ.clear()
         os.environ.update(saved_env)
     return subprocess.CompletedProcess(["replay", *argv], code, out.getvalue(), err.getvalue())
+
+
+def config_toml(
+    replay: Mapping[str, Any] | None = None, **arrays: Iterable[Mapping[str, Any]]
+) -> str:
+    """A `replay.toml`: the `[replay]` keys of `replay`, then a `[[replay.<key>]]` table per entry
+    of each keyword, in order (`suites=[{"name": "a", "command": ["true"]}]`, `setup=`, ...)."""
+    blocks = ["[replay]\n" + _toml_keys(replay)] if replay else []
+    blocks += [
+        f"[[replay.{key}]]\n" + _toml_keys(table)
+        for key, tables in arrays.items()
+        for table in tables
+    ]
+    return "\n".join(blocks)
+
+
+def _toml_keys(table: Mapping[str, Any]) -> str:
+    return "".join(f"{_toml_key(key)} = {_toml_value(value)}\n" for key, value in table.items())
+
+
+def _toml_key(key: str) -> str:
+    bare = key.isascii() and key.replace("_", "a").replace("-", "a").isalnum()
+    return key if bare else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return orjson.dumps(value).decode()  # strings, numbers and booleans read the same in TOML
+
+
+def refusal(
+    read: Callable[[Path], object],
+    path: Path,
+    content: str | bytes | None,
+    error: type[ReplayError] = InputError,
+) -> str:
+    """The message of the `error` that `read(path)` raises once `path` holds `content` (text or
+    bytes; None: `path` is a directory). Fails the test if `read` accepts the file."""
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(error) as caught:
+        read(path)
+    return str(caught.value)
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -127,7 +187,7 @@ RUN_ID = "r1"
 
 def make_target(
     name: str = "t", status: TargetStatus | str = TargetStatus.FAILED, **changes: Any
-) -> TargetResult:
+) -> models.TargetResult:
     """A target record of run `r1`: outstanding unless its status is ok (then passing)."""
     state = TargetStatus(status)
     fields: dict[str, Any] = {
@@ -140,10 +200,24 @@ def make_target(
         "decided_by": RUN_ID,
         **changes,
     }
-    return TargetResult(**fields)
+    return models.TargetResult(**fields)
 
 
-def make_summary(*targets: TargetResult, **changes: Any) -> Summary:
+def target_document(**changes: Any) -> dict[str, Any]:
+    """A target record as a summary file holds it (JSON): `a` of run `r1`, failed, outstanding."""
+    return {
+        "name": "a",
+        "kind": "suite",
+        "adapter": "generic",
+        "argv": ["true"],
+        "status": "failed",
+        "chain_state": "outstanding",
+        "decided_by": RUN_ID,
+        **changes,
+    }
+
+
+def make_summary(*targets: models.TargetResult, **changes: Any) -> models.Summary:
     """A summary of run `r1` holding `targets`: failed if any is outstanding, else passed."""
     outstanding = any(t.outstanding for t in targets)
     fields: dict[str, Any] = {
@@ -154,10 +228,10 @@ def make_summary(*targets: TargetResult, **changes: Any) -> Summary:
         "targets": targets,
         **changes,
     }
-    return Summary(**fields)
+    return models.Summary(**fields)
 
 
-def make_job(name: str = "s", *argv: str, **changes: Any) -> Job:
+def make_job(name: str = "s", *argv: str, **changes: Any) -> models.Job:
     """A generic unit job of target `name` running `argv` (`true` when none)."""
     fields: dict[str, Any] = {
         "id": name,
@@ -167,9 +241,11 @@ def make_job(name: str = "s", *argv: str, **changes: Any) -> Job:
         "argv": argv or ("true",),
         **changes,
     }
-    return Job(**fields)
+    return models.Job(**fields)
 
 
-def make_test(name: str, status: TestStatus = TestStatus.PASSED, **changes: Any) -> TestResult:
+def make_test(
+    name: str, status: TestStatus = TestStatus.PASSED, **changes: Any
+) -> models.TestResult:
     """One test's result (attempt 1 unless `attempt=` says)."""
-    return TestResult(name=name, status=status, **changes)
+    return models.TestResult(name=name, status=status, **changes)

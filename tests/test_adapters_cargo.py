@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from _support import ADAPTER_FIXTURES as FIXTURES
+from _support import FAILED, PASSED, SKIPPED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,28 +26,18 @@ from replay._adapters.cargo import (
 )
 from replay._model.models import Job, TestResult, TestStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
-PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-
 IT_STATUSES = {
-    "a::b::nested_fails": FAILED,
-    "a::b::nested_ok": PASSED,
-    "fails_assert_eq": FAILED,
-    "ignored_plain": SKIPPED,
-    "ignored_with_reason": SKIPPED,
-    "panics_plain": FAILED,
-    "passes": PASSED,
-    "should_panic_ok": PASSED,
+    **dict.fromkeys(["a::b::nested_fails", "fails_assert_eq", "panics_plain"], FAILED),
+    **dict.fromkeys(["a::b::nested_ok", "passes", "should_panic_ok"], PASSED),
+    **dict.fromkeys(["ignored_plain", "ignored_with_reason"], SKIPPED),
 }
 WORKSPACE_STATUSES = {
     **IT_STATUSES,
-    "tests::unit_ok": PASSED,
-    "a_fine": PASSED,
-    "c_never_runs": PASSED,
-    "other_ok": PASSED,
-    "other_fails": FAILED,
-    "src/lib.rs - add (line 3)": PASSED,
-    "src/lib.rs - add (line 7)": FAILED,
+    **dict.fromkeys(
+        ["tests::unit_ok", "a_fine", "c_never_runs", "other_ok", "src/lib.rs - add (line 3)"],
+        PASSED,
+    ),
+    **dict.fromkeys(["other_fails", "src/lib.rs - add (line 7)"], FAILED),
 }
 ASSERT_EQ_MESSAGE = "assertion `left == right` failed: math is broken\n  left: 4\n right: 5"
 IT_FAILURES = {
@@ -335,29 +327,18 @@ def test_long_panic_messages_are_capped() -> None:
                 "--exact", "shared", "a_only", "tests::works", "t",
             ),
         ),
+        (("cargo", "build"), ("t",), None),
+        (("make", "test"), ("t",), None),
+        (("cargo", "test"), (), None),
+        ((), ("t",), None),
     ],
 )  # fmt: skip
 def test_targeted_runs_exactly_the_named_tests(
-    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...]
+    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...] | None
 ) -> None:
-    """Names go after `--` with `--exact`, one argv element each; options stay, filters go."""
+    """Names go after `--` with `--exact`, one argv element each; options stay, filters go.
+    Not `cargo test`, or nothing to target: None, so the suite reruns whole."""
     assert expected == CargoAdapter().targeted(argv, tests)
-
-
-@pytest.mark.parametrize(
-    ("argv", "tests"),
-    [
-        (("cargo", "build"), ("t",)),
-        (("make", "test"), ("t",)),
-        (("cargo", "test"), ()),
-        ((), ("t",)),
-    ],
-)
-def test_targeted_refuses_what_it_cannot_narrow(
-    argv: tuple[str, ...], tests: tuple[str, ...]
-) -> None:
-    """Not `cargo test`, or nothing to target: None, so the suite reruns whole."""
-    assert CargoAdapter().targeted(argv, tests) is None
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from _support import ADAPTER_FIXTURES as FIXTURES
+from _support import FAILED, PASSED, SKIPPED
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,20 +38,12 @@ from replay._adapters.go import (
 )
 from replay._model.models import Job, TestResult, TestStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
-PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-
 MODULE_STATUSES = {
-    "TestPass": PASSED,
-    "TestFail": FAILED,
-    "TestSkip": SKIPPED,
-    "TestSub/ok_case": PASSED,
-    "TestSub/bad/nested": FAILED,
-    "TestSub/skip_me": SKIPPED,
-    "TestSub": FAILED,
-    "TestSubPkgOK": PASSED,
-    "TestSubPkgFail": FAILED,
-    "TestZPanic": FAILED,
+    **dict.fromkeys(["TestPass", "TestSub/ok_case", "TestSubPkgOK"], PASSED),
+    **dict.fromkeys(
+        ["TestFail", "TestSub/bad/nested", "TestSub", "TestSubPkgFail", "TestZPanic"], FAILED
+    ),
+    **dict.fromkeys(["TestSkip", "TestSub/skip_me"], SKIPPED),
 }
 MODULE_FAILURES = {
     "TestFail": ("Add(2, 2) = 4, want 5", "demo_test.go", 17),
@@ -67,6 +61,11 @@ Located = tuple[TestStatus, str | None, int | None]
 def job(*argv: str, cwd: str | None = None) -> Job:
     """A go job running argv."""
     return Job(id="go", target="go", kind="unit", adapter="go", argv=argv, cwd=cwd)
+
+
+def output(test: str, text: str) -> dict[str, object]:
+    """The event of test `test` of package `p` printing `text`."""
+    return {"Action": "output", "Package": "p", "Test": test, "Output": text}
 
 
 def events(*records: Mapping[str, object]) -> list[str]:
@@ -378,12 +377,7 @@ SYNTHETIC = [
         "a test that never ends fails when its package ends",
         events(
             {"Action": "run", "Package": "p", "Test": "TestHang"},
-            {
-                "Action": "output",
-                "Package": "p",
-                "Test": "TestHang",
-                "Output": "=== RUN TestHang\n",
-            },
+            output("TestHang", "=== RUN TestHang\n"),
             {"Action": "fail", "Package": "p", "Elapsed": 3.5},
         ),
         {"TestHang": (FAILED, "the test binary stopped while this test ran")},
@@ -409,12 +403,7 @@ SYNTHETIC = [
             {"Action": "run", "Package": "p", "Test": "TestF"},
             {"Action": "pass", "Package": "p", "Test": "TestF"},
             {"Action": "run", "Package": "p", "Test": "TestF"},
-            {
-                "Action": "output",
-                "Package": "p",
-                "Test": "TestF",
-                "Output": "    f_test.go:3: no\n",
-            },
+            output("TestF", "    f_test.go:3: no\n"),
             {"Action": "fail", "Package": "p", "Test": "TestF"},
         ),
         {"TestF": (FAILED, "no")},
@@ -423,12 +412,7 @@ SYNTHETIC = [
         "a multi-line t.Errorf keeps its continuation lines",
         events(
             {"Action": "run", "Package": "p", "Test": "TestM"},
-            {
-                "Action": "output",
-                "Package": "p",
-                "Test": "TestM",
-                "Output": "    m_test.go:9: got:\n",
-            },
+            output("TestM", "    m_test.go:9: got:\n"),
             {"Action": "output", "Package": "p", "Test": "TestM", "Output": "        {a: 1}\n"},
             {"Action": "fail", "Package": "p", "Test": "TestM"},
         ),
@@ -442,12 +426,7 @@ SYNTHETIC = [
                 {"Action": "output", "Package": "p", "Test": "TestLoud", "Output": f"log {i}\n"}
                 for i in range(500)
             ),
-            {
-                "Action": "output",
-                "Package": "p",
-                "Test": "TestLoud",
-                "Output": "    l_test.go:7: bad\n",
-            },
+            output("TestLoud", "    l_test.go:7: bad\n"),
             {"Action": "fail", "Package": "p", "Test": "TestLoud"},
             {"Action": "run", "Package": "p", "Test": "TestBoom"},
             *(
@@ -464,12 +443,7 @@ SYNTHETIC = [
         events(
             {"Action": "output", "Package": "p", "Test": "BenchmarkA", "Output": "log\n"},
             {"Action": "bench", "Package": "p", "Test": "BenchmarkA"},
-            {
-                "Action": "output",
-                "Package": "p",
-                "Test": "BenchmarkB",
-                "Output": "    b_test.go:8: x\n",
-            },
+            output("BenchmarkB", "    b_test.go:8: x\n"),
             {"Action": "fail", "Package": "p", "Test": "BenchmarkB"},
         ),
         {"BenchmarkA": (PASSED, None), "BenchmarkB": (FAILED, "x")},
@@ -581,32 +555,21 @@ def test_command_asks_for_json_and_no_cache(
             ("example.com/m/b TestShared/case_one", "example.com/m/a TestShared"),
             ("go", "test", "-run", "^TestShared$/^case_one$", "./..."),
         ),
+        (("go", "test", "./..."), ("example.com/two/broken",), None),
+        (("go", "test", "./..."), ("TestA", "m/builderror"), None),
+        (("go", "test", "./..."), (f"TestQ/{HOSTILE}",), None),
+        (("go", "test", "./..."), ("example.com/m/b notATest",), None),
+        (("go", "test"), (), None),
+        (("go", "build"), ("TestA",), None),
+        (("./run-tests.sh",), ("TestA",), None),
     ],
 )  # fmt: skip
 def test_targeted_replaces_run_with_an_anchored_pattern(
-    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...]
+    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...] | None
 ) -> None:
-    """Every -run form goes; qualifiers go, names are escaped; a parent narrows to its subtests."""
+    """Every -run form goes; qualifiers go, names are escaped; a parent narrows to its subtests.
+    A package-level failure or a name that is no test is not narrowed (None): the suite reruns."""
     assert expected == GoAdapter().targeted(argv, tests)
-
-
-@pytest.mark.parametrize(
-    ("argv", "tests"),
-    [
-        (("go", "test", "./..."), ("example.com/two/broken",)),
-        (("go", "test", "./..."), ("TestA", "m/builderror")),
-        (("go", "test", "./..."), (f"TestQ/{HOSTILE}",)),
-        (("go", "test", "./..."), ("example.com/m/b notATest",)),
-        (("go", "test"), ()),
-        (("go", "build"), ("TestA",)),
-        (("./run-tests.sh",), ("TestA",)),
-    ],
-)
-def test_targeted_refuses_packages_and_other_commands(
-    argv: tuple[str, ...], tests: tuple[str, ...]
-) -> None:
-    """A package-level failure or a name that is no test is not narrowed: the suite reruns."""
-    assert GoAdapter().targeted(argv, tests) is None
 
 
 def go_split(pattern: str) -> list[list[str]]:

@@ -7,6 +7,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from _support import ADAPTER_FIXTURES as FIXTURES
+from _support import FAILED, PASSED, SKIPPED, XFAILED
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,10 +16,6 @@ from replay._adapters import get_adapter
 from replay._adapters._xml import JUnitCase, JUnitReport, read_junit
 from replay._adapters.junit import JUnitAdapter
 from replay._model.models import Job, TestResult, TestStatus
-
-FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
-PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-XFAILED = TestStatus.XFAILED
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [

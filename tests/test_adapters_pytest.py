@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from _support import ADAPTER_FIXTURES as FIXTURES
+from _support import FAILED, PASSED, SKIPPED, XFAILED
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,10 +28,7 @@ from replay._adapters.pytest import (
 )
 from replay._model.models import Job, TestResult, TestStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 SESSIONS = FIXTURES / "pytest_sessions"
-PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-XFAILED = TestStatus.XFAILED
 DEMO = "tests/test_demo.py"
 
 DEMO_STATUSES = {
@@ -281,28 +280,17 @@ HOSTILE_ID = "tests/t.py::test_p[it's; rm -rf ~ $(id)]"
             ("-odd.py::t",),
             ("pytest", "--", "-odd.py::t"),
         ),
+        (("pytest", "--pyargs", "mypkg"), ("mypkg/t.py::t",), None),
+        (("make", "test"), ("t.py::t",), None),
+        (("pytest",), (), None),
     ],
 )  # fmt: skip
 def test_targeted_replaces_test_paths_with_node_ids(
-    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...]
+    argv: tuple[str, ...], tests: tuple[str, ...], expected: tuple[str, ...] | None
 ) -> None:
-    """Options and their values stay, positional paths go, each node id is one argv element."""
+    """Options and their values stay, positional paths go, each node id is one argv element.
+    --pyargs, an unknown wrapper or nothing to target: None, so the suite reruns whole."""
     assert expected == PytestAdapter().targeted(argv, tests)
-
-
-@pytest.mark.parametrize(
-    ("argv", "tests"),
-    [
-        (("pytest", "--pyargs", "mypkg"), ("mypkg/t.py::t",)),
-        (("make", "test"), ("t.py::t",)),
-        (("pytest",), ()),
-    ],
-)
-def test_targeted_refuses_what_it_cannot_narrow(
-    argv: tuple[str, ...], tests: tuple[str, ...]
-) -> None:
-    """--pyargs, an unknown wrapper or nothing to target: None, so the suite reruns whole."""
-    assert PytestAdapter().targeted(argv, tests) is None
 
 
 def test_registry_knows_pytest() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import replay
+from _support import replay, target_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,16 +45,7 @@ def summary(**target: Any) -> str:
 
 def summary_document(**target: Any) -> dict[str, Any]:
     """The document of `summary(**target)`."""
-    record = {
-        "name": "a",
-        "kind": "suite",
-        "adapter": "generic",
-        "argv": ["true"],
-        "status": "failed",
-        "chain_state": "outstanding",
-        "decided_by": RUN_ID,
-        **target,
-    }
+    record = target_document(**{"decided_by": RUN_ID, **target})
     document = {
         "schema": "replay.summary.v1",
         "run_id": RUN_ID,

@@ -75,6 +75,11 @@ def _repository(tmp_path: Path) -> tuple[Path, list[str]]:
     return repo, shas
 
 
+def _bisect(good: str, out: Path) -> tuple[str, ...]:
+    """`replay bisect t` from commit `good` to HEAD, writing to `out`."""
+    return ("bisect", "t", "--good", good, "--bad", "HEAD", "--out", str(out))
+
+
 def _worktrees(repo: Path) -> int:
     return _git(repo, "worktree", "list").count("\n") + 1
 
@@ -84,14 +89,7 @@ def test_a_flaky_break_is_named(tmp_path: Path) -> None:
     repo, shas = _repository(tmp_path)
     done = replay(
         repo,
-        "bisect",
-        "t",
-        "--good",
-        shas[0],
-        "--bad",
-        "HEAD",
-        "--out",
-        str(tmp_path / "b"),
+        *_bisect(shas[0], tmp_path / "b"),
         "--confidence",
         "0.9",
         "-j",
@@ -113,14 +111,7 @@ def test_deterministic_break_skip_and_resume_after_ctrl_c(tmp_path: Path) -> Non
     repo, shas = _repository(tmp_path)
     out = tmp_path / "b"
     args = [
-        "bisect",
-        "t",
-        "--good",
-        shas[0],
-        "--bad",
-        "HEAD",
-        "--out",
-        str(out),
+        *_bisect(shas[0], out),
         "--setup",
         f"{sys.executable} build.py",
         "--env",
@@ -147,11 +138,12 @@ def test_deterministic_break_skip_and_resume_after_ctrl_c(tmp_path: Path) -> Non
     assert 0 == done.returncode, done.stderr
     assert "resuming after" in done.stderr
     report = load_json(out / "bisect_report.json")
-    assert (shas[BROKEN_AT], "deterministic", 1.0) == (
-        report["first_bad"],
-        report["mode"],
-        report["confidence"],
-    )
+    assert (shas[BROKEN_AT], "deterministic") == (report["first_bad"], report["mode"])
+    assert report["confidence"] > 0.99  # 21 failures in a row: no flake passing 1 in 5
+    assert (shas[-1], shas[0]) == (report["probes"][0]["commit"], report["probes"][1]["commit"])
+    bad, good = report["probes"][:2]
+    assert ("bad", 0, "good", 1) == (bad["verdict"], bad["passed"], good["verdict"], good["runs"])
+    assert bad["failed"] >= 21  # runs in flight when the 21st failed end too
     verdicts = {p["commit"]: p["verdict"] for p in report["probes"]}
     assert "skipped" == verdicts[shas[UNBUILDABLE]]
     assert all(p["runs"] == 1 for p in report["probes"][1:] if p["verdict"] != "skipped")

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _support import config_toml
 from _support import load_json as load
 from _support import replay as run_replay
 
@@ -27,17 +28,8 @@ needs_cargo = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is
 @needs_cargo
 def test_cargo_suite_chain(tmp_path: Path) -> None:
     """Statuses per test, a digest with the right test, file and line, a targeted rerun."""
-    project = tmp_path / "crate"
-    shutil.copytree(CRATE, project)
-    (project / "replay.toml").write_text(
-        "[[replay.suites]]\n"
-        'name = "it"\n'
-        'kind = "unit"\n'
-        'adapter = "cargo"\n'
-        'command = ["cargo", "test", "--offline", "--test", "it", "--", "--test-threads=1"]\n'
-        f'env = {{ CARGO_TARGET_DIR = "{tmp_path / "target"}", RUST_BACKTRACE = "0" }}\n'
-        'timeout = "10m"\n'
-    )
+    command = ["cargo", "test", "--offline", "--test", "it", "--", "--test-threads=1"]
+    project = cargo_project(tmp_path, CRATE, "it", command)
 
     def replay(*args: str) -> subprocess.CompletedProcess[str]:
         return run_replay(project, *args, timeout=900)
@@ -67,24 +59,25 @@ def test_cargo_suite_chain(tmp_path: Path) -> None:
     assert statuses.keys() == {t["name"] for t in rerun["tests"]}
 
 
-def two_binaries(tmp_path: Path, command: str) -> Path:
+def cargo_project(tmp_path: Path, fixture: Path, suite: str, command: list[str]) -> Path:
+    """`fixture` copied into tmp_path/crate with a config of one cargo unit suite `suite`
+    running `command` (10 minutes at most, its build in tmp_path/target)."""
+    project = tmp_path / "crate"
+    shutil.copytree(fixture, project)
+    env = {"CARGO_TARGET_DIR": str(tmp_path / "target"), "RUST_BACKTRACE": "0"}
+    suite_table = {"name": suite, "kind": "unit", "adapter": "cargo", "command": command}
+    config = config_toml(suites=[{**suite_table, "env": env, "timeout": "10m"}])
+    (project / "replay.toml").write_text(config)
+    return project
+
+
+def two_binaries(tmp_path: Path, command: list[str]) -> Path:
     """`cargo_two_binaries` copied into tmp_path with a config running `command` as suite "two".
 
     Its test `a_only` (binary `a`) fails while the file `break_a` exists, `b_only` (binary
     `b`) while `break_b` does; `shared` is in both, passing in `a` and ignored in `b`.
     """
-    project = tmp_path / "crate"
-    shutil.copytree(TWO_BINARIES, project)
-    (project / "replay.toml").write_text(
-        "[[replay.suites]]\n"
-        'name = "two"\n'
-        'kind = "unit"\n'
-        'adapter = "cargo"\n'
-        f"command = {command}\n"
-        f'env = {{ CARGO_TARGET_DIR = "{tmp_path / "target"}", RUST_BACKTRACE = "0" }}\n'
-        'timeout = "10m"\n'
-    )
-    return project
+    return cargo_project(tmp_path, TWO_BINARIES, "two", command)
 
 
 def outcome(project: Path, run: str) -> tuple[str, dict[str, str]]:
@@ -104,7 +97,7 @@ def cargo_totals(log: Path) -> int:
 @needs_cargo
 def test_every_binary_runs_and_the_chain_stays_red_until_both_are_fixed(tmp_path: Path) -> None:
     """A failure in `a` does not hide `b`'s: fixing `a` alone leaves the chain failing."""
-    project = two_binaries(tmp_path, '["cargo", "test", "--offline"]')
+    project = two_binaries(tmp_path, ["cargo", "test", "--offline"])
     (project / "break_a").touch()
     (project / "break_b").touch()
 
@@ -145,7 +138,7 @@ def test_a_wrapper_that_stops_after_a_failed_binary_keeps_the_rest_outstanding(
     tmp_path: Path,
 ) -> None:
     """`sh -c "cargo test"` gets no `--no-fail-fast`: the binaries cargo skipped are unseen."""
-    project = two_binaries(tmp_path, '["sh", "-c", "cargo test --offline"]')
+    project = two_binaries(tmp_path, ["sh", "-c", "cargo test --offline"])
     (project / "break_a").touch()
     (project / "break_b").touch()
 
@@ -175,7 +168,7 @@ def test_a_wrapper_that_stops_after_a_failed_binary_keeps_the_rest_outstanding(
 @needs_cargo
 def test_same_named_tests_in_two_binaries_count_as_cargo_counts(tmp_path: Path) -> None:
     """`shared` passes in `a` and is ignored in `b`: two records, and cargo's own total."""
-    project = two_binaries(tmp_path, '["cargo", "test", "--offline"]')
+    project = two_binaries(tmp_path, ["cargo", "test", "--offline"])
 
     run = run_replay(project, "run", "--out", "r1", timeout=900)
     assert 0 == run.returncode, run.stderr

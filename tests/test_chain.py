@@ -11,35 +11,26 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import load_json
+from _support import config_toml, load_json, spawn
 from _support import replay as run_replay
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """\
-[replay]
-parallelism = 4
-
-[[replay.suites]]
-name = "always"
-kind = "unit"
-command = ["true"]
-
-[[replay.suites]]
-name = "second_time"
-kind = "unit"
-command = ["sh", "-c", "if [ -f ran_once ]; then exit 0; fi; touch ran_once; exit 1"]
-
-[[replay.suites]]
-name = "broken"
-kind = "e2e"
-command = ["sh", "-c", "test -f fixed_broken"]
-
-[[replay.suites]]
-name = "hangs"
-kind = "e2e"
-command = ["sh", "-c", "test -f fixed_hangs && exit 0; echo $$ > hang.pid; sleep 100"]
-"""
+SUITES = [
+    {"name": "always", "kind": "unit", "command": ["true"]},
+    {
+        "name": "second_time",
+        "kind": "unit",
+        "command": ["sh", "-c", "if [ -f ran_once ]; then exit 0; fi; touch ran_once; exit 1"],
+    },
+    {"name": "broken", "kind": "e2e", "command": ["sh", "-c", "test -f fixed_broken"]},
+    {
+        "name": "hangs",
+        "kind": "e2e",
+        "command": ["sh", "-c", "test -f fixed_hangs && exit 0; echo $$ > hang.pid; sleep 100"],
+    },
+]
+CONFIG = config_toml({"parallelism": 4}, suites=SUITES)
 
 
 def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,12 +64,7 @@ def test_three_step_chain(tmp_path: Path) -> None:
     (tmp_path / "replay.toml").write_text(CONFIG)
 
     # Step 1: two failures, one interrupted.
-    first = subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "r1", "--kill-grace", "0.2"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    first = spawn(tmp_path, "run", "--out", "r1", "--kill-grace", "0.2", stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not (
         (tmp_path / "hang.pid").exists()
@@ -207,7 +193,7 @@ def test_rerun_directory_stands_alone_and_verifies(tmp_path: Path) -> None:
 
 def test_fail_on_flaky_is_in_the_summary(tmp_path: Path) -> None:
     """`--fail-on-flaky`: the summary says failed, the exit code follows; a rerun reruns it."""
-    head = CONFIG.split('[[replay.suites]]\nname = "broken"', maxsplit=1)[0]
+    head = config_toml({"parallelism": 4}, suites=SUITES[:2])  # always, second_time
     (tmp_path / "replay.toml").write_text(head)
     first = replay(tmp_path, "run", "--out", "r1", "--retries", "1", "--fail-on-flaky")
     s1 = summary(tmp_path / "r1/summary.json")

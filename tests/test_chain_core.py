@@ -20,35 +20,25 @@ from replay._core.chain import (
     settle_tests,
     unseen_note,
 )
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    Granularity,
-    Job,
-    RetryPolicy,
-    RunStatus,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model import models
+from replay._model.models import ChainState, Granularity, RunStatus, TargetStatus, TestStatus
 from replay._model.outcomes import attempt_status
 
 P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 
 
-def job(*tests: str) -> Job:
+def job(*tests: str) -> models.Job:
     return make_job("s", "pytest", adapter="pytest", tests=tests)
 
 
 def attempt(
     *results: tuple[str, TestStatus], exit_code: int | None = 0, **fields: object
-) -> Attempt:
+) -> models.Attempt:
     tests = tuple(make_test(n, s) for n, s in results)
-    return Attempt(number=1, exit_code=exit_code, tests=tests, **fields)  # type: ignore[arg-type]
+    return models.Attempt(number=1, exit_code=exit_code, tests=tests, **fields)  # type: ignore[arg-type]
 
 
-def target(*results: tuple[str, TestStatus], unseen: str | None = None) -> TargetResult:
+def target(*results: tuple[str, TestStatus], unseen: str | None = None) -> models.TargetResult:
     failed = any(s is F for _, s in results) or unseen is not None
     return make_target(
         "s",
@@ -142,7 +132,7 @@ def test_retry_narrowed_to_failed_tests_completes_the_whole_run() -> None:
 
 def test_fail_on_flaky_makes_a_flaky_target_outstanding() -> None:
     """`--fail-on-flaky` is a chain rule, so a rerun runs the flaky target again."""
-    settled = Settled(tests=(TestResult(name="a", status=P),), unseen=None, gone=())
+    settled = Settled(tests=(models.TestResult(name="a", status=P),), unseen=None, gone=())
     assert passing(TargetStatus.FLAKY, settled, finished=True)
     assert not passing(TargetStatus.FLAKY, settled, finished=True, fail_on_flaky=True)
     flaky = attrs.evolve(target(("a", P)), status=TargetStatus.FLAKY)
@@ -159,7 +149,7 @@ def test_fail_on_flaky_makes_a_flaky_target_outstanding() -> None:
     ],
     ids=["failed tests", "unseen runs whole", "no failed test runs whole"],
 )
-def test_rerun_tests(record: TargetResult, expected: tuple[str, ...]) -> None:
+def test_rerun_tests(record: models.TargetResult, expected: tuple[str, ...]) -> None:
     """A rerun targets failed tests unless part of the suite went unrun."""
     assert expected == rerun_tests(record)
 
@@ -167,19 +157,21 @@ def test_rerun_tests(record: TargetResult, expected: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     ("policy", "last", "expected"),
     [
-        (RetryPolicy(retries=1), attempt(("a", F), ("b", P), exit_code=1), ("a",)),
+        (models.RetryPolicy(retries=1), attempt(("a", F), ("b", P), exit_code=1), ("a",)),
         (
-            RetryPolicy(retries=1, granularity=Granularity.SUITE),
+            models.RetryPolicy(retries=1, granularity=Granularity.SUITE),
             attempt(("a", F), exit_code=1),
             (),
         ),
-        (RetryPolicy(retries=1, max_tests=1), attempt(("a", F), ("b", F), exit_code=1), ()),
-        (RetryPolicy(retries=1), attempt(("a", F), exit_code=2, unseen="stopped"), ()),
-        (RetryPolicy(retries=1), attempt(("a", F), exit_code=None, timed_out=True), ()),
+        (models.RetryPolicy(retries=1, max_tests=1), attempt(("a", F), ("b", F), exit_code=1), ()),
+        (models.RetryPolicy(retries=1), attempt(("a", F), exit_code=2, unseen="stopped"), ()),
+        (models.RetryPolicy(retries=1), attempt(("a", F), exit_code=None, timed_out=True), ()),
     ],
     ids=["failed tests", "suite granularity", "above the threshold", "unseen", "timed out"],
 )
-def test_retry_tests(policy: RetryPolicy, last: Attempt, expected: tuple[str, ...]) -> None:
+def test_retry_tests(
+    policy: models.RetryPolicy, last: models.Attempt, expected: tuple[str, ...]
+) -> None:
     """Retries run only the failed tests, with the same fallbacks as reruns."""
     assert expected == retry_tests(last, policy)
 
@@ -239,13 +231,15 @@ def _steps(draw: st.DrawFn) -> list[tuple[dict[str, bool], bool, int, bool]]:
 
 def _simulate(
     universe: list[str], scope: tuple[str, ...], outcome: dict[str, bool], stops: bool, stop_at: int
-) -> Attempt:
+) -> models.Attempt:
     """A runner: runs `scope` (or everything), maybe stopping early, reporting what ran."""
     wanted = [t for t in universe if not scope or t in scope]
     ran = wanted[:stop_at] if stops else wanted
-    results = tuple(TestResult(name=t, status=P if outcome[t.split("~")[0]] else F) for t in ran)
+    results = tuple(
+        models.TestResult(name=t, status=P if outcome[t.split("~")[0]] else F) for t in ran
+    )
     failed = any(r.status is F for r in results) or (stops and ran != wanted)
-    return Attempt(
+    return models.Attempt(
         number=1,
         exit_code=1 if failed else 0,
         tests=results,
@@ -260,7 +254,7 @@ def test_green_only_when_every_test_last_passed(
     """For any sequence of outcomes, a green chain means every test's last result is a pass."""
     universe = list(_UNIVERSE)
     last: dict[str, TestStatus] = {}
-    previous: TargetResult | None = None
+    previous: models.TargetResult | None = None
     for outcome, stops, stop_at, rename in steps:
         if previous is not None and not previous.outstanding:
             break
@@ -278,7 +272,7 @@ def test_green_only_when_every_test_last_passed(
         settled = settle_tests(job(*scope), [run], previous)
         status = attempt_status(run)
         passed = passing(status, settled, finished=True)
-        previous = TargetResult(
+        previous = models.TargetResult(
             name="s",
             kind="unit",
             adapter="pytest",
@@ -349,6 +343,6 @@ def test_a_fixed_suite_turns_green_within_two_reruns(failing: list[str], renamed
     ],
     ids=["no attempt said so", "the adapter said so", "gone ids", "a timeout says it already"],
 )
-def test_unseen_note_only_where_it_adds(record: TargetResult, expected: str | None) -> None:
+def test_unseen_note_only_where_it_adds(record: models.TargetResult, expected: str | None) -> None:
     """Reports name what went unrun when the end of the run does not already say it."""
     assert expected == unseen_note(record)

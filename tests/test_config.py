@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from _support import refusal
 
 from replay._inputs.config import find_config, load_config, parse_duration
 from replay._model.errors import ConfigError
@@ -158,11 +159,9 @@ def test_pyproject_section(tmp_path: Path) -> None:
 def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
     """Each mistake gives one message with the file and the key."""
     path = tmp_path / "replay.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    assert str(path) in str(info.value)
-    assert expected in str(info.value)
+    message = refusal(load_config, path, text, ConfigError)
+    assert str(path) in message
+    assert expected in message
 
 
 def test_directory_and_binary_configs(tmp_path: Path) -> None:

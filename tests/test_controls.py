@@ -20,6 +20,7 @@ import anyio
 import attrs
 import orjson
 import pytest
+from _support import config_toml, spawn
 
 from replay._cli._progress import Progress
 from replay._cli._report import run_report
@@ -257,39 +258,30 @@ def test_a_descendant_that_ends_within_the_leak_timeout_is_no_leak(
 
 # --- setup and teardown, from a config ------------------------------------------------------
 
-CONFIG = """\
-[replay]
-parallelism = 2
-
-[[replay.setup]]
-name = "build"
-command = ["sh", "-c", "echo built >> {d}/setup.log; exit {setup_exit}"]
-
-[[replay.teardown]]
-name = "stop-db"
-command = ["sh", "-c", "echo down >> {d}/teardown.log"]
-
-[[replay.suites]]
-name = "e2e_a"
-command = ["sh", "-c", "touch {d}/started; {body}"]
-setup = ["build"]
-
-[[replay.suites]]
-name = "e2e_b"
-command = ["true"]
-setup = ["build"]
-
-[[replay.suites]]
-name = "unit"
-command = ["true"]
-"""
-
 
 def write_config(tmp_path: Path, *, setup_exit: int = 0, body: str = "true") -> Path:
     """A config of one setup, one teardown, two suites that need the setup, one that does not."""
+    d = tmp_path
+    build = sh(f"echo built >> {d}/setup.log; exit {setup_exit}")
     path = tmp_path / "replay.toml"
-    path.write_text(CONFIG.format(d=tmp_path, setup_exit=setup_exit, body=body))
+    path.write_text(
+        config_toml(
+            {"parallelism": 2},
+            setup=[{"name": "build", "command": build}],
+            teardown=[{"name": "stop-db", "command": sh(f"echo down >> {d}/teardown.log")}],
+            suites=[
+                {"name": "e2e_a", "command": sh(f"touch {d}/started; {body}"), "setup": ["build"]},
+                {"name": "e2e_b", "command": ["true"], "setup": ["build"]},
+                {"name": "unit", "command": ["true"]},
+            ],
+        )
+    )
     return path
+
+
+def sh(script: str) -> list[str]:
+    """The argv that runs `script` in sh."""
+    return ["sh", "-c", script]
 
 
 def test_setup_runs_once_before_its_suites_and_teardown_at_the_end(
@@ -336,12 +328,7 @@ def test_only_the_setups_of_selected_suites_are_planned(tmp_path: Path) -> None:
 def test_teardown_runs_after_ctrl_c(tmp_path: Path) -> None:
     """SIGINT mid-run: exit 130, and the teardown job still ran."""
     write_config(tmp_path, body="sleep 30")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = spawn(tmp_path, "run", "--out", "run", "--kill-grace", "0.5")
     deadline = time.monotonic() + 20
     while not (tmp_path / "started").exists():
         assert time.monotonic() < deadline, "the suite never started"

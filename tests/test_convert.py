@@ -7,23 +7,14 @@ from typing import Any
 
 import orjson
 import pytest
+from _support import target_document
 from hypothesis import given
 from hypothesis import strategies as st
 
+from replay._model import models
 from replay._model.convert import dumps, loads, parse_json, structure
 from replay._model.errors import InputError
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Shard,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-    TriageStatus,
-)
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus, TriageStatus
 
 text = st.text(max_size=20)
 maybe_text = st.none() | text
@@ -33,7 +24,7 @@ env_names = st.text(st.characters(codec="utf-8", exclude_characters="\0="), min_
 seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
 tests = st.builds(
-    TestResult,
+    models.TestResult,
     name=text,
     status=st.sampled_from(TestStatus),
     duration=st.none() | seconds,
@@ -43,7 +34,7 @@ tests = st.builds(
     line=st.none() | st.integers(0, 10**6),
 )
 attempts = st.builds(
-    Attempt,
+    models.Attempt,
     number=st.integers(1, 9),
     exit_code=st.none() | st.integers(0, 255),
     signal=st.none() | st.integers(1, 64),
@@ -56,7 +47,7 @@ attempts = st.builds(
     interrupted=st.booleans(),
 )
 targets = st.builds(
-    TargetResult,
+    models.TargetResult,
     name=words,
     kind=text,
     adapter=text,
@@ -77,7 +68,7 @@ targets = st.builds(
     retry_refused=maybe_text,
 )
 summaries = st.builds(
-    Summary,
+    models.Summary,
     run_id=text,
     status=st.sampled_from(RunStatus),
     started_at=text,
@@ -87,28 +78,18 @@ summaries = st.builds(
     rerun_from=maybe_text,
     shard=st.none()
     | st.integers(1, 10).flatmap(
-        lambda total: st.builds(Shard, index=st.integers(0, total - 1), total=st.just(total))
+        lambda total: st.builds(models.Shard, index=st.integers(0, total - 1), total=st.just(total))
     ),
     one_command_replay=maybe_text,
     triage_diff=st.none() | st.builds(TriageStatus, status=text),
 )
 
 
-TARGET = {
-    "name": "a",
-    "kind": "suite",
-    "adapter": "generic",
-    "argv": ["true"],
-    "status": "failed",
-    "chain_state": "outstanding",
-    "decided_by": "r",
-}
-
-
+@pytest.mark.slow
 @given(summaries)
-def test_summary_round_trip(summary: Summary) -> None:
+def test_summary_round_trip(summary: models.Summary) -> None:
     """Any summary model -> JSON -> model is equal."""
-    assert summary == loads(dumps(summary), Summary, source="s.json")
+    assert summary == loads(dumps(summary), models.Summary, source="s.json")
 
 
 @pytest.mark.parametrize(
@@ -134,7 +115,7 @@ def test_wrong_types_are_named_by_path(field: str, value: Any, problem: str) -> 
     }
     document[field] = value
     with pytest.raises(InputError) as info:
-        structure(document, Summary, source="s.json")
+        structure(document, models.Summary, source="s.json")
     assert f"s.json: {problem}" in str(info.value)
 
 
@@ -157,7 +138,7 @@ def test_unparseable_json(data: bytes, message: str) -> None:
 
 def test_floats_accept_integers() -> None:
     """A JSON integer is a valid float (durations written as 1)."""
-    attempt = structure({"number": 1, "duration": 1}, Attempt, source="a")
+    attempt = structure({"number": 1, "duration": 1}, models.Attempt, source="a")
     assert 1.0 == attempt.duration
     assert orjson.loads(dumps(attempt))["duration"] == 1.0
 
@@ -175,13 +156,13 @@ def test_floats_accept_integers() -> None:
 def test_fast_test_records_keep_exact_errors(document: dict[str, Any], problem: str) -> None:
     """The fast path for test records hands anything unusual to the checked path."""
     with pytest.raises(InputError, match=re.escape(problem)):
-        structure(document, TestResult, source="t.json")
+        structure(document, models.TestResult, source="t.json")
 
 
 @given(tests)
-def test_fast_test_records_equal_the_model(test: TestResult) -> None:
+def test_fast_test_records_equal_the_model(test: models.TestResult) -> None:
     """A valid test record comes back equal through the fast path."""
-    assert test == structure(orjson.loads(dumps(test)), TestResult, source="t.json")
+    assert test == structure(orjson.loads(dumps(test)), models.TestResult, source="t.json")
 
 
 @pytest.mark.parametrize(
@@ -191,7 +172,7 @@ def test_fast_test_records_equal_the_model(test: TestResult) -> None:
         ({"shard": {"index": -1, "total": 2}}, "$.shard.index: expected 0 to 9999, got -1"),
         ({"shard": {"index": 0, "total": 10**6}}, "$.shard.total: expected 1 to 10000"),
         (
-            {"shard": {"index": 9, "total": 2}, "targets": [dict(TARGET, status="x")]},
+            {"shard": {"index": 9, "total": 2}, "targets": [target_document(status="x")]},
             "$.targets[0].status: 'x' is not one of",
         ),
     ],
@@ -200,5 +181,5 @@ def test_model_validators_are_named_by_path(document: dict[str, Any], problem: s
     """What a model's validator refuses is reported at its field's path, like a wrong type."""
     base: dict[str, Any] = {"run_id": "r", "status": "passed", "started_at": "", "finished_at": ""}
     with pytest.raises(InputError) as info:
-        structure({**base, **document}, Summary, source="s.json")
+        structure({**base, **document}, models.Summary, source="s.json")
     assert f"s.json: {problem}" == str(info.value)[: len(problem) + 8]

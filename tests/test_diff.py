@@ -29,16 +29,9 @@ from replay._core.diff import (
     triage_status,
 )
 from replay._core.summary import summary_document
+from replay._model import models
 from replay._model.convert import unstructure
-from replay._model.models import (
-    ChainState,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-    TriageStatus,
-)
+from replay._model.models import ChainState, TargetStatus, TestStatus, TriageStatus
 
 P = TestStatus.PASSED
 F = TestStatus.FAILED
@@ -49,12 +42,12 @@ def target(
     status: str = "passed",
     *,
     kind: str = "e2e",
-    tests: tuple[TestResult, ...] = (),
+    tests: tuple[models.TestResult, ...] = (),
     root_cause: str | None = None,
     adapter: str = "generic",
     decided_by: str = "cur",
     chain_state: ChainState | None = None,
-) -> TargetResult:
+) -> models.TargetResult:
     """A cargo target as a summary records it; outstanding unless it passed."""
     ok = TargetStatus(status).ok
     return make_target(
@@ -72,12 +65,14 @@ def target(
     )
 
 
-def summary(*targets: TargetResult, run_id: str = "cur", **fields: object) -> Summary:
+def summary(*targets: models.TargetResult, run_id: str = "cur", **fields: object) -> models.Summary:
     """A summary of run `cur` holding `targets`, failed if any is outstanding."""
     return make_summary(*targets, run_id=run_id, started_at="2026-02-06T21:23:20Z", **fields)
 
 
-def diff(baseline: Summary, current: Summary, current_path: str = "cur/summary.json") -> TriageDiff:
+def diff(
+    baseline: models.Summary, current: models.Summary, current_path: str = "cur/summary.json"
+) -> TriageDiff:
     """The triage diff with fixed paths and time."""
     return triage_diff(
         baseline,
@@ -88,7 +83,7 @@ def diff(baseline: Summary, current: Summary, current_path: str = "cur/summary.j
     )
 
 
-def tr(name: str, status: TestStatus, attempt: int = 1, **fields: object) -> TestResult:
+def tr(name: str, status: TestStatus, attempt: int = 1, **fields: object) -> models.TestResult:
     """One test result."""
     return make_test(name, status, attempt=attempt, **fields)
 
@@ -234,8 +229,8 @@ def test_ranking_order() -> None:
     ],
 )
 def test_test_level_classes(
-    baseline_tests: tuple[TestResult, ...],
-    current_tests: tuple[TestResult, ...],
+    baseline_tests: tuple[models.TestResult, ...],
+    current_tests: tuple[models.TestResult, ...],
     expected: dict[str, str],
 ) -> None:
     """Tests are compared by `suite::test` with the same classes; stable passes are not listed."""
@@ -354,7 +349,7 @@ def test_rerun_summary_as_current() -> None:
         ),
     ],
 )
-def test_runner_repro_command(current: Summary, expected: str) -> None:
+def test_runner_repro_command(current: models.Summary, expected: str) -> None:
     """One replay command reruns every failing target, by the chain when it can."""
     base = summary(target("a", "passed"), target("b", "passed"), run_id="base")
     result = diff(base, current, current_path="cur dir/summary.json")
@@ -404,7 +399,9 @@ def test_test_entry_command_is_targeted_when_the_adapter_can() -> None:
     )
 
 
-def _both_failing(base_target: TargetResult, cur_target: TargetResult) -> tuple[object, ...]:
+def _both_failing(
+    base_target: models.TargetResult, cur_target: models.TargetResult
+) -> tuple[object, ...]:
     [sem] = diff(summary(base_target, run_id="base"), summary(cur_target)).semantic_diffs
     return (
         sem.changed,
@@ -450,7 +447,7 @@ def _both_failing(base_target: TargetResult, cur_target: TargetResult) -> tuple[
     ],
 )
 def test_semantic_diffs(
-    base_target: TargetResult, cur_target: TargetResult, expected: tuple[object, ...]
+    base_target: models.TargetResult, cur_target: models.TargetResult, expected: tuple[object, ...]
 ) -> None:
     """For a target failing in both runs: root cause, impacted tests, first assertion changed?"""
     assert expected == _both_failing(base_target, cur_target)
@@ -550,7 +547,7 @@ def test_document_has_upstreams_fields() -> None:
 statuses = st.sampled_from(list(TargetStatus))
 test_lists = st.lists(
     st.builds(
-        TestResult,
+        models.TestResult,
         name=st.sampled_from(["t1", "t2", "t3"]),
         status=st.sampled_from(list(TestStatus)),
         attempt=st.integers(1, 3),
@@ -564,14 +561,16 @@ sides = st.dictionaries(
 )
 
 
-def _side(spec: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]]) -> Summary:
+def _side(
+    spec: dict[str, tuple[TargetStatus, str, tuple[models.TestResult, ...]]],
+) -> models.Summary:
     return summary(*(target(n, s.value, kind=k, tests=t) for n, (s, k, t) in spec.items()))
 
 
 @given(baseline=sides, current=sides)
 def test_diff_invariants(
-    baseline: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]],
-    current: dict[str, tuple[TargetStatus, str, tuple[TestResult, ...]]],
+    baseline: dict[str, tuple[TargetStatus, str, tuple[models.TestResult, ...]]],
+    current: dict[str, tuple[TargetStatus, str, tuple[models.TestResult, ...]]],
 ) -> None:
     """Any pair of summaries: every target ranked once, ranks 1..n, status matches the counts."""
     result = diff(_side(baseline), _side(current))
@@ -660,8 +659,8 @@ def _counts(**counts: int) -> ClassCounts:
     ],
 )
 def test_classify_table(
-    baseline: Summary,
-    current: Summary,
+    baseline: models.Summary,
+    current: models.Summary,
     expected_pending: list[tuple[str, str, str]],
     expected_sections: dict[Surface, SectionCounts],
 ) -> None:
@@ -778,7 +777,9 @@ def test_rank_carries_priority_and_command() -> None:
         ),
     ],
 )
-def test_assemble_table(baseline: Summary, current: Summary, expected: tuple[object, ...]) -> None:
+def test_assemble_table(
+    baseline: models.Summary, current: models.Summary, expected: tuple[object, ...]
+) -> None:
     """`assemble` takes status, focus and commands from the classes and the ranking."""
     classification = classify(baseline, current)
     ranked = rank(classification.pending)
@@ -831,7 +832,7 @@ def test_assemble_sums_every_surface() -> None:
 # --- the CLI ------------------------------------------------------------------------
 
 
-def _write(path: Path, value: Summary) -> Path:
+def _write(path: Path, value: models.Summary) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(summary_document(value)))
     return path

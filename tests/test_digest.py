@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,9 @@ from replay._core.rootcause import (
     classify_root_cause,
 )
 from replay._inputs.logscan import LogEvidence, failure_lines, scan_log
+from replay._model import models
 from replay._model.convert import dumps, loads, unstructure
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import ChainState, TargetStatus, TestStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "digest"
 CAPTURE_LOG = FIXTURES / "cargo_capture.log"
@@ -47,18 +42,18 @@ NOCAPTURE_LOG = FIXTURES / "cargo_nocapture.log"
 """Real `cargo test --test mixed -- --nocapture` output: tests' output interleaved."""
 
 MIXED_TESTS = (
-    TestResult("compares_totals", TestStatus.FAILED),
-    TestResult("expected_panic", TestStatus.PASSED),
-    TestResult("explicit_panic", TestStatus.FAILED),
-    TestResult("passes_with_timeout_in_output", TestStatus.PASSED),
-    TestResult("slow_network", TestStatus.SKIPPED),
-    TestResult("reads_fixture", TestStatus.FAILED),
+    models.TestResult("compares_totals", TestStatus.FAILED),
+    models.TestResult("expected_panic", TestStatus.PASSED),
+    models.TestResult("explicit_panic", TestStatus.FAILED),
+    models.TestResult("passes_with_timeout_in_output", TestStatus.PASSED),
+    models.TestResult("slow_network", TestStatus.SKIPPED),
+    models.TestResult("reads_fixture", TestStatus.FAILED),
 )
 MIXED_FAILED = ("compares_totals", "explicit_panic", "reads_fixture")
 MIXED_ARGV = ("cargo", "test", "--test", "mixed", "--", "--nocapture")
 
 
-def _target(**changes: Any) -> TargetResult:
+def _target(**changes: Any) -> models.TargetResult:
     fields: dict[str, Any] = {
         "name": "mixed",
         "kind": "unit",
@@ -72,7 +67,7 @@ def _target(**changes: Any) -> TargetResult:
         "log": "mixed/output.log",
     }
     fields.update(changes)
-    return TargetResult(**fields)
+    return models.TargetResult(**fields)
 
 
 # --- classification ---------------------------------------------------------------------
@@ -278,21 +273,32 @@ def test_classify_never_crashes(
     ("expected", "tests"),
     [
         (MIXED_FAILED, MIXED_TESTS),
-        ((), (TestResult("a", TestStatus.SKIPPED), TestResult("b", TestStatus.PASSED))),
+        (
+            (),
+            (models.TestResult("a", TestStatus.SKIPPED), models.TestResult("b", TestStatus.PASSED)),
+        ),
         (
             ("b",),
             (
-                TestResult("a", TestStatus.FAILED, attempt=1),
-                TestResult("b", TestStatus.FAILED, attempt=1),
-                TestResult("a", TestStatus.PASSED, attempt=2),
-                TestResult("b", TestStatus.FAILED, attempt=2),
+                models.TestResult("a", TestStatus.FAILED, attempt=1),
+                models.TestResult("b", TestStatus.FAILED, attempt=1),
+                models.TestResult("a", TestStatus.PASSED, attempt=2),
+                models.TestResult("b", TestStatus.FAILED, attempt=2),
             ),
         ),
     ],
 )
-def test_impacted_tests(expected: tuple[str, ...], tests: tuple[TestResult, ...]) -> None:
+def test_impacted_tests(expected: tuple[str, ...], tests: tuple[models.TestResult, ...]) -> None:
     """Impacted tests are those whose latest result failed; ignored ones never are."""
     assert expected == impacted_tests(tests)
+
+
+def at(test: str, message: str, file: str, line: int, column: int | None = None) -> Assertion:
+    """The first failing assertion of `test`, where the location and its file and line agree."""
+    location = Location(file=file, line=line, column=column)
+    return Assertion(
+        test=test, file=file, line=line, column=column, message=message, location=location
+    )
 
 
 @pytest.mark.parametrize(
@@ -308,32 +314,18 @@ def test_impacted_tests(expected: tuple[str, ...], tests: tuple[TestResult, ...]
                 " right: 2",
                 "note: run with `RUST_BACKTRACE=1`",
             ],
-            (TestResult("a", TestStatus.FAILED), TestResult("b", TestStatus.FAILED)),
-            Assertion(
-                test="a",
-                file="src/a.rs",
-                line=10,
-                column=5,
-                message="assertion `left == right` failed\n  left: 1\n right: 2",
-                location=Location(file="src/a.rs", line=10, column=5),
-            ),
+            (models.TestResult("a", TestStatus.FAILED), models.TestResult("b", TestStatus.FAILED)),
+            at("a", "assertion `left == right` failed\n  left: 1\n right: 2", "src/a.rs", 10, 5),
         ),
         (
             ["thread 'a' panicked at 'assertion failed: ok', src/lib.rs:7:13"],
-            (TestResult("a", TestStatus.FAILED),),
-            Assertion(
-                test="a",
-                file="src/lib.rs",
-                line=7,
-                column=13,
-                message="assertion failed: ok",
-                location=Location(file="src/lib.rs", line=7, column=13),
-            ),
+            (models.TestResult("a", TestStatus.FAILED),),
+            at("a", "assertion failed: ok", "src/lib.rs", 7, 13),
         ),
         (
             ["E   assert 1 == 2"],
             (
-                TestResult(
+                models.TestResult(
                     "t.py::test_x",
                     TestStatus.FAILED,
                     message="assert 1 == 2",
@@ -341,54 +333,48 @@ def test_impacted_tests(expected: tuple[str, ...], tests: tuple[TestResult, ...]
                     line=4,
                 ),
             ),
-            Assertion(
-                test="t.py::test_x",
-                file="t.py",
-                line=4,
-                message="assert 1 == 2",
-                location=Location(file="t.py", line=4),
-            ),
+            at("t.py::test_x", "assert 1 == 2", "t.py", 4),
         ),
         (
             ["thread 'main' (1) panicked at src/main.rs:3:5:", "boom"],
             (),
-            Assertion(
-                test="main",
-                file="src/main.rs",
-                line=3,
-                column=5,
-                message="boom",
-                location=Location(file="src/main.rs", line=3, column=5),
-            ),
+            at("main", "boom", "src/main.rs", 3, 5),
         ),
         (["exit 1"], (), None),
         (
             ["exit 1"],
-            (TestResult("a", TestStatus.FAILED),),
+            (models.TestResult("a", TestStatus.FAILED),),
             Assertion(test="a"),
         ),
         (
             ["thread 'a' (1) panicked at tests/it.rs:3:5:", "boom"],
-            (TestResult("a", TestStatus.FAILED, file="crates/x/tests/it.rs", line=3),),
-            Assertion(
-                test="a",
-                file="crates/x/tests/it.rs",
-                line=3,
-                column=5,
-                message="boom",
-                location=Location(file="crates/x/tests/it.rs", line=3, column=5),
-            ),
+            (models.TestResult("a", TestStatus.FAILED, file="crates/x/tests/it.rs", line=3),),
+            at("a", "boom", "crates/x/tests/it.rs", 3, 5),
         ),
     ],
 )
 def test_first_failing_assertion(
-    lines: list[str], tests: tuple[TestResult, ...], expected: Assertion | None
+    lines: list[str], tests: tuple[models.TestResult, ...], expected: Assertion | None
 ) -> None:
     """The first failed test's panic gives file, line, column and message; else its record."""
     assert expected == first_failing_assertion(lines, tests)
 
 
 # --- the digest and the index -------------------------------------------------------------
+
+
+def digest_of(
+    target: models.TargetResult, failure_lines: Sequence[str] = (), log_lines: Sequence[str] = ()
+) -> FailureDigest:
+    """The digest of `target` with plain commands and time (`replay run`, no targeted command)."""
+    return build_digest(
+        target,
+        failure_lines=failure_lines,
+        log_lines=log_lines,
+        replay_command="replay run",
+        targeted_command=None,
+        generated_at="t",
+    )
 
 
 def test_digest_of_real_cargo_output() -> None:
@@ -457,13 +443,8 @@ def test_digest_round_trips_through_json() -> None:
 
 def test_digest_timed_out_attempt() -> None:
     """A target whose last attempt timed out is a timeout even if marked failed."""
-    digest = build_digest(
-        _target(attempts=(Attempt(number=1, timed_out=True),)),
-        failure_lines=("assertion failed: x",),
-        log_lines=(),
-        replay_command="replay run",
-        targeted_command=None,
-        generated_at="t",
+    digest = digest_of(
+        _target(attempts=(models.Attempt(number=1, timed_out=True),)), ("assertion failed: x",)
     )
     expected = "timeout"
     assert expected == digest.root_cause_class
@@ -472,14 +453,7 @@ def test_digest_timed_out_attempt() -> None:
 def test_digest_quotes_hostile_argv() -> None:
     """A test name with quotes and `;` is quoted in the suite command, never interpolated."""
     argv = ("cargo", "test", "--test", "x", "--", "--exact", "it's; rm -rf ~")
-    digest = build_digest(
-        _target(argv=argv, tests=()),
-        failure_lines=(),
-        log_lines=(),
-        replay_command="replay run",
-        targeted_command=None,
-        generated_at="t",
-    )
+    digest = digest_of(_target(argv=argv, tests=()))
     expected = "cargo test --test x -- --exact 'it'\"'\"'s; rm -rf ~'"
     assert expected == digest.remediation_pointer.suite_replay_command
 
@@ -487,22 +461,8 @@ def test_digest_quotes_hostile_argv() -> None:
 def test_diagnostics_index() -> None:
     """The index lists each digest with its class, impacted count, and counts by class."""
     evidence = scan_log(CAPTURE_LOG, MIXED_TESTS)
-    first = build_digest(
-        _target(),
-        failure_lines=evidence.failure_lines,
-        log_lines=evidence.log_lines,
-        replay_command="replay run",
-        targeted_command=None,
-        generated_at="t",
-    )
-    second = build_digest(
-        _target(name="other", tests=(), status=TargetStatus.TIMED_OUT),
-        failure_lines=(),
-        log_lines=(),
-        replay_command="replay run",
-        targeted_command=None,
-        generated_at="t",
-    )
+    first = digest_of(_target(), evidence.failure_lines, evidence.log_lines)
+    second = digest_of(_target(name="other", tests=(), status=TargetStatus.TIMED_OUT))
     index = diagnostics_index(
         [("mixed/failure_digest.json", first), ("other/failure_digest.json", second)],
         "2026-02-13T00:00:00Z",
@@ -588,7 +548,7 @@ def test_scan_cuts_a_huge_line(tmp_path: Path) -> None:
         stream.write(b"thread 'a' (1) panicked at src/a.rs:1:1:\n")
         stream.write(b"x" * 20_000_000 + b"\n")
         stream.write(b"after\n")
-    evidence = scan_log(log, (TestResult("a", TestStatus.FAILED),), max_line_chars=100)
+    evidence = scan_log(log, (models.TestResult("a", TestStatus.FAILED),), max_line_chars=100)
     expected = ("thread 'a' (1) panicked at src/a.rs:1:1:", "x" * 99 + "…", "after")
     assert expected == evidence.failure_lines
 
@@ -596,7 +556,7 @@ def test_scan_cuts_a_huge_line(tmp_path: Path) -> None:
 def test_scan_is_bounded_on_a_long_log(tmp_path: Path) -> None:
     """Thousands of failures keep at most `max_lines` failure lines and a bounded log sample."""
     log = tmp_path / "output.log"
-    tests = tuple(TestResult(f"t{i}", TestStatus.FAILED) for i in range(5000))
+    tests = tuple(models.TestResult(f"t{i}", TestStatus.FAILED) for i in range(5000))
     with log.open("w") as stream:
         for i in range(5000):
             stream.write(f"thread 't{i}' (1) panicked at src/a.rs:1:1:\nPermission denied\n")
@@ -610,7 +570,7 @@ def test_scan_reads_non_utf8_and_ansi(tmp_path: Path) -> None:
     """Invalid UTF-8 is replaced and colour codes are removed."""
     log = tmp_path / "output.log"
     log.write_bytes(b"\x1b[31mthread 'a' panicked at src/a.rs:1:1:\x1b[0m\r\n\xff\xfe boom\n")
-    lines = scan_log(log, (TestResult("a", TestStatus.FAILED),)).failure_lines
+    lines = scan_log(log, (models.TestResult("a", TestStatus.FAILED),)).failure_lines
     expected = ("thread 'a' panicked at src/a.rs:1:1:", "\ufffd\ufffd boom")
     assert expected == lines
 
@@ -618,7 +578,7 @@ def test_scan_reads_non_utf8_and_ansi(tmp_path: Path) -> None:
 @given(st.binary(max_size=4000), st.lists(st.sampled_from(["a", "b", "t::c"]), max_size=3))
 def test_scan_never_crashes(data: bytes, failed: list[str]) -> None:
     """Arbitrary bytes scan into bounded evidence that classifies."""
-    tests = tuple(TestResult(name, TestStatus.FAILED) for name in failed)
+    tests = tuple(models.TestResult(name, TestStatus.FAILED) for name in failed)
     with tempfile.TemporaryDirectory() as directory:
         log = Path(directory) / "output.log"
         log.write_bytes(data)

@@ -17,7 +17,6 @@ from _support import make_job as job
 from replay._exec.executor import MAX_BACKOFF, Executor, retry_delay
 from replay._exec.procs import group_members
 from replay._exec.run import RunOptions, RunResult, Seams, run_with
-from replay._inputs.quarantine import QUARANTINE_POLICY
 from replay._model.models import (
     Attempt,
     Backoff,
@@ -31,6 +30,7 @@ from replay._model.models import (
     TestStatus,
 )
 from replay._model.outcomes import JobOutcome
+from replay._model.quarantine import QUARANTINE_POLICY
 
 BACKENDS = ["asyncio", "trio"]
 PY = sys.executable

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import replay
+from _support import replay, spawn
 
 from replay._exec.procs import group_members
 
@@ -50,15 +50,9 @@ def test_signal_at_a_random_moment(tmp_path: Path, seed: int) -> None:
         for i in range(12)
     ]
     config(tmp_path, suites, parallelism="4")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "replay", "run", "--out", "r", "-q", "--kill-grace", "0.3"),
-            *("--backend", "trio" if seed % 2 else "asyncio"),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    backend = "trio" if seed % 2 else "asyncio"
+    args = ("--out", "r", "-q", "--kill-grace", "0.3", "--backend", backend)
+    process = spawn(tmp_path, "run", *args, stderr=subprocess.DEVNULL)
     # The random moment falls inside the run (a job has started, so the run holds the
     # signals): every such moment must end with a summary. A signal before the run (exit 130,
     # one line, nothing written) is tests/test_signals.py's subject.

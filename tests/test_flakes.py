@@ -6,18 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from replay._core import flakes
 from replay._core.flakes import (
-    FLAKE_REPORT_SCHEMA,
     MIN_RUNS,
     NO_FINGERPRINT,
     FingerprintCount,
-    FlakeReport,
     FlakeRun,
     FlakeVerdictKind,
     fingerprint,
-    first_failure,
-    flake_report,
-    flake_report_document,
     runs_needed,
     should_stop,
     verdict,
@@ -185,13 +181,13 @@ def test_fingerprint_never_crashes_and_is_stable(message: str) -> None:
 )
 def test_first_failure_finds_the_assertion(lines: list[str], expected: str | None) -> None:
     """The assertion is preferred over a bare `FAILED`; a panic header takes its message."""
-    assert expected == first_failure(lines)
+    assert expected == flakes.first_failure(lines)
 
 
 @given(st.lists(st.text()))
 def test_first_failure_never_crashes(lines: list[str]) -> None:
     """Arbitrary lines give a line of them (stripped, maybe joined) or None."""
-    found = first_failure(lines)
+    found = flakes.first_failure(lines)
     assert True is (found is None or isinstance(found, str))
 
 
@@ -321,14 +317,14 @@ def test_a_stopped_loop_stays_stopped(outcomes: list[bool], until_fail: bool, pl
     assert True is (not stopped or should_stop(more, until_fail=until_fail, planned=planned))
 
 
-def _report() -> FlakeReport:
+def _report() -> flakes.FlakeReport:
     classification = FlakeClassification(
         category="FLAKE-NET",
         confidence=1.0,
         evidence=("Connection refused",),
         reasons=("nothing listening on the port",),
     )
-    return flake_report(
+    return flakes.flake_report(
         "e2e_tui::resize",
         _runs("PFP", "x"),
         planned=10,
@@ -339,10 +335,10 @@ def _report() -> FlakeReport:
 
 def test_flake_report_document_shape() -> None:
     """`flake_report.json` starts with its schema and carries the verdict's numbers and logs."""
-    document = flake_report_document(_report())
+    document = flakes.flake_report_document(_report())
     expected = (
         ["schema", "target", "verdict", "reason", "runs", "planned", "passed", "failed"],
-        FLAKE_REPORT_SCHEMA,
+        flakes.FLAKE_REPORT_SCHEMA,
         "flaky",
         [0.2077, 0.9385],
         [{"fingerprint": "x", "count": 1, "runs": [2]}],
@@ -372,4 +368,6 @@ def test_flake_report_document_shape() -> None:
 def test_flake_report_round_trips_through_json() -> None:
     """A written report reads back into the same model through the strict converter."""
     report = _report()
-    assert report == loads(dumps(flake_report_document(report)), FlakeReport, source="r.json")
+    assert report == loads(
+        dumps(flakes.flake_report_document(report)), flakes.FlakeReport, source="r.json"
+    )

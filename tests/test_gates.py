@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from _support import refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -296,14 +297,9 @@ def test_extra_keys_only_where_upstream_adds_them(change: Any, expected: str | N
 def test_unreadable_files(tmp_path: Path, content: bytes | None, expected: str) -> None:
     """Empty, truncated and directory inputs are an `InputError` naming the path."""
     path = tmp_path / "verdict.json"
-    if content is None:
-        path.mkdir()
-    else:
-        path.write_bytes(content)
-    with pytest.raises(InputError) as caught:
-        load_verdict(path)
-    assert str(path) in str(caught.value)
-    assert expected in str(caught.value)
+    message = refusal(load_verdict, path, content)
+    assert str(path) in message
+    assert expected in message
 
 
 _json = st.recursive(

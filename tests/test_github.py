@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _support import make_target, replay
+from _support import make_summary, make_target, replay
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +20,12 @@ from replay._core.github import (
     step_summary,
 )
 from replay._core.redact import REDACTED, Redactor
-from replay._model.models import RunStatus, Summary, TargetResult
+from replay._model.models import Summary, TargetResult
+
+
+def run_r(*targets: TargetResult, **changes: Any) -> Summary:
+    """A summary of run `r` holding `targets`."""
+    return make_summary(*targets, run_id="r", **changes)
 
 
 def target(name: str, **fields: Any) -> TargetResult:
@@ -59,13 +64,7 @@ def test_hostile_names_cannot_inject_commands() -> None:
 
 def test_quarantined_targets_are_warnings_and_only_this_run_counts() -> None:
     """Quarantined failures warn; targets carried from earlier runs are not annotated."""
-    summary = Summary(
-        run_id="r",
-        status=RunStatus.FAILED,
-        started_at="",
-        finished_at="",
-        targets=(target("q", quarantined=True), target("old", decided_by="r0")),
-    )
+    summary = run_r(target("q", quarantined=True), target("old", decided_by="r0"))
     lines = annotation_lines(summary, {}, {})
     assert 1 == len(lines)
     assert lines[0].startswith("::warning ")
@@ -73,12 +72,8 @@ def test_quarantined_targets_are_warnings_and_only_this_run_counts() -> None:
 
 def test_step_summary_lists_failures_and_the_replay_command() -> None:
     """The Markdown names each outstanding target and ends with the replay command."""
-    summary = Summary(
-        run_id="r",
-        status=RunStatus.FAILED,
-        started_at="",
-        finished_at="",
-        targets=(target("a|b", log="a_b/output.log"),),
+    summary = run_r(
+        target("a|b", log="a_b/output.log"),
         one_command_replay="python -m replay --rerun-from r/summary.json",
     )
     text = step_summary(summary, {"a|b": "exit code 1"}, "r")
@@ -144,13 +139,7 @@ HOSTILE_NAMES = [
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_step_summary_row_survives_hostile_names(name: str) -> None:
     """A backtick, `|`, newline or `<` in a name or reason keeps the row at four cells."""
-    summary = Summary(
-        run_id="r",
-        status=RunStatus.FAILED,
-        started_at="",
-        finished_at="",
-        targets=(target(name, log="x/output.log"),),
-    )
+    summary = run_r(target(name, log="x/output.log"))
     text = step_summary(summary, {name: f"why {name}"}, "r")
     (row,) = [line for line in text.splitlines() if line.startswith("| ") and "failed" in line]
     cells = gfm_cells(row)
@@ -186,14 +175,7 @@ def test_markdown_text_is_one_literal_cell(text: str) -> None:
 
 def test_replay_command_block_outlasts_backticks() -> None:
     """The replay command's fence is longer than any run of backticks in it."""
-    summary = Summary(
-        run_id="r",
-        status=RunStatus.FAILED,
-        started_at="",
-        finished_at="",
-        targets=(target("t"),),
-        one_command_replay="replay --config '```x````'",
-    )
+    summary = run_r(target("t"), one_command_replay="replay --config '```x````'")
     lines = step_summary(summary, {}, "r").splitlines()
     start = lines.index("`````bash")
     assert ["replay --config '```x````'", "`````"] == lines[start + 1 : start + 3]

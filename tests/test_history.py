@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from _history_support import flaky_series, summary, target, write
 from _support import replay
 
+from replay._cli._history import flaky_tests, ledger_prior
 from replay._core.ledger import (
     FAILED,
     PASSED,
@@ -28,7 +28,7 @@ from replay._core.ledger import (
 )
 from replay._model.errors import ReplayError
 from replay._model.models import Shard
-from replay._store.ledger import SCHEMA_VERSION, open_ledger
+from replay._store.ledger import MIGRATIONS, SCHEMA_VERSION, open_ledger
 
 
 def _outcome(status: int, commit: str | None = "c1", *, retried: bool = False) -> Outcome:
@@ -241,35 +241,56 @@ def test_two_concurrent_ingests_lose_nothing(tmp_path: Path) -> None:
     assert (100, 300) == (counts["runs"], counts["results"])
 
 
+def _targets_recorded(location: str) -> int:
+    """Target executions committed so far (0 before the schema exists), read without locking."""
+    if not Path(location).exists():
+        return 0
+    db = sqlite3.connect(location, timeout=10)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM targets").fetchone()[0])
+    except sqlite3.OperationalError:  # the first transaction has not created the tables yet
+        return 0
+    finally:
+        db.close()
+
+
 @pytest.mark.slow
 def test_sigkilled_ingest_leaves_the_ledger_consistent(tmp_path: Path) -> None:
     """A SIGKILL mid-ingest leaves whole summaries only, and a later ingest completes it."""
     location = str(tmp_path / "l.db")
-    tests = {f"test_{i}": [i % 7 != 0] for i in range(3000)}
-    paths = [
-        write(tmp_path / f"r{i}", summary(f"r{i}", (target("big", f"r{i}", tests),)))
-        for i in range(40)
-    ]
+    count, tests = 300, 400
+    # One summary written once; the others are copies under their own run ids (cheap to make).
+    template = summary(
+        "r-x", (target("big", "r-x", {f"test_{i}": [i % 7 != 0] for i in range(tests)}),)
+    )
+    first = write(tmp_path / "r0", template)
+    document = first.read_bytes()
+    paths = [first]
+    for i in range(1, count):
+        (tmp_path / f"r{i}").mkdir()
+        paths.append(tmp_path / f"r{i}" / "summary.json")
+        paths[-1].write_bytes(document.replace(b'"r-x"', f'"r{i}"'.encode()))
     proc = _ingest_process(location, paths)
-    # Wait until the ledger holds something, then kill: the kill lands inside a transaction
-    # (most of an ingest's time is spent in one) or between two.
-    while proc.poll() is None:
-        if Path(location).exists():
-            with open_ledger(location) as ledger:
-                if ledger.counts()["targets"] >= 1:
-                    break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
+    try:
+        # One transaction per summary, hundreds of them: kill as soon as the first commits,
+        # so the kill lands while the ingest is still going (inside a transaction or between).
+        while proc.poll() is None and _targets_recorded(location) == 0:
+            pass
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
     assert -signal.SIGKILL == proc.returncode
     with open_ledger(location) as ledger:
         assert [] == ledger.check()
         counts = ledger.counts()
-    assert counts["results"] == counts["targets"] * 3000
-    assert (
-        0
-        == replay(tmp_path, "history", "ingest", "--history", location, *map(str, paths)).returncode
-    )
-    assert 40 * 3000 == _counts(location)["results"]
+    assert 0 < counts["targets"] < count
+    assert counts["results"] == counts["targets"] * tests
+    again = replay(tmp_path, "history", "ingest", "--history", location, *map(str, paths))
+    assert 0 == again.returncode, again.stderr
+    assert count * tests == _counts(location)["results"]
 
 
 PROJECT_TEST = """\
@@ -289,6 +310,8 @@ def test_broken():
 PROJECT_CONFIG = """\
 [replay]
 parallelism = 1
+# Real pytest without the plugins this venv installs (hypothesis, ...): 0.4 s a run, not 3.
+env = { PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }
 
 [replay.history]
 path = "ledger.db"
@@ -320,3 +343,52 @@ def test_twenty_real_pytest_runs_record_themselves_and_flaky_names_the_flaky_tes
     again = replay(tmp_path, "history", "ingest", *summaries)
     assert 0 == again.returncode, again.stderr
     assert flaky == _flaky_json(tmp_path, ledger)
+
+
+def test_a_version_1_ledger_is_migrated_with_its_rows(tmp_path: Path) -> None:
+    """A ledger written by schema 1 (results keyed by test first) opens as the current schema,
+    every row kept, and answers the questions as before."""
+    location = tmp_path / "l.db"
+    db = sqlite3.connect(location, isolation_level=None)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    for statement in MIGRATIONS[0][1]:
+        db.execute(statement.format(id="INTEGER PRIMARY KEY", no_rowid=" WITHOUT ROWID"))
+    db.execute("INSERT INTO runs (run_id, started_at, commit_sha) VALUES ('r1', '2026', 'c')")
+    db.execute("INSERT INTO runs (run_id, started_at, commit_sha) VALUES ('r2', '2027', 'c')")
+    db.execute("INSERT INTO names (name) VALUES ('t::x')")
+    db.execute("INSERT INTO targets VALUES (1, 1, 'passed', 1.0, 1), (2, 1, 'failed', 1.0, 1)")
+    db.execute(
+        "INSERT INTO results VALUES (1, 1, 1, 0, 0.5, NULL, 1, 0), (1, 2, 1, 1, 0.5, NULL, 1, 0)"
+    )
+    db.close()
+    with open_ledger(str(location)) as ledger:
+        assert SCHEMA_VERSION == ledger.version() == 2
+        assert 2 == ledger.counts()["results"]
+        assert ["t::x"] == [t.test for t in flaky_tests(ledger, None)]
+        assert ["t::x"] == ledger.failing_tests(None)
+
+
+def test_matrix_and_flake_take_durations_and_a_prior_from_the_ledger(tmp_path: Path) -> None:
+    """`replay matrix --from history` balances on the ledger's p90; `replay flake`'s prior
+    names the failure rate the ledger recorded."""
+    location = str(tmp_path / "l.db")
+    paths = []
+    for i in range(4):
+        run_id = f"r{i}"
+        targets = (
+            target("slow", run_id, {"x": [False, True]}),  # two attempts: 2 s
+            target("fast", run_id, {"y": [True]}),
+            target("quick", run_id, {"z": [True]}),
+        )
+        paths.append(str(write(tmp_path / run_id, summary(run_id, targets))))
+    assert 0 == replay(tmp_path, "history", "ingest", "--history", location, *paths).returncode
+    result = replay(tmp_path, "matrix", "--shards", "2", "--from", "history", "--history", location)
+    assert 0 == result.returncode, result.stderr
+    shards = orjson.loads(result.stdout)["include"]
+    assert [2.0, 2.0] == sorted(s["estimated_seconds"] for s in shards)
+    prior = ledger_prior(location, "slow::x")
+    assert prior is not None
+    assert "failed 0 of 4 recorded runs" in prior
+    assert ledger_prior(location, "nothing::here") is None
+    assert ledger_prior(str(tmp_path / "absent.db"), "slow::x") is None

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 from _history_support import flaky_series
-from _support import replay
+from _support import replay, spawn
 
 from replay._store.ledger import open_ledger
 
@@ -111,21 +110,7 @@ def test_postgres_concurrent_ingests_lose_nothing(tmp_path: Path, url: str) -> N
     """Two processes ingest 50 summaries each at once into one server."""
     series = [flaky_series(tmp_path / p, 50, prefix=p) for p in ("a", "b")]
     procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "replay",
-                "history",
-                "ingest",
-                "--history",
-                url,
-                *map(str, paths),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for paths in series
+        spawn(tmp_path, "history", "ingest", "--history", url, *map(str, paths)) for paths in series
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)

@@ -19,21 +19,13 @@ from _support import replay
 
 from replay._core.html_report import FailureEvidence, render_report
 from replay._inputs.evidence import failure_evidence, log_tail
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model import models
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _target(name: str, status: TargetStatus, **changes: Any) -> TargetResult:
+def _target(name: str, status: TargetStatus, **changes: Any) -> models.TargetResult:
     fields: dict[str, Any] = {
         "name": name,
         "kind": "suite",
@@ -43,14 +35,16 @@ def _target(name: str, status: TargetStatus, **changes: Any) -> TargetResult:
         "chain_state": ChainState.PASSING if status.ok else ChainState.OUTSTANDING,
         "decided_by": "run-2",
         "attempts": (
-            Attempt(number=1, exit_code=0 if status.ok else 1, started_at="2026-01-01T00:00:00Z"),
+            models.Attempt(
+                number=1, exit_code=0 if status.ok else 1, started_at="2026-01-01T00:00:00Z"
+            ),
         ),
     }
-    return TargetResult(**{**fields, **changes})
+    return models.TargetResult(**{**fields, **changes})
 
 
-FAILED = TestResult("test_x", TestStatus.FAILED, message="assert 1 == 2")
-SUMMARY = Summary(
+FAILED = models.TestResult("test_x", TestStatus.FAILED, message="assert 1 == 2")
+SUMMARY = models.Summary(
     run_id="run-2",
     status=RunStatus.FAILED,
     started_at="2026-01-01T00:00:00Z",
@@ -62,10 +56,14 @@ SUMMARY = Summary(
         _target(
             "ui",
             TargetStatus.FLAKY,
-            tests=(FAILED, TestResult("test_x", TestStatus.PASSED, attempt=2)),
+            tests=(FAILED, models.TestResult("test_x", TestStatus.PASSED, attempt=2)),
             attempts=(
-                Attempt(number=1, exit_code=1, started_at="2026-01-01T00:00:00Z", duration=1),
-                Attempt(number=2, exit_code=0, started_at="2026-01-01T00:00:02Z", duration=1),
+                models.Attempt(
+                    number=1, exit_code=1, started_at="2026-01-01T00:00:00Z", duration=1
+                ),
+                models.Attempt(
+                    number=2, exit_code=0, started_at="2026-01-01T00:00:02Z", duration=1
+                ),
             ),
         ),
         _target("db", TargetStatus.PASSED, decided_by="run-1"),
@@ -81,7 +79,7 @@ EVIDENCE = {
 }
 
 
-def _page(summary: Summary = SUMMARY, **kwargs: Any) -> str:
+def _page(summary: models.Summary = SUMMARY, **kwargs: Any) -> str:
     return render_report(summary, summary_path="runs/run-2/summary.json", **kwargs)
 
 
@@ -135,7 +133,7 @@ def test_a_digest_gives_the_assertion_cause_and_targeted_command(tmp_path: Path)
     }
     (tmp_path / "api").mkdir()
     (tmp_path / "api/failure_digest.json").write_bytes(orjson.dumps(digest))
-    summary = Summary(
+    summary = models.Summary(
         run_id="r",
         status=RunStatus.FAILED,
         started_at="",
@@ -161,7 +159,9 @@ def test_every_text_is_escaped_and_nothing_is_fetched() -> None:
     """A target named like markup stays text; the page has no script, link or remote URL."""
     evil = _target("<script>alert(1)</script>", TargetStatus.FAILED)
     page = _page(
-        Summary(run_id="r", status=RunStatus.FAILED, started_at="", finished_at="", targets=(evil,))
+        models.Summary(
+            run_id="r", status=RunStatus.FAILED, started_at="", finished_at="", targets=(evil,)
+        )
     )
     assert "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -196,19 +196,18 @@ def _need_chromium() -> str:
     return CHROMIUM
 
 
+HEADLESS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
+QUIET = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
+"""Chromium with no window that starts quickly and talks to nobody (no updates, no sync)."""
+
+
 def _chromium(page: Path, *args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [
                 _need_chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *HEADLESS,
+                *QUIET,
                 f"--user-data-dir={profile}",
                 "--enable-logging=stderr",
                 "--v=0",

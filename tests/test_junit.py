@@ -12,26 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.junit import junit_report
-from replay._model.models import (
-    Attempt,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model import models
+from replay._model.models import RunStatus, TargetStatus, TestStatus
 
 STARTED = "2026-02-13T10:00:00+00:00"
 FINISHED = "2026-02-13T10:02:30+00:00"
 
 
-def _target(name: str, status: TargetStatus, **changes: Any) -> TargetResult:
+def _target(name: str, status: TargetStatus, **changes: Any) -> models.TargetResult:
     cargo = {"kind": "unit", "adapter": "cargo", "argv": ("cargo", "test", "--test", name)}
     return make_target(name, status, **{**cargo, "decided_by": "run-1", "duration": 1.5, **changes})
 
 
-def _summary(*targets: TargetResult) -> Summary:
+def _summary(*targets: models.TargetResult) -> models.Summary:
     return make_summary(
         *targets,
         run_id="20260213T100000Z-abc",
@@ -41,7 +34,7 @@ def _summary(*targets: TargetResult) -> Summary:
     )
 
 
-def _parse(summary: Summary) -> Element:
+def _parse(summary: models.Summary) -> Element:
     root: Element = SafeET.fromstring(junit_report(summary))
     return root
 
@@ -60,8 +53,8 @@ def _case(root: Element, suite: str, name: str) -> Element:
     return found
 
 
-FAIL = Attempt(number=1, exit_code=101, started_at="2026-02-13T10:00:05Z")
-PASS = Attempt(number=2, exit_code=0)
+FAIL = models.Attempt(number=1, exit_code=101, started_at="2026-02-13T10:00:05Z")
+PASS = models.Attempt(number=2, exit_code=0)
 
 
 @pytest.mark.parametrize(
@@ -77,13 +70,13 @@ PASS = Attempt(number=2, exit_code=0)
             _target(
                 "hang",
                 TargetStatus.TIMED_OUT,
-                attempts=(Attempt(number=1, timed_out=True, duration=600.0),),
+                attempts=(models.Attempt(number=1, timed_out=True, duration=600.0),),
             ),
             ("1", "0", "1", "0"),
             [("error", "attempt 1 timed out after 600.0s")],
         ),
         (
-            _target("boom", TargetStatus.CRASHED, attempts=(Attempt(number=1, signal=11),)),
+            _target("boom", TargetStatus.CRASHED, attempts=(models.Attempt(number=1, signal=11),)),
             ("1", "0", "1", "0"),
             [("error", "attempt 1 was killed by signal 11")],
         ),
@@ -102,7 +95,11 @@ PASS = Attempt(number=2, exit_code=0)
             _target(
                 "always",
                 TargetStatus.FAILED,
-                attempts=(FAIL, Attempt(number=2, exit_code=101), Attempt(number=3, exit_code=1)),
+                attempts=(
+                    FAIL,
+                    models.Attempt(number=2, exit_code=101),
+                    models.Attempt(number=3, exit_code=1),
+                ),
             ),
             ("1", "1", "0", "0"),
             [
@@ -114,7 +111,7 @@ PASS = Attempt(number=2, exit_code=0)
     ],
 )
 def test_suite_level_testcase(
-    target: TargetResult,
+    target: models.TargetResult,
     expected_counts: tuple[str, ...],
     expected_children: list[tuple[str, str]],
 ) -> None:
@@ -130,9 +127,9 @@ def test_suite_level_testcase(
 def test_per_test_cases_and_counts() -> None:
     """Each test is a testcase named after it, with the suite as its classname."""
     tests = (
-        TestResult("passes", TestStatus.PASSED, duration=0.25),
-        TestResult("fails", TestStatus.FAILED, message="assertion failed\n  left: 1"),
-        TestResult("ignored", TestStatus.SKIPPED),
+        models.TestResult("passes", TestStatus.PASSED, duration=0.25),
+        models.TestResult("fails", TestStatus.FAILED, message="assertion failed\n  left: 1"),
+        models.TestResult("ignored", TestStatus.SKIPPED),
     )
     root = _parse(_summary(_target("mixed", TargetStatus.FAILED, tests=tests)))
     suite = root.find("testsuite")
@@ -155,7 +152,7 @@ def test_per_test_cases_and_counts() -> None:
 
 def test_xfailed_tests_are_skips_of_type_pytest_xfail() -> None:
     """An expected failure is written as pytest writes it, never as a pass."""
-    tests = (TestResult("expected", TestStatus.XFAILED, message="known bug #12"),)
+    tests = (models.TestResult("expected", TestStatus.XFAILED, message="known bug #12"),)
     root = _parse(_summary(_target("x", TargetStatus.PASSED, tests=tests)))
     skipped = _case(root, "x", "expected").find("skipped")
     assert skipped is not None
@@ -165,10 +162,10 @@ def test_xfailed_tests_are_skips_of_type_pytest_xfail() -> None:
 def test_flaky_and_rerun_tests() -> None:
     """A test that passed after failing has flakyFailures; one that always failed, reruns."""
     tests = (
-        TestResult("flaky", TestStatus.FAILED, attempt=1, message="first"),
-        TestResult("stuck", TestStatus.FAILED, attempt=1, message="one"),
-        TestResult("flaky", TestStatus.PASSED, attempt=2),
-        TestResult("stuck", TestStatus.FAILED, attempt=2, message="two"),
+        models.TestResult("flaky", TestStatus.FAILED, attempt=1, message="first"),
+        models.TestResult("stuck", TestStatus.FAILED, attempt=1, message="one"),
+        models.TestResult("flaky", TestStatus.PASSED, attempt=2),
+        models.TestResult("stuck", TestStatus.FAILED, attempt=2, message="two"),
     )
     root = _parse(_summary(_target("s", TargetStatus.FAILED, attempts=(FAIL,), tests=tests)))
     expected = (
@@ -190,8 +187,12 @@ def test_flaky_and_rerun_tests() -> None:
 
 def test_tests_read_from_attempts() -> None:
     """Per-test results recorded on attempts count as the test's history."""
-    first = Attempt(number=1, exit_code=1, tests=(TestResult("t", TestStatus.FAILED, message="x"),))
-    second = Attempt(number=2, exit_code=0, tests=(TestResult("t", TestStatus.PASSED, attempt=2),))
+    first = models.Attempt(
+        number=1, exit_code=1, tests=(models.TestResult("t", TestStatus.FAILED, message="x"),)
+    )
+    second = models.Attempt(
+        number=2, exit_code=0, tests=(models.TestResult("t", TestStatus.PASSED, attempt=2),)
+    )
     root = _parse(_summary(_target("s", TargetStatus.FLAKY, attempts=(first, second))))
     expected = [("flakyFailure", "x")]
     assert expected == _children(_case(root, "s", "t"))
@@ -202,17 +203,17 @@ def test_tests_read_from_attempts() -> None:
     [
         (
             TargetStatus.TIMED_OUT,
-            (Attempt(number=1, timed_out=True, duration=5.0),),
+            (models.Attempt(number=1, timed_out=True, duration=5.0),),
             [("error", "attempt 1 timed out after 5.0s")],
         ),
         (TargetStatus.FAILED, (FAIL,), [("failure", "attempt 1 exited with code 101")]),
     ],
 )
 def test_suite_case_added_when_tests_do_not_explain(
-    status: TargetStatus, attempts: tuple[Attempt, ...], expected: list[tuple[str, str]]
+    status: TargetStatus, attempts: tuple[models.Attempt, ...], expected: list[tuple[str, str]]
 ) -> None:
     """A timeout, or a failure no test accounts for, adds a testcase for the suite."""
-    tests = (TestResult("passes", TestStatus.PASSED),)
+    tests = (models.TestResult("passes", TestStatus.PASSED),)
     root = _parse(_summary(_target("s", status, attempts=attempts, tests=tests)))
     assert expected == _children(_case(root, "s", "s"))
 
@@ -260,7 +261,7 @@ HOSTILE = 'it\'s <b>&amp;"quoted"</b>; rm -rf ~\x00\x1b[31m\x07\ud800\ufffe'
 
 def test_hostile_names_and_messages_survive() -> None:
     """Markup characters round-trip; characters XML 1.0 cannot hold are removed."""
-    tests = (TestResult(HOSTILE, TestStatus.FAILED, message=HOSTILE + "\nsecond line"),)
+    tests = (models.TestResult(HOSTILE, TestStatus.FAILED, message=HOSTILE + "\nsecond line"),)
     root = _parse(_summary(_target(HOSTILE, TargetStatus.FAILED, tests=tests)))
     cleaned = 'it\'s <b>&amp;"quoted"</b>; rm -rf ~[31m'
     suite = root.find("testsuite")
@@ -281,7 +282,7 @@ def test_hostile_names_and_messages_survive() -> None:
 
 def test_long_message_is_cut() -> None:
     """A megabyte of failure text is cut; the message attribute holds one line."""
-    tests = (TestResult("t", TestStatus.FAILED, message="x" * 2_000_000),)
+    tests = (models.TestResult("t", TestStatus.FAILED, message="x" * 2_000_000),)
     root = _parse(_summary(_target("s", TargetStatus.FAILED, tests=tests)))
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None
@@ -314,7 +315,7 @@ def test_any_text_makes_valid_xml(
 ) -> None:
     """Whatever the names and messages, the report parses and its counts add up."""
     tests = tuple(
-        TestResult(f"{name}{i}", s, message=message, attempt=1 + i % 2)
+        models.TestResult(f"{name}{i}", s, message=message, attempt=1 + i % 2)
         for i, s in enumerate(statuses)
     )
     target = _target(name, status, tests=tests, attempts=(FAIL, PASS), root_cause=message)
@@ -324,3 +325,38 @@ def test_any_text_makes_valid_xml(
     cases = suite.findall("testcase")
     assert suite.get("tests") == str(len(cases))
     assert suite.get("failures") == str(sum(1 for c in cases if c.find("failure") is not None))
+
+
+LEAK = "leaked processes after it exited (leak_fail)"
+NO_TESTS = "no tests ran: the cargo adapter saw none (--no-tests fail)"
+
+
+@pytest.mark.parametrize(
+    ("failed_by", "tests"),
+    [
+        (LEAK, ()),
+        (NO_TESTS, ()),
+        (LEAK, (models.TestResult("passes", TestStatus.PASSED),)),
+    ],
+)
+def test_an_attempt_failed_by_the_rules_says_why(
+    failed_by: str, tests: tuple[models.TestResult, ...]
+) -> None:
+    """LEAK-FAIL or --no-tests fail: the message is the reason, never "exit code 0"."""
+    attempt = models.Attempt(number=1, exit_code=0, failed_by=failed_by, tests=tests)
+    target = _target("s", TargetStatus.FAILED, attempts=(attempt,), exit_code=0, tests=tests)
+    root = _parse(_summary(target))
+    case = _case(root, "s", "s")
+    assert [("failure", f"attempt 1 failed: {failed_by}")] == _children(case)
+    assert (str(1 + len(tests)), "1", "0", "0") == _counts(root)
+    text = case.findtext("failure") or ""
+    assert failed_by in text
+    assert "exit code 0" not in SafeET.tostring(root, encoding="unicode")
+
+
+def test_a_leak_fail_then_a_pass_is_a_flaky_failure_with_the_reason() -> None:
+    """A retry that passed after a LEAK-FAIL: `<flakyFailure>` names the leak."""
+    leaked = models.Attempt(number=1, exit_code=0, leaked=True, failed_by=LEAK)
+    target = _target("s", TargetStatus.FLAKY, attempts=(leaked, PASS), exit_code=0)
+    case = _case(_parse(_summary(target)), "s", "s")
+    assert [("flakyFailure", f"attempt 1 failed: {LEAK}")] == _children(case)

@@ -12,19 +12,12 @@ from _support import make_target
 from replay._cli._merge import refuse_own_inputs
 from replay._core.merge import MergeResult, Overlap, Superseded, merge_summaries, rebase_paths
 from replay._core.summary import summary_document
+from replay._model import models
 from replay._model.errors import ReplayError
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Shard,
-    Summary,
-    TargetResult,
-    TargetStatus,
-)
+from replay._model.models import RunStatus, TargetStatus
 
 
-def target(name: str, status: str = "passed", *, log: str | None = None) -> TargetResult:
+def target(name: str, status: str = "passed", *, log: str | None = None) -> models.TargetResult:
     """A target, outstanding unless it passed."""
     return make_target(name, status, argv=("run-suite", name), log=log)
 
@@ -32,27 +25,29 @@ def target(name: str, status: str = "passed", *, log: str | None = None) -> Targ
 def shard_summary(
     index: int | None,
     total: int,
-    *targets: TargetResult,
+    *targets: models.TargetResult,
     kind: str = "suite",
     strategy: str = "round-robin",
     status: RunStatus | None = None,
     started: str = "2026-02-06T21:00:00Z",
     finished: str = "2026-02-06T21:10:00Z",
-) -> Summary:
+) -> models.Summary:
     """The summary of shard `index` of `total` (no shard block if index is None)."""
     failed = any(t.outstanding for t in targets)
-    return Summary(
+    return models.Summary(
         run_id=f"run-{index}",
         status=status or (RunStatus.FAILED if failed else RunStatus.PASSED),
         started_at=started,
         finished_at=finished,
         targets=targets,
-        shard=None if index is None else Shard(index, total, kind, strategy),
+        shard=None if index is None else models.Shard(index, total, kind, strategy),
         profile="ci",
     )
 
 
-def merge(*summaries: Summary, summary_path: str | None = "merged/summary.json") -> MergeResult:
+def merge(
+    *summaries: models.Summary, summary_path: str | None = "merged/summary.json"
+) -> MergeResult:
     """Merge with fixed run id, time and sources `s0`, `s1`, ..."""
     return merge_summaries(
         [(f"s{i}", s) for i, s in enumerate(summaries)],
@@ -188,18 +183,12 @@ def test_no_summaries_is_an_error() -> None:
 )
 def test_rebase_paths_into_the_merged_directory(path: str | None, expected: str | None) -> None:
     """Artifact paths move from the shard's directory to the merged one's."""
-    t = TargetResult(
-        name="a",
-        kind="e2e",
-        adapter="generic",
-        argv=("x",),
-        status=TargetStatus.FAILED,
-        chain_state=ChainState.OUTSTANDING,
-        decided_by="r",
+    t = make_target(
+        "a",
         log=path,
         digest=path,
         result=path,
-        attempts=(Attempt(number=1, log=path),),
+        attempts=(models.Attempt(number=1, log=path),),
     )
     s = shard_summary(0, 1, t)
     [moved] = rebase_paths(s, "/ci/shards/shard-0", "/ci/shards").targets
@@ -216,7 +205,7 @@ def test_rebase_drops_paths_that_leave_the_merged_directory() -> None:
 # --- the CLI ------------------------------------------------------------------------
 
 
-def _write(path: Path, value: Summary) -> Path:
+def _write(path: Path, value: models.Summary) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(summary_document(value)))
     return path
@@ -340,17 +329,17 @@ def test_refuse_own_inputs_allows_the_shards_parent(tmp_path: Path) -> None:
 
 def rerun_shard(
     index: int,
-    *targets: TargetResult,
+    *targets: models.TargetResult,
     run_id: str = "",
     parent: str = "merged-1",
     finished: str = "2026-02-06T21:10:00Z",
-) -> Summary:
+) -> models.Summary:
     """Shard `index` of 2 of a rerun of `parent`: targets decided by `r` were carried."""
     summary = shard_summary(index, 2, *targets, finished=finished)
     return attrs.evolve(summary, run_id=run_id or f"rr-{index}", parent_run_id=parent)
 
 
-def executed(name: str, run_id: str, status: str = "passed") -> TargetResult:
+def executed(name: str, run_id: str, status: str = "passed") -> models.TargetResult:
     """A target the run `run_id` executed itself."""
     return attrs.evolve(target(name, status), decided_by=run_id)
 

@@ -8,19 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.planning import Options, build_plan, rerun_plan, select_suites
+from replay._model import models
 from replay._model.config import Config, Profile
 from replay._model.errors import ConfigError
-from replay._model.models import (
-    ChainState,
-    Granularity,
-    RunStatus,
-    Suite,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import ChainState, Granularity, RunStatus, TargetStatus, TestStatus
 
 CONFIG = Config(
     root="/project",
@@ -30,8 +21,8 @@ CONFIG = Config(
     exec_prefix=("rch", "exec", "--"),
     profiles={"quick": Profile(kinds=("unit",)), "tui": Profile(suites=("e2e_tui",))},
     suites=(
-        Suite("unit_a", ("cargo", "test", "--test", "unit_a"), kind="unit", adapter="cargo"),
-        Suite(
+        models.Suite("unit_a", ("cargo", "test", "--test", "unit_a"), kind="unit", adapter="cargo"),
+        models.Suite(
             "e2e_tui",
             ("cargo", "test", "--test", "e2e_tui"),
             kind="e2e",
@@ -39,7 +30,7 @@ CONFIG = Config(
             env={"SHARED": "suite"},
             adapter="cargo",
         ),
-        Suite("script", ("./check.sh",), kind="lint", cwd="/project/tools"),
+        models.Suite("script", ("./check.sh",), kind="lint", cwd="/project/tools"),
     ),
 )
 
@@ -91,14 +82,14 @@ def test_unknown_profile() -> None:
         build_plan(CONFIG, Options(profile="nightly"))
 
 
-def target(name: str, state: ChainState, **fields: object) -> TargetResult:
+def target(name: str, state: ChainState, **fields: object) -> models.TargetResult:
     """A unit target record decided by run `r1`, passed exactly when passing."""
     status = TargetStatus.PASSED if state is ChainState.PASSING else TargetStatus.FAILED
     unit = {"kind": "unit", "argv": ("run", name), "chain_state": state}
     return make_target(name, status, **{**unit, **fields})
 
 
-def summary(*targets: TargetResult) -> Summary:
+def summary(*targets: models.TargetResult) -> models.Summary:
     """A failed summary of run `r1`."""
     return make_summary(*targets, status=RunStatus.FAILED)
 
@@ -131,9 +122,9 @@ def test_rerun_prefers_the_current_config_definition() -> None:
 def test_rerun_targets_failed_tests_where_the_adapter_can() -> None:
     """Failed tests of a cargo suite rerun alone, with `--exact`; `suite` granularity opts out."""
     tests = (
-        TestResult("a::passes", TestStatus.PASSED),
-        TestResult("a::fails", TestStatus.FAILED),
-        TestResult("b; rm -rf /", TestStatus.FAILED),
+        models.TestResult("a::passes", TestStatus.PASSED),
+        models.TestResult("a::fails", TestStatus.FAILED),
+        models.TestResult("b; rm -rf /", TestStatus.FAILED),
     )
     previous = summary(
         target(

@@ -88,6 +88,13 @@ def target_of(project: Path, run: str) -> dict[str, Any]:
     return target
 
 
+def green_tests(project: Path, run: str) -> dict[str, str]:
+    """The statuses of the tests of the one target of `run`, which must be passed and passing."""
+    target = target_of(project, run)
+    assert ("passed", "passing") == (target["status"], target["chain_state"])
+    return {t["name"]: t["status"] for t in target["tests"]}
+
+
 def rerun_until_green(project: Path, previous: str, most: int) -> list[str]:
     """Rerun the chain from `previous` until a rerun exits 0, at most `most` times; their dirs."""
     runs = [previous]
@@ -136,13 +143,11 @@ def test_a_collection_error_makes_the_rerun_run_the_whole_suite(tmp_path: Path) 
 
     (tmp_path / "b_fixed").touch()
     runs = rerun_until_green(tmp_path, "r2", most=2)
-    green = target_of(tmp_path, runs[-1])
-    assert ("passed", "passing") == (green["status"], green["chain_state"])
-    assert {
-        "tests/test_a.py::test_a": "passed",
-        "tests/test_b.py::test_b_passes": "passed",
-        "tests/test_b.py::test_b_fails": "passed",
-    } == {t["name"]: t["status"] for t in green["tests"]}
+    tests = [
+        "tests/test_a.py::test_a",
+        *(f"tests/test_b.py::test_b_{w}" for w in ("passes", "fails")),
+    ]
+    assert dict.fromkeys(tests, "passed") == green_tests(tmp_path, runs[-1])
 
 
 DOUBLE = """\
@@ -173,13 +178,9 @@ def test_a_renamed_parametrization_is_gone_and_the_chain_turns_green(tmp_path: P
     old_id = "tests/test_x.py::test_double[2-5]"
     assert [old_id] == targeted["attempts"][-1]["not_found"]
     assert old_id in targeted["gone"]
-    green = target_of(tmp_path, runs[-1])
-    assert ("passed", "passing") == (green["status"], green["chain_state"])
-    assert {
-        "tests/test_x.py::test_double[1-2]": "passed",
-        "tests/test_x.py::test_double[2-4]": "passed",
-        "tests/test_x.py::test_other": "passed",
-    } == {t["name"]: t["status"] for t in green["tests"]}
+    tests = ["tests/test_x.py::test_double[1-2]", "tests/test_x.py::test_double[2-4]"]
+    tests.append("tests/test_x.py::test_other")
+    assert dict.fromkeys(tests, "passed") == green_tests(tmp_path, runs[-1])
 
 
 REASONS = """\

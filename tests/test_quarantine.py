@@ -4,21 +4,19 @@ writing and matching quarantine entries."""
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import attrs
 import pytest
-from _support import CLASSIFICATION
+from _support import CLASSIFICATION, refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._inputs.quarantine import (
     FIELDS,
-    QUARANTINE_POLICY,
-    EntryState,
     Quarantined,
     QuarantineEntry,
     entry_toml,
@@ -29,13 +27,10 @@ from replay._inputs.quarantine import (
     toml_key,
     write_entry,
 )
+from replay._inputs.toml import tomllib
 from replay._model.errors import InputError, ReplayError
 from replay._model.models import RetryPolicy
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quarantine"
 ENTRIES = FIXTURES / "entries.toml"
@@ -424,10 +419,9 @@ def test_state_moves_with_the_day(today: date, state: EntryState) -> None:
 def test_read_quarantine_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
     """An unreadable classification file is one clear error naming the file."""
     path = tmp_path / "c.toml"
-    path.write_bytes(content)
-    with pytest.raises(InputError) as caught:
-        read_quarantine(path, today=TODAY)
-    assert str(caught.value).startswith(f"{path}: {message}")
+    assert refusal(partial(read_quarantine, today=TODAY), path, content).startswith(
+        f"{path}: {message}"
+    )
 
 
 def _judged(*stems: str) -> tuple[Quarantined, ...]:
@@ -554,7 +548,4 @@ def test_upstream_classification_reads() -> None:
 def test_wrong_shapes_name_file_and_key(tmp_path: Path, text: str, problem: str) -> None:
     """A classification of the wrong shape is an InputError naming the file and the key."""
     path = tmp_path / "suite_classification.toml"
-    path.write_text(text)
-    with pytest.raises(InputError) as info:
-        read_classification(path)
-    assert str(info.value).startswith(f"{path}: {problem}")
+    assert refusal(read_classification, path, text).startswith(f"{path}: {problem}")

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
+from _support import refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,19 +23,10 @@ from replay._inputs.readers import (
     read_summary,
     safe_relative,
 )
+from replay._model import models
 from replay._model.convert import unstructure
 from replay._model.errors import InputError
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-    TriageStatus,
-)
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus, TriageStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
 LEGACY = FIXTURES / "pi_legacy_20260206T212320Z.json"
@@ -55,7 +47,7 @@ def _replay_doc() -> dict[str, Any]:
     return orjson.loads(REPLAY_V1.read_bytes())  # type: ignore[no-any-return]
 
 
-def _target(name: str, **changes: Any) -> TargetResult:
+def _target(name: str, **changes: Any) -> models.TargetResult:
     fields: dict[str, Any] = {
         "name": name,
         "kind": "e2e",
@@ -66,11 +58,11 @@ def _target(name: str, **changes: Any) -> TargetResult:
         "decided_by": "run-1",
     }
     fields.update(changes)
-    return TargetResult(**fields)
+    return models.TargetResult(**fields)
 
 
-def _summary(*targets: TargetResult) -> Summary:
-    return Summary(
+def _summary(*targets: models.TargetResult) -> models.Summary:
+    return models.Summary(
         run_id="run-1",
         status=RunStatus.FAILED,
         started_at="2026-03-01T12:00:00Z",
@@ -85,13 +77,13 @@ def _summary(*targets: TargetResult) -> Summary:
 def test_legacy_fixture_becomes_one_outstanding_cargo_target() -> None:
     """pi's real schema-less summary reads as one failed e2e target decided by its timestamp."""
     log = "e2e_rpc/output.log"
-    expected = Summary(
+    expected = models.Summary(
         run_id="20260206T212320Z",
         status=RunStatus.FAILED,
         started_at="2026-02-06T21:23:20Z",
         finished_at="",
         targets=(
-            TargetResult(
+            models.TargetResult(
                 name="e2e_rpc",
                 kind="e2e",
                 adapter="cargo",
@@ -101,7 +93,7 @@ def test_legacy_fixture_becomes_one_outstanding_cargo_target() -> None:
                 decided_by="20260206T212320Z",
                 exit_code=101,
                 duration=47.863,
-                attempts=(Attempt(number=1, exit_code=101, duration=47.863, log=log),),
+                attempts=(models.Attempt(number=1, exit_code=101, duration=47.863, log=log),),
                 log=log,
             ),
         ),
@@ -182,7 +174,7 @@ def test_replay_fixture_outstanding() -> None:
         ),
     ],
 )
-def test_replay_document_round_trips(summary: Summary, tmp_path: Path) -> None:
+def test_replay_document_round_trips(summary: models.Summary, tmp_path: Path) -> None:
     """summary_document and read_summary are inverses for summaries with inside paths."""
     document = orjson.loads(orjson.dumps(summary_document(summary)))
     assert summary == read_summary(document, source="s.json", base_dir=tmp_path)
@@ -191,14 +183,14 @@ def test_replay_document_round_trips(summary: Summary, tmp_path: Path) -> None:
 # --- each test stored once -------------------------------------------------------------
 
 
-def _retried() -> Summary:
+def _retried() -> models.Summary:
     """A target retried whole: its tests are the second attempt's; the first differs."""
-    failed = TestResult(name="t::a", status=TestStatus.FAILED, message="boom")
-    passed = TestResult(name="t::a", status=TestStatus.PASSED, attempt=2)
-    other = TestResult(name="t::b", status=TestStatus.PASSED, duration=0.5, attempt=2)
+    failed = models.TestResult(name="t::a", status=TestStatus.FAILED, message="boom")
+    passed = models.TestResult(name="t::a", status=TestStatus.PASSED, attempt=2)
+    other = models.TestResult(name="t::b", status=TestStatus.PASSED, duration=0.5, attempt=2)
     attempts = (
-        Attempt(number=1, exit_code=1, tests=(failed, other)),
-        Attempt(number=2, exit_code=0, tests=(passed, other)),
+        models.Attempt(number=1, exit_code=1, tests=(failed, other)),
+        models.Attempt(number=2, exit_code=0, tests=(passed, other)),
     )
     target = _target(
         "a",
@@ -240,9 +232,10 @@ def test_summaries_written_with_both_copies_still_read(tmp_path: Path) -> None:
 def test_a_single_attempt_summary_shrinks_by_about_half() -> None:
     """A suite run once holds its tests once: the document is about half the old one."""
     tests = tuple(
-        TestResult(name=f"tests/test_x.py::test_{i}", status=TestStatus.PASSED) for i in range(200)
+        models.TestResult(name=f"tests/test_x.py::test_{i}", status=TestStatus.PASSED)
+        for i in range(200)
     )
-    target = _target("a", attempts=(Attempt(number=1, tests=tests),), tests=tests)
+    target = _target("a", attempts=(models.Attempt(number=1, tests=tests),), tests=tests)
     summary = _summary(target)
     document = summary_document(summary)
     old = {**document, "targets": unstructure(summary.targets)}
@@ -420,10 +413,7 @@ def test_bad_documents_name_file_and_path(document: object, expected: str, tmp_p
 def test_unreadable_files_name_the_path(content: bytes, problem: str, tmp_path: Path) -> None:
     """Empty, whitespace, truncated, binary and too deep files are refused naming the path."""
     path = tmp_path / "summary.json"
-    path.write_bytes(content)
-    with pytest.raises(InputError) as info:
-        load_summary(path)
-    assert str(info.value).startswith(f"{path}: {problem}")
+    assert refusal(load_summary, path, content).startswith(f"{path}: {problem}")
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
@@ -501,7 +491,10 @@ def test_replay_paths_outside_the_run_are_dropped(tmp_path: Path) -> None:
         log="/etc/passwd",
         result="../../result.json",
         digest="link/failure_digest.json",
-        attempts=(Attempt(number=1, log="a/../../x.log"), Attempt(number=2, log="a/ok.log")),
+        attempts=(
+            models.Attempt(number=1, log="a/../../x.log"),
+            models.Attempt(number=2, log="a/ok.log"),
+        ),
     )
     summary = attrs.evolve(
         _summary(escaping), triage_diff=TriageStatus(status="stable", path="/tmp/t.json")
@@ -515,7 +508,7 @@ def test_replay_paths_outside_the_run_are_dropped(tmp_path: Path) -> None:
                 log=None,
                 result=None,
                 digest=None,
-                attempts=(Attempt(number=1), Attempt(number=2, log="a/ok.log")),
+                attempts=(models.Attempt(number=1), models.Attempt(number=2, log="a/ok.log")),
             ),
         ),
         triage_diff=TriageStatus(status="stable"),
@@ -698,6 +691,7 @@ def test_arbitrary_json_raises_only_input_error(document: object) -> None:
         read_summary(document, source="s.json", base_dir=Path("/nonexistent/run"))
 
 
+@pytest.mark.slow
 @given(st.binary(max_size=200) | _SHAPED.map(orjson.dumps).map(lambda b: b[: len(b) // 2]))
 def test_arbitrary_bytes_raise_only_input_error(data: bytes) -> None:
     """Any bytes, including truncated summaries, parse or fail with an InputError."""

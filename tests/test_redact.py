@@ -27,90 +27,76 @@ from replay._core.redact import (
 from replay._core.summary import result_document, summary_document
 from replay._exec.environment import environment_document
 from replay._exec.postprocess import digest_step
+from replay._model import models
 from replay._model.config import Config
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    Job,
-    Plan,
-    RunStatus,
-    Suite,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus
 
 SECRET = "s3cr3t-deploy-value"  # noqa: S105 - a fake secret to look for
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "CI_JOB_JWT",
-        "CI_JOB_JWT_V2",
-        "GITHUB_PAT",
-        "GITHUB_TOKEN",
-        "CI_JOB_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "DEPLOY_TOKEN",
-        "DB_PASSWORD",
-        "CI_REGISTRY_PASSWORD",
-        "SMTP_PASSWD",
-        "DB_PASS",
-        "DB_PWD",
-        "GPG_PASSPHRASE",
-        "MY_API_KEY",
-        "OPENAI_API_KEY",
-        "SSH_PRIVATE_KEY",
-        "SIGNING_KEY",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "CLIENT_SECRET",
-        "NPM_AUTH",
-        "GOOGLE_CREDENTIALS",
-        "SESSION_COOKIE",
-        "GHTOKEN",
-        "clientSecret",
-        "apiKey",
-        "db.password",
-        "x-api-key",
-        "token",
-        "password",
-    ],
-)
-def test_secret_names(name: str) -> None:
-    """Names that say they hold a secret are secret names."""
-    assert True is is_secret_name(name)
+SECRET_NAMES = [
+    "CI_JOB_JWT",
+    "CI_JOB_JWT_V2",
+    "GITHUB_PAT",
+    "GITHUB_TOKEN",
+    "CI_JOB_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "DEPLOY_TOKEN",
+    "DB_PASSWORD",
+    "CI_REGISTRY_PASSWORD",
+    "SMTP_PASSWD",
+    "DB_PASS",
+    "DB_PWD",
+    "GPG_PASSPHRASE",
+    "MY_API_KEY",
+    "OPENAI_API_KEY",
+    "SSH_PRIVATE_KEY",
+    "SIGNING_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "CLIENT_SECRET",
+    "NPM_AUTH",
+    "GOOGLE_CREDENTIALS",
+    "SESSION_COOKIE",
+    "GHTOKEN",
+    "clientSecret",
+    "apiKey",
+    "db.password",
+    "x-api-key",
+    "token",
+    "password",
+]
+"""Names that say they hold a secret."""
+ORDINARY_NAMES = [
+    "PATH",
+    "PWD",
+    "OLDPWD",
+    "HOME",
+    "CI",
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_AUTHOR",
+    "GITHUB_ACTOR",
+    "TOKENIZERS_PARALLELISM",
+    "MAX_TOKENS",
+    "RUST_LOG",
+    "KEYBOARD_LAYOUT",
+    "SSH_KEY_PATH",
+    "GPG_KEY_ID",
+    "CI_NODE_INDEX",
+    "PASS",
+    "KEY",
+    "",
+]
+"""Names that only contain a secret word, or stand alone where logs use them."""
 
 
 @pytest.mark.parametrize(
-    "name",
-    [
-        "PATH",
-        "PWD",
-        "OLDPWD",
-        "HOME",
-        "CI",
-        "CI_COMMIT_SHA",
-        "CI_COMMIT_AUTHOR",
-        "GITHUB_ACTOR",
-        "TOKENIZERS_PARALLELISM",
-        "MAX_TOKENS",
-        "RUST_LOG",
-        "KEYBOARD_LAYOUT",
-        "SSH_KEY_PATH",
-        "GPG_KEY_ID",
-        "CI_NODE_INDEX",
-        "PASS",
-        "KEY",
-        "",
-    ],
+    ("name", "secret"),
+    [*((n, True) for n in SECRET_NAMES), *((n, False) for n in ORDINARY_NAMES)],
 )
-def test_ordinary_names(name: str) -> None:
-    """Names that only contain a secret word, or stand alone where logs use them, are not."""
-    assert False is is_secret_name(name)
+def test_secret_names(name: str, secret: bool) -> None:
+    """A secret name says it holds a secret; an ordinary name does not."""
+    assert secret is is_secret_name(name)
 
 
 @pytest.mark.parametrize(
@@ -336,7 +322,7 @@ def strings(document: Any) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def failed_target(**fields: Any) -> TargetResult:
+def failed_target(**fields: Any) -> models.TargetResult:
     """A failed pytest target decided by run `r` whose job env and test message hold `SECRET`."""
     values: dict[str, Any] = {
         "name": "leaky",
@@ -348,17 +334,19 @@ def failed_target(**fields: Any) -> TargetResult:
         "decided_by": "r",
         "env": {"DEPLOY_TOKEN": SECRET, "MODE": "ci"},
         "tests": (
-            TestResult("t.py::test_it", TestStatus.FAILED, message=f"AssertionError: {SECRET}"),
+            models.TestResult(
+                "t.py::test_it", TestStatus.FAILED, message=f"AssertionError: {SECRET}"
+            ),
         ),
-        "attempts": (Attempt(number=1, exit_code=1, error=f"stopped {SECRET}"),),
+        "attempts": (models.Attempt(number=1, exit_code=1, error=f"stopped {SECRET}"),),
         "log": "leaky/output.log",
         "result": "leaky/result.json",
     }
     values.update(fields)
-    return TargetResult(**values)
+    return models.TargetResult(**values)
 
 
-def failed_summary(**fields: Any) -> Summary:
+def failed_summary(**fields: Any) -> models.Summary:
     """A failed run `r` of `failed_target()`."""
     values: dict[str, Any] = {
         "run_id": "r",
@@ -369,7 +357,7 @@ def failed_summary(**fields: Any) -> Summary:
         "one_command_replay": "python -m replay --rerun-from r/summary.json",
     }
     values.update(fields)
-    return Summary(**values)
+    return models.Summary(**values)
 
 
 def test_summary_keeps_env_names_and_masks_values() -> None:
@@ -439,8 +427,10 @@ def test_junit_report_is_masked() -> None:
     cut = "x" * (MAX_MESSAGE_ATTR - 9) + SECRET
     target = failed_target(
         tests=(
-            TestResult("t.py::test_it", TestStatus.FAILED, message=f"AssertionError: {SECRET}"),
-            TestResult(f"t.py::test[{SECRET}]", TestStatus.FAILED, message=cut),
+            models.TestResult(
+                "t.py::test_it", TestStatus.FAILED, message=f"AssertionError: {SECRET}"
+            ),
+            models.TestResult(f"t.py::test[{SECRET}]", TestStatus.FAILED, message=cut),
         )
     )
     report = junit_report(failed_summary(targets=(target,))).decode()
@@ -481,7 +471,7 @@ def test_dry_run_plan_is_masked() -> None:
     """`--dry-run` prints job env names with masked values, and masked arguments."""
     from replay._cli._options import print_plan
 
-    job = Job(
+    job = models.Job(
         id="leaky",
         target="leaky",
         kind="suite",
@@ -491,7 +481,7 @@ def test_dry_run_plan_is_masked() -> None:
     )
     out = io.StringIO()
     with redirect_stdout(out):
-        print_plan(Plan(jobs=(job,)))
+        print_plan(models.Plan(jobs=(job,)))
     (printed,) = orjson.loads(out.getvalue())["jobs"]
     assert {"DEPLOY_TOKEN": REDACTED, "MODE": "ci"} == printed["env"]
     assert ["deploy", f"--password={REDACTED}"] == printed["argv"]
@@ -529,7 +519,7 @@ def test_rerun_takes_secrets_from_the_config_and_never_the_mask() -> None:
 def test_rerun_of_a_suite_still_in_the_config_takes_its_env() -> None:
     """A suite the config still defines reruns with the config's env, with no note."""
     summary = failed_summary(targets=(failed_target(env={"DEPLOY_TOKEN": REDACTED}),))
-    suite = Suite(name="leaky", command=("pytest",), env={"DEPLOY_TOKEN": "real-value-123"})
+    suite = models.Suite(name="leaky", command=("pytest",), env={"DEPLOY_TOKEN": "real-value-123"})
     config = Config(root="/w", suites=(suite,))
     plan = rerun_plan(summary, config, Options(), summary_path="r/summary.json")
     assert [{"DEPLOY_TOKEN": "real-value-123"}] == [job.env for job in plan.jobs]

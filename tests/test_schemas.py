@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import attrs
 import pytest
+from _support import make_summary, make_target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,25 +26,9 @@ from replay._inputs.schemas import (
     render_all,
 )
 from replay._inputs.verify import IndexedFile, VerifyReport
+from replay._model import models
 from replay._model.convert import unstructure
-from replay._model.models import (
-    MAX_PARALLELISM,
-    MAX_RETRIES,
-    MAX_SECONDS,
-    NO_TESTS_RULES,
-    Attempt,
-    ChainState,
-    Job,
-    Plan,
-    RetryPolicy,
-    RunStatus,
-    Shard,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import TestStatus
 
 # The models refuse what no run can use (a NUL byte, `KEY=` names, shard 5 of 2): draw
 # within their validators, so every drawn model is one replay could write.
@@ -51,7 +36,7 @@ _word = st.text(st.characters(codec="utf-8", exclude_characters="\0"))
 _env = st.dictionaries(
     st.text(st.characters(codec="utf-8", exclude_characters="\0="), min_size=1), _word
 )
-_seconds = st.none() | st.floats(0, MAX_SECONDS)
+_seconds = st.none() | st.floats(0, models.MAX_SECONDS)
 _name = st.text(st.characters(codec="utf-8", exclude_characters="\0/"), min_size=1).filter(
     lambda n: n not in (".", "..")
 )
@@ -65,15 +50,15 @@ def _drawn(cl: type[Any], **overrides: st.SearchStrategy[Any]) -> st.SearchStrat
 
 
 st.register_type_strategy(
-    Shard,
+    models.Shard,
     st.integers(1, 64).flatmap(
-        lambda total: st.builds(Shard, index=st.integers(0, total - 1), total=st.just(total))
+        lambda total: st.builds(models.Shard, index=st.integers(0, total - 1), total=st.just(total))
     ),
 )
 st.register_type_strategy(
-    Job,
+    models.Job,
     _drawn(
-        Job,
+        models.Job,
         id=_name,
         target=_name,
         kind=_word,
@@ -85,37 +70,37 @@ st.register_type_strategy(
         tests=st.lists(_word).map(tuple),
         junit_path=st.none() | _word,
         suite_command=st.lists(_word).map(tuple),
-        retries=st.none() | st.integers(0, MAX_RETRIES),
+        retries=st.none() | st.integers(0, models.MAX_RETRIES),
         slow=_seconds,
-        terminate_after=st.none() | st.integers(1, MAX_RETRIES),
+        terminate_after=st.none() | st.integers(1, models.MAX_RETRIES),
         leak_timeout=_seconds,
         group=st.none() | _word,
-        weight=st.integers(1, MAX_PARALLELISM),
+        weight=st.integers(1, models.MAX_PARALLELISM),
         setup=st.lists(_word).map(tuple),
     ),
 )
 st.register_type_strategy(
-    RetryPolicy,
+    models.RetryPolicy,
     _drawn(
-        RetryPolicy,
-        retries=st.integers(0, MAX_RETRIES),
-        delay=st.floats(0, MAX_SECONDS),
+        models.RetryPolicy,
+        retries=st.integers(0, models.MAX_RETRIES),
+        delay=st.floats(0, models.MAX_SECONDS),
         max_failures=st.none() | st.integers(0),
         max_tests=st.integers(1),
     ),
 )
 st.register_type_strategy(
-    Plan,
+    models.Plan,
     _drawn(
-        Plan,
-        jobs=st.lists(st.from_type(Job), unique_by=lambda j: j.id).map(tuple),
-        parallelism=st.integers(1, MAX_PARALLELISM),
-        no_tests=st.sampled_from(NO_TESTS_RULES),
+        models.Plan,
+        jobs=st.lists(st.from_type(models.Job), unique_by=lambda j: j.id).map(tuple),
+        parallelism=st.integers(1, models.MAX_PARALLELISM),
+        no_tests=st.sampled_from(models.NO_TESTS_RULES),
         groups=st.dictionaries(st.text(min_size=1), st.integers(1)),
         # At most one setup and one teardown job, and no `parent` (the same records as
         # `carried`): a plan drawn with all of them in full is too big for hypothesis.
-        setup=st.lists(st.from_type(Job), max_size=1).map(tuple),
-        teardown=st.lists(st.from_type(Job), max_size=1).map(tuple),
+        setup=st.lists(st.from_type(models.Job), max_size=1).map(tuple),
+        teardown=st.lists(st.from_type(models.Job), max_size=1).map(tuple),
         parent=st.just(()),
     ),
 )
@@ -146,7 +131,7 @@ def test_every_registered_schema_is_a_2020_12_document() -> None:
 def test_summary_schema_has_the_pi_fields() -> None:
     """The summary schema adds exactly the derived upstream fields `summary_document` writes."""
     properties = build_schema("summary")["properties"]
-    assert DERIVED_KEYS == {k for k in properties if k not in attrs.fields_dict(Summary)}
+    assert DERIVED_KEYS == {k for k in properties if k not in attrs.fields_dict(models.Summary)}
 
 
 class _Colour(str, enum.Enum):
@@ -325,7 +310,7 @@ def _object_errors(
 def test_validator_is_not_vacuous() -> None:
     """The test validator rejects a summary with a wrong type and an unknown key."""
     schema = build_schema("summary")
-    summary = Summary(run_id="r", status=RunStatus.PASSED, started_at="", finished_at="")
+    summary = make_summary()
     document = summary_document(summary)
     document["run_id"] = 7
     document["colour"] = "red"
@@ -336,21 +321,9 @@ def test_validator_is_not_vacuous() -> None:
 def test_shared_tests_marker_is_in_the_summary_schema() -> None:
     """An attempt may say `tests_as_target: true` instead of its tests, but not both."""
     schema = build_schema("summary")
-    test = TestResult(name="t", status=TestStatus.PASSED)
-    target = TargetResult(
-        name="a",
-        kind="e2e",
-        adapter="generic",
-        argv=("true",),
-        status=TargetStatus.PASSED,
-        chain_state=ChainState.PASSING,
-        decided_by="r",
-        attempts=(Attempt(number=1, tests=(test,)),),
-        tests=(test,),
-    )
-    summary = Summary(
-        run_id="r", status=RunStatus.PASSED, started_at="", finished_at="", targets=(target,)
-    )
+    test = models.TestResult(name="t", status=TestStatus.PASSED)
+    first = models.Attempt(number=1, tests=(test,))
+    summary = make_summary(make_target("a", "passed", attempts=(first,), tests=(test,)))
     document = summary_document(summary)
     attempt = document["targets"][0]["attempts"][0]
     assert attempt[SHARED_TESTS_KEY] is True
@@ -367,8 +340,8 @@ def test_shared_tests_marker_is_in_the_summary_schema() -> None:
 # Fewer examples than the profile: each one builds and walks the whole published schema.
 @pytest.mark.slow
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-@given(st.from_type(Summary))
-def test_summaries_validate(summary: Summary) -> None:
+@given(st.from_type(models.Summary))
+def test_summaries_validate(summary: models.Summary) -> None:
     """Any summary document replay writes is valid under the published summary schema."""
     schema = build_schema("summary")
     assert [] == _errors(summary_document(summary), schema, schema)
@@ -377,8 +350,8 @@ def test_summaries_validate(summary: Summary) -> None:
 # Fewer examples than the profile: each one builds and walks the whole published schema.
 @pytest.mark.slow
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
-@given(st.from_type(Plan))
-def test_plans_validate(plan: Plan) -> None:
+@given(st.from_type(models.Plan))
+def test_plans_validate(plan: models.Plan) -> None:
     """Any plan (`--dry-run` output) is valid under the published plan schema."""
     schema = build_schema("plan")
     assert [] == _errors(plan_document(plan), schema, schema)

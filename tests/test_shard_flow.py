@@ -188,13 +188,18 @@ def test_sharded_chain_reaches_green_like_the_unsharded_one(tmp_path: Path) -> N
     assert [0] * len(dirs) == _verified(spread, *dirs)
 
 
-def test_a_shard_run_again_replaces_its_earlier_summary(tmp_path: Path) -> None:
-    """CI re-runs one rerun shard: the newest run wins, the older is named, merge passes."""
-    _chain_config(tmp_path)
+def _first_run_in_two_shards(root: Path) -> None:
+    """The chain config run as shards 0 and 1 of 2 (`first/s0`, `first/s1`), merged in `first`."""
+    _chain_config(root)
     for index in range(2):
         shard = ("--shard-index", str(index), "--shard-total", "2")
-        replay(tmp_path, "run", *shard, "--out", f"first/s{index}")
-    replay(tmp_path, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first")
+        replay(root, "run", *shard, "--out", f"first/s{index}")
+    replay(root, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first")
+
+
+def test_a_shard_run_again_replaces_its_earlier_summary(tmp_path: Path) -> None:
+    """CI re-runs one rerun shard: the newest run wins, the older is named, merge passes."""
+    _first_run_in_two_shards(tmp_path)
     rerun: tuple[str, ...] = ("--rerun-from", "first/summary.json", "--shard-total", "2")
     rerun += ("--shard-strategy", "duration")
     for index, out in ((0, "again/rr0-a"), (1, "again/rr1"), (0, "again/rr0-b")):
@@ -210,11 +215,7 @@ def test_a_shard_run_again_replaces_its_earlier_summary(tmp_path: Path) -> None:
 
 def test_a_refused_merge_writes_nothing(tmp_path: Path) -> None:
     """Shards that continue different runs are refused (exit 2) and nothing is written."""
-    _chain_config(tmp_path)
-    for index in range(2):
-        shard = ("--shard-index", str(index), "--shard-total", "2")
-        replay(tmp_path, "run", *shard, "--out", f"first/s{index}")
-    replay(tmp_path, "merge", "first/s0/summary.json", "first/s1/summary.json", "--out", "first")
+    _first_run_in_two_shards(tmp_path)
     rerun = ("--rerun-from", "first/summary.json", "--shard-total", "2")
     replay(tmp_path, "run", *rerun, "--shard-index", "0", "--out", "again/rr0")
     result = replay(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import make_summary, make_target
+from _support import make_summary, make_target, refusal
 
 from replay._cli._show import (
     ShowReport,
@@ -134,6 +134,27 @@ def test_failed_tests(target: TargetResult, expected: tuple[str, ...]) -> None:
     assert expected == failed_tests(target)
 
 
+def cargo_row(
+    name: str, kind: str, cwd: str | None, failed_tests: tuple[str, ...], root_cause: str
+) -> ShowRow:
+    """The row of `cargo test --test NAME` that exited 101 in run r1 (decided by r0), with the
+    log and digest it left under /runs/r1/NAME/."""
+    return ShowRow(
+        name=name,
+        kind=kind,
+        status=TargetStatus.FAILED,
+        why="exit code 101",
+        command=f"cargo test --test {name}",
+        argv=("cargo", "test", "--test", name),
+        cwd=cwd,
+        decided_by="r0",
+        failed_tests=failed_tests,
+        log=f"/runs/r1/{name}/output.log",
+        root_cause=root_cause,
+        digest=f"/runs/r1/{name}/failure_digest.json",
+    )
+
+
 # --- rows and report -----------------------------------------------------------------------
 
 
@@ -153,22 +174,7 @@ def test_show_rows_only_outstanding_with_absolute_paths() -> None:
             tests=(_test("bad::one", TestStatus.FAILED),),
         ),
     )
-    expected = (
-        ShowRow(
-            name="bad",
-            kind="unit",
-            status=TargetStatus.FAILED,
-            why="exit code 101",
-            command="cargo test --test bad",
-            argv=("cargo", "test", "--test", "bad"),
-            cwd=None,
-            decided_by="r0",
-            failed_tests=("bad::one",),
-            log="/runs/r1/bad/output.log",
-            root_cause="panic",
-            digest="/runs/r1/bad/failure_digest.json",
-        ),
-    )
+    expected = (cargo_row("bad", "unit", None, ("bad::one",), "panic"),)
     assert expected == show_rows(summary, BASE)
 
 
@@ -226,19 +232,12 @@ def test_format_report_text() -> None:
         run_id="r1",
         status=RunStatus.FAILED,
         outstanding=(
-            ShowRow(
-                name="e2e_rpc",
-                kind="e2e",
-                status=TargetStatus.FAILED,
-                why="exit code 101",
-                command="cargo test --test e2e_rpc",
-                argv=("cargo", "test", "--test", "e2e_rpc"),
-                cwd="/work/project/crates/rpc",
-                decided_by="r0",
-                failed_tests=("rpc::a", "rpc::b"),
-                log="/runs/r1/e2e_rpc/output.log",
-                root_cause="assertion_failure",
-                digest="/runs/r1/e2e_rpc/failure_digest.json",
+            cargo_row(
+                "e2e_rpc",
+                "e2e",
+                "/work/project/crates/rpc",
+                ("rpc::a", "rpc::b"),
+                "assertion_failure",
             ),
             ShowRow(
                 name="lint",
@@ -470,11 +469,8 @@ def test_show_does_not_print_paths_outside_the_run(
 def test_show_bad_input_raises_input_error(content: bytes, problem: str, tmp_path: Path) -> None:
     """Bad files raise InputError naming the path (the dispatcher turns it into exit 2)."""
     path = tmp_path / "summary.json"
-    path.write_bytes(content)
-    with pytest.raises(InputError) as info:
-        _run(["show", str(path)])
-    expected = (True, True)
-    assert expected == (str(info.value).startswith(str(path)), problem in str(info.value))
+    message = refusal(lambda p: _run(["show", str(p)]), path, content)
+    assert (True, True) == (message.startswith(str(path)), problem in message)
 
 
 @pytest.mark.parametrize("plant", ["fifo", "dev-zero"])

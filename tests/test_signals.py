@@ -12,44 +12,51 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import handlers_taken, live
+from _support import config_toml, handlers_taken, live, spawn
 
 from replay._exec.procs import group_members
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """\
-[replay]
-parallelism = 4
 
-[[replay.suites]]
-name = "quick"
-command = ["true"]
+def sleepers_config(pids: Path) -> str:
+    """One quick suite and two that write their pid to `pids` and sleep (`b` ignores SIGTERM)."""
+    return config_toml(
+        {"parallelism": 4},
+        suites=[
+            {"name": "quick", "command": ["true"]},
+            {"name": "sleeper_a", "command": ["sh", "-c", f"echo $$ > {pids}/a; {SLEEPS}"]},
+            {
+                "name": "sleeper_b",
+                "kind": "unit",
+                "command": ["sh", "-c", f"trap '' TERM; echo $$ > {pids}/b; {SLEEPS}"],
+            },
+        ],
+    )
 
-[[replay.suites]]
-name = "sleeper_a"
-command = ["sh", "-c", "echo $$ > {pids}/a; sleep 100 & sleep 100"]
 
-[[replay.suites]]
-name = "sleeper_b"
-kind = "unit"
-command = ["sh", "-c", "trap '' TERM; echo $$ > {pids}/b; sleep 100 & sleep 100"]
-"""
+SLEEPS = "sleep 100 & sleep 100"
 
 
 def start(tmp_path: Path, backend: str, *extra: str) -> subprocess.Popen[bytes]:
     """Start `replay run` on a config of one quick and two sleeping suites."""
     pids = tmp_path / "pids"
     pids.mkdir(exist_ok=True)
-    (tmp_path / "replay.toml").write_text(CONFIG.format(pids=pids))
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"),
-            *("--backend", backend, *extra),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    return start_on(tmp_path, sleepers_config(pids), backend, *extra)
+
+
+def one_suite(name: str, script: str) -> str:
+    """A config of one suite `name` running `sh -c SCRIPT`."""
+    return config_toml(suites=[{"name": name, "command": ["sh", "-c", script]}])
+
+
+def start_on(
+    tmp_path: Path, config: str, backend: str, *extra: str, grace: str = "0.5"
+) -> subprocess.Popen[bytes]:
+    """Start `replay run --out run` on `config` in `tmp_path`, with a kill grace of `grace` s."""
+    (tmp_path / "replay.toml").write_text(config)
+    return spawn(
+        tmp_path, "run", "--out", "run", "--kill-grace", grace, "--backend", backend, *extra
     )
 
 
@@ -130,12 +137,7 @@ def test_sigkill_never_leaves_a_truncated_summary(tmp_path: Path, seed: int) -> 
     for i in range(40):
         lines += ["[[replay.suites]]", f'name = "s{i}"', 'command = ["true"]']
     (tmp_path / "replay.toml").write_text("\n".join(lines) + "\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "run", "-q"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn(tmp_path, "run", "--out", "run", "-q", stderr=subprocess.DEVNULL)
     moment = random.Random(seed).uniform(0.2, 1.2)  # noqa: S311 - a schedule, not a secret
     time.sleep(moment)
     os.kill(process.pid, signal.SIGKILL)
@@ -169,13 +171,8 @@ def test_sigkill_of_replay_leaves_no_orphans(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_at_start_up_is_one_line_and_130(tmp_path: Path, signum: signal.Signals) -> None:
     """A signal as soon as replay runs its first line: exit 130, one line, no run, no traceback."""
-    (tmp_path / "replay.toml").write_text(CONFIG.format(pids=tmp_path))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replay", "run", "--out", "run"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    (tmp_path / "replay.toml").write_text(sleepers_config(tmp_path))
+    process = spawn(tmp_path, "run", "--out", "run")
     deadline = time.monotonic() + 20
     while not handlers_taken(process.pid):
         assert process.poll() is None, "replay exited before taking the signals"
@@ -187,34 +184,15 @@ def test_signal_at_start_up_is_one_line_and_130(tmp_path: Path, signum: signal.S
     assert not (tmp_path / "run/summary.json").exists()
 
 
-STUBBORN = """\
-[replay]
-
-[[replay.suites]]
-name = "stubborn"
-command = [
-    "sh", "-c",
-    "trap 'echo t > {d}/termed' TERM; echo $$ > {d}/pid; while :; do sleep 0.05; done",
-]
-"""
-
-
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
 def test_second_signal_kills_a_job_that_ignores_sigterm(
     tmp_path: Path, backend: str, second: signal.Signals
 ) -> None:
     """Ctrl-C, then a second signal during a 60 s grace: SIGKILL now, a summary, exit 130."""
-    (tmp_path / "replay.toml").write_text(STUBBORN.format(d=tmp_path))
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "60"),
-            *("--backend", backend),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    d = tmp_path
+    stubborn = f"trap 'echo t > {d}/termed' TERM; echo $$ > {d}/pid; while :; do sleep 0.05; done"
+    process = start_on(tmp_path, one_suite("stubborn", stubborn), backend, grace="60")
     wait_for(tmp_path / "pid")
     process.send_signal(signal.SIGINT)
     wait_for(tmp_path / "termed")  # the job got SIGTERM from the first signal, and shrugged
@@ -260,31 +238,12 @@ def test_signal_while_the_summary_is_finalised(tmp_path: Path, backend: str, nam
     assert ("interrupted", "passed") == (summary["status"], summary["targets"][0]["status"])
 
 
-ESCAPER = """\
-[replay]
-
-[[replay.suites]]
-name = "escaper"
-command = [
-    "sh", "-c",
-    "setsid sh -c 'echo $$ > {d}/p.tmp; mv {d}/p.tmp {d}/p; exec sleep 100' & sleep 100",
-]
-"""
-
-
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_ctrl_c_stops_a_descendant_that_left_the_group(tmp_path: Path, backend: str) -> None:
     """Ctrl-C: a descendant that called setsid (out of the job's group) is stopped too."""
-    (tmp_path / "replay.toml").write_text(ESCAPER.format(d=tmp_path))
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "replay", "run", "--out", "run", "--kill-grace", "0.5"),
-            *("--backend", backend),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    d = tmp_path
+    escaper = f"setsid sh -c 'echo $$ > {d}/p.tmp; mv {d}/p.tmp {d}/p; exec sleep 100' & sleep 100"
+    process = start_on(tmp_path, one_suite("escaper", escaper), backend)
     wait_for(tmp_path / "p")
     escapee = int((tmp_path / "p").read_text())
     assert os.getsid(escapee) == escapee  # it did leave the job's session

@@ -39,7 +39,7 @@ from pathlib import Path
 import attrs
 import orjson
 import pytest
-from _support import handlers_taken, live
+from _support import config_toml, handlers_taken, live
 
 from replay._inputs.verify import verify_run
 
@@ -48,26 +48,15 @@ pytestmark = pytest.mark.slow
 SEEDS = 50
 AT_ONCE = 4  # replay runs side by side: the whole torture stays well under a minute
 
-CONFIG = """\
-[replay]
-parallelism = 4
-
-[[replay.suites]]
-name = "quick"
-command = ["true"]
-
-[[replay.suites]]
-name = "stubborn"
-command = ["sh", "-c", "trap '' TERM; sleep 0.4"]
-
-[[replay.suites]]
-name = "escaper"
-command = ["sh", "-c", "setsid sleep 30 & sleep 0.3"]
-
-[[replay.suites]]
-name = "failing"
-command = ["sh", "-c", "sleep 0.1; exit 3"]
-"""
+CONFIG = config_toml(
+    {"parallelism": 4},
+    suites=[
+        {"name": "quick", "command": ["true"]},
+        {"name": "stubborn", "command": ["sh", "-c", "trap '' TERM; sleep 0.4"]},
+        {"name": "escaper", "command": ["sh", "-c", "setsid sleep 30 & sleep 0.3"]},
+        {"name": "failing", "command": ["sh", "-c", "sleep 0.1; exit 3"]},
+    ],
+)
 
 EXIT_CODES = {"passed": 0, "failed": 1, "interrupted": 130}
 
@@ -99,22 +88,13 @@ def schedule(seed: int) -> Schedule:
     return Schedule(anchor=anchor, delay=delay, signals=kinds, gaps=gaps)
 
 
-def finished_jobs(events: Path) -> int:
-    """How many `job_finished` events events.jsonl holds so far."""
+def count_events(events: Path, kind: str) -> int:
+    """How many `kind` events (`attempt_started`, `job_finished`) events.jsonl holds so far."""
     try:
         lines = events.read_bytes().splitlines()
     except OSError:
         return 0
-    return sum(b'"job_finished"' in line for line in lines)
-
-
-def started_jobs(events: Path) -> int:
-    """How many `attempt_started` events events.jsonl holds so far."""
-    try:
-        lines = events.read_bytes().splitlines()
-    except OSError:
-        return 0
-    return sum(b'"attempt_started"' in line for line in lines)
+    return sum(f'"{kind}"'.encode() in line for line in lines)
 
 
 def exited(pid: int) -> bool:
@@ -185,8 +165,8 @@ def torture(tmp_path: Path, backend: str, seed: int) -> str:
     anchors: dict[str, Callable[[], bool]] = {
         "start-up": lambda: handlers_taken(pid),
         "anywhere": lambda: handlers_taken(pid),
-        "running": lambda: started_jobs(events) > 0,
-        "finalising": lambda: finished_jobs(events) == 4,
+        "running": lambda: count_events(events, "attempt_started") > 0,
+        "finalising": lambda: count_events(events, "job_finished") == 4,
     }
     sent = False
     if wait_for(anchors[plan.anchor], pid):

@@ -14,15 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.trace import _assign_slots, timeline, trace_document
+from replay._model import models
 from replay._model.clock import iso
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-)
+from replay._model.models import ChainState, RunStatus, TargetStatus
 
 ZERO = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -31,7 +25,7 @@ def _at(seconds: float) -> str:
     return iso(ZERO + timedelta(seconds=seconds))
 
 
-def _attempt(number: int, start: float, duration: float, **changes: Any) -> Attempt:
+def _attempt(number: int, start: float, duration: float, **changes: Any) -> models.Attempt:
     fields: dict[str, Any] = {
         "number": number,
         "exit_code": 0,
@@ -39,11 +33,11 @@ def _attempt(number: int, start: float, duration: float, **changes: Any) -> Atte
         "duration": duration,
         "log": f"job/attempt-{number}/output.log",
     }
-    return Attempt(**{**fields, **changes})
+    return models.Attempt(**{**fields, **changes})
 
 
-def _target(name: str, *attempts: Attempt, decided_by: str = "run-1") -> TargetResult:
-    return TargetResult(
+def _target(name: str, *attempts: models.Attempt, decided_by: str = "run-1") -> models.TargetResult:
+    return models.TargetResult(
         name=name,
         kind="suite",
         adapter="generic",
@@ -55,8 +49,8 @@ def _target(name: str, *attempts: Attempt, decided_by: str = "run-1") -> TargetR
     )
 
 
-def _summary(*targets: TargetResult) -> Summary:
-    return Summary(
+def _summary(*targets: models.TargetResult) -> models.Summary:
+    return models.Summary(
         run_id="run-1",
         status=RunStatus.FAILED,
         started_at=_at(0),
@@ -150,7 +144,7 @@ def test_each_deciding_run_is_its_own_process_timed_from_its_start() -> None:
 
 def test_an_attempt_that_never_started_has_no_span() -> None:
     """No start time (a job interrupted before it ran): nothing to draw."""
-    summary = _summary(_target("a", Attempt(number=1, interrupted=True)))
+    summary = _summary(_target("a", models.Attempt(number=1, interrupted=True)))
     assert [] == _complete(trace_document(summary))
     assert () == timeline(summary)
 

@@ -14,13 +14,18 @@ import re
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 """An ANSI colour or cursor sequence (stripped before matching)."""
 
+_THREAD = r"thread '(?P<name>.*?)'(?: \(\d+\))?"
+"""A Rust thread in a panic line: its name (cargo names it after the test), maybe its id."""
 PANIC_HEADER = re.compile(
     # Rust >= 1.73: `thread 'NAME' (TID) panicked at FILE:LINE:COL:` and the message below;
     # older: `thread 'NAME' panicked at 'MESSAGE', FILE:LINE:COL`.
-    r"^thread '(?P<name>.*?)'(?: \(\d+\))? panicked at "
+    rf"^{_THREAD} panicked at "
     r"(?:'(?P<inline>.*)', )?(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<column>\d+):?\s*$"
 )
 """A Rust panic header: the thread (cargo names it after the test), where, an old inline message."""
+PANIC_START = re.compile(rf"\s*{_THREAD} panicked at (?P<rest>.*)")
+"""Any Rust panic line, indented or not: the thread, and the `rest` for a parser to read (where,
+or an old inline message that may go on for lines)."""
 GO_PANIC = re.compile(r"^panic: ")
 """A Go panic header."""
 SECTION = re.compile(r"^---- (?P<name>.+) (?:stdout|stderr) ----$")
@@ -32,7 +37,7 @@ FRAMING = re.compile(
     r"|^failures:$|^test result: "
 )
 """Lines of cargo and go test that only frame the tests (their names, their verdicts)."""
-THREAD_NAME = re.compile(r"thread '.*?'(?: \(\d+\))?")
+THREAD_NAME = re.compile(_THREAD)
 """A Rust thread's name in a panic line (cargo names it after the test)."""
 BACKTRACE_FRAME = re.compile(r"^\s+\d+: |^\s+at \S.*:\d+(?::\d+)?$")
 """A frame of a Rust backtrace."""

@@ -70,6 +70,7 @@ from replay._adapters._lines import (
     iter_lines,
     strip_ansi,
 )
+from replay._adapters._output import PANIC_START, SECTION
 from replay._model.models import Job, TestResult, TestStatus
 
 MAX_PANICS_PER_BLOCK = 100_000
@@ -107,10 +108,8 @@ _TEST_LINE = re.compile(
     r"test (?P<name>.+?)(?: - (?:should panic|compile fail|compile))? \.\.\."
     rf"(?: (?:{_STATUS_PATTERN}|.*))?"
 )
-_PANIC = re.compile(r"\s*thread '(?P<thread>.*?)'(?: \(\d+\))? panicked at (?P<rest>.*)")
 _LOCATION = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<col>\d+):?")
 _OLD_PANIC_END = re.compile(r"(?P<message>.*)', (?P<file>[^\s'][^']*?):(?P<line>\d+):(?P<col>\d+)")
-_SECTION = re.compile(r"---- (?P<name>.+) (?:stdout|stderr) ----")
 _LISTED = re.compile(r"    (?P<name>\S.*)")
 _TOTALS = re.compile(
     r"test result: (?P<verdict>\w+)\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; "
@@ -369,9 +368,9 @@ class _LibtestParser:
         if crash:
             block.crash = crash["why"]
             return
-        panic = _PANIC.match(line)
+        panic = PANIC_START.match(line)
         if panic:
-            self._start_panic(block, panic["thread"], panic["rest"])
+            self._start_panic(block, panic["name"], panic["rest"])
             return
         self._structure(block, line)
 
@@ -397,7 +396,7 @@ class _LibtestParser:
                 )
             )
             return True
-        section = _SECTION.fullmatch(line)
+        section = SECTION.fullmatch(line)
         if section:
             block.mode = _Mode.SECTION
             block.section = section["name"]
@@ -613,8 +612,8 @@ def _ends_message(block: _Block, line: str) -> bool:
     return bool(
         _MESSAGE_END.match(line)
         or _TEST_LINE.fullmatch(line)
-        or _SECTION.fullmatch(line)
-        or _PANIC.match(line)
+        or SECTION.fullmatch(line)
+        or PANIC_START.match(line)
         or (block.unresolved and _STATUS.fullmatch(line))
     )
 

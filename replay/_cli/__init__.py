@@ -36,6 +36,9 @@ SUBCOMMANDS = {
 }
 """Subcommand name -> its one-line help; each is implemented by `replay._cli._<name>`.
 
+The one copy of each help line: a module's `register` adds its subcommand with
+`_text.add_subcommand`, which takes the line from here.
+
 `MODULES` names the exceptions (`_report` is the end-of-run table of `run`).
 Only the chosen subcommand's module is imported (each pulls in its own
 dependencies); the others appear in `--help` by name and help line only.

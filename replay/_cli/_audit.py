@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from replay._cli._options import date_arg
-from replay._cli._text import printable, safe
+from replay._cli._text import add_subcommand, printable, safe
 from replay._inputs.audit import AuditReport, audit_classification
 from replay._model.clock import iso, utc_now
 from replay._model.convert import unstructure
@@ -18,9 +18,10 @@ from replay._store.rundir import write_json_atomic
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `audit` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "audit",
-        help="audit a suite_classification.toml (suites, waivers, quarantine)",
+        handle,
         description=(
             "Check that every test file is in exactly one suite, and the lifecycle of "
             f"[waiver.*] and [quarantine.*] entries. Writes {WAIVER_AUDIT_NAME} and "
@@ -42,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out", type=Path, default=Path(), help="directory for the two reports (default: .)"
     )
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    parser.set_defaults(handler=handle)
 
 
 def _table(report: AuditReport) -> list[str]:

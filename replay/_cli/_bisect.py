@@ -14,6 +14,7 @@ import attrs
 from replay._cli._flake import build_report, flake_jobs
 from replay._cli._options import add_execution_options, make_directory, positive_int
 from replay._cli._run import execute
+from replay._cli._text import add_subcommand
 from replay._core.bisect import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RUNS_MAX,
@@ -21,9 +22,8 @@ from replay._core.bisect import (
     BisectState,
     Probe,
     ProbeVerdict,
-    bad_revision_done,
     conclude,
-    judge,
+    decide,
     last_good,
     make_probe,
     plan_document,
@@ -77,20 +77,23 @@ def _confidence(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay bisect`."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "bisect",
-        help="find the commit that made a test fail or flake: a flake loop per probed commit",
-        description="Bisect between --good and --bad for the first commit where TARGET (a "
-        "suite, or SUITE::TEST) fails, even one time in five. Each probed commit gets its own "
-        "git worktree (your checkout is never touched), an optional --setup build, and a flake "
-        "loop that stops as soon as the commit is clearly good or bad at --confidence. "
-        f"Writes {BISECT_REPORT_NAME} into --out; Ctrl-C leaves {BISECT_STATE_NAME} there for "
-        "--resume. Exit 0 when the first bad commit is named, 1 when it cannot be.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-        "  replay bisect e2e_tui --good v1.2.0 --bad HEAD\n"
-        "  replay bisect 'it::reconnects' --good HEAD~40 --bad HEAD --setup 'cargo build'\n"
-        "  replay bisect e2e_tui --good v1.2.0 --bad HEAD --out bisect-1 --resume",
+        handle,
+        description=(
+            "Bisect between --good and --bad for the first commit where TARGET (a "
+            "suite, or SUITE::TEST) fails, even one time in five. Each probed commit gets its own "
+            "git worktree (your checkout is never touched), an optional --setup build, and a flake "
+            "loop that stops as soon as the commit is clearly good or bad at --confidence. "
+            f"Writes {BISECT_REPORT_NAME} into --out; Ctrl-C leaves {BISECT_STATE_NAME} there for "
+            "--resume. Exit 0 when the first bad commit is named, 1 when it cannot be."
+        ),
+        examples=(
+            "replay bisect e2e_tui --good v1.2.0 --bad HEAD",
+            "replay bisect 'it::reconnects' --good HEAD~40 --bad HEAD --setup 'cargo build'",
+            "replay bisect e2e_tui --good v1.2.0 --bad HEAD --out bisect-1 --resume",
+        ),
     )
     parser.add_argument("target", metavar="TARGET", help="a suite name, or SUITE::TEST")
     parser.add_argument("--good", required=True, metavar="REV", help="a commit where it passes")
@@ -117,7 +120,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"continue the bisection in --out's {BISECT_STATE_NAME}",
     )
     add_execution_options(parser)
-    parser.set_defaults(handler=handle)
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -170,9 +172,10 @@ class _Prober:
         self.relative, self.current = config
 
     def __call__(self, state: BisectState, commit: str) -> Probe:
-        number = len(state.probes) + (1 if state.bad_probe else 0)
+        number = len(state.probes) + (state.bad_probe is not None) + (state.good_probe is not None)
         run_dir = f"{BISECT_PROBES_DIR}/{number:02d}-{commit[:12]}"
-        self._say(f"probing {commit[:12]} ({'the bad revision' if number == 0 else number})")
+        which = {state.bad: "the bad revision", state.good: "the good revision"}
+        self._say(f"probing {commit[:12]} ({which.get(commit, str(number))})")
         try:
             tree = self.trees.add(commit)
         except ReplayError as exc:
@@ -204,21 +207,16 @@ class _Prober:
         except ReplayError as exc:
             return make_probe(commit, ProbeVerdict.SKIPPED, f"cannot load the target: {exc}")
         parallel = args.parallelism or (1 if suite.serial else config.parallelism)
-        if state.failure_rate == 1.0:
-            parallel = 1  # a deterministic break: one run decides, a second would be waste
+        if state.failure_rate == 1.0 or commit == state.good:
+            parallel = 1  # one run decides: a second would be waste
         plan = Plan(jobs=jobs, parallelism=parallel, root=config.root)
         is_bad = state.bad_probe is None
-        alpha = probe_alpha(state.confidence, len(state.commits))
-        rate = state.failure_rate or 1.0
 
         def decided(finished: tuple[JobOutcome, ...]) -> bool:
-            passed, failed = _counts(finished)
-            if is_bad:
-                return bad_revision_done(passed, failed, state.runs_max)
-            found = judge(passed, failed, failure_rate=rate, alpha=alpha, runs_max=state.runs_max)
-            return found is not None
+            return decide(state, commit, *_counts(finished)) is not None
 
-        result = execute(plan, args, config, stop_when=decided)
+        # The runs a decided probe never started are not in its summary (nor digested).
+        result = execute(plan, args, config, stop_when=decided, drop_unstarted=True)
         if result.exit_code == EXIT_INTERRUPTED:
             raise _Interrupted
         finished = tuple(o for o in result.outcomes if o.finished)
@@ -236,14 +234,12 @@ class _Prober:
         )
         write_json_atomic(directory / FLAKE_REPORT_NAME, flake_report_document(report))
         passed, failed = report.passed, report.failed
-        if is_bad:
-            verdict = ProbeVerdict.BAD if failed else ProbeVerdict.UNDECIDED
+        verdict = decide(state, commit, passed, failed) or ProbeVerdict.UNDECIDED
+        if is_bad or commit == state.good:
             reason = f"failed {failed} of {passed + failed} run(s)"
         else:
-            verdict = (
-                judge(passed, failed, failure_rate=rate, alpha=alpha, runs_max=state.runs_max)
-                or ProbeVerdict.UNDECIDED
-            )
+            alpha = probe_alpha(state.confidence, len(state.commits))
+            rate = state.failure_rate or 1.0
             reason = probe_reason(verdict, passed, failed, failure_rate=rate, alpha=alpha)
         self._say(f"{commit[:12]} is {verdict.value}: {reason}")
         return make_probe(
@@ -282,13 +278,11 @@ def _divergence(out: Path, state: BisectState, report: BisectReport) -> Any:
     """Where the first bad commit's failures part from its passes and the last good commit's."""
     if report.first_bad is None:
         return None
-    by_commit = {
-        p.commit: p for p in (*state.probes, *((state.bad_probe,) if state.bad_probe else ()))
-    }
-    good = last_good(state)
+    ends = (state.bad_probe, state.good_probe)
+    by_commit = {p.commit: p for p in (*state.probes, *(p for p in ends if p is not None))}
+    good = last_good(state) or state.good
     passing, failing = probe_logs(out, by_commit.get(report.first_bad))
-    if good is not None:
-        passing += probe_logs(out, by_commit.get(good))[0]
+    passing += probe_logs(out, by_commit.get(good))[0]
     return divergence(passing, failing)
 
 
@@ -386,7 +380,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
     make_directory(out, "--out")
     if args.resume:
-        done = len(state.probes) + (state.bad_probe is not None)
+        done = len(state.probes) + (state.bad_probe is not None) + (state.good_probe is not None)
         print(f"replay: bisect: resuming after {done} probe(s)", file=sys.stderr)
     try:
         state = _bisect(state, args, out, config_path)

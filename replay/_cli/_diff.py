@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from replay._cli._text import printable
+from replay._cli._text import add_subcommand, printable
 from replay._core.diff import DiffStatus, TriageClass, TriageDiff, triage_diff
 from replay._core.redact import redact_text
 from replay._inputs.readers import load_summary
@@ -26,9 +26,10 @@ DEFAULT_TOP = 20
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay diff` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "diff",
-        help="triage diff of two summaries: regressions, new failures, fixed, ranked",
+        _handle,
         description=(
             "Compare CURRENT with BASELINE (replay's summaries, pi.e2e.summary.v1 or pi's legacy "
             "ones) per target and per test, rank the changes as upstream's triage did, and write "
@@ -52,7 +53,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"ranked entries to print (default: {DEFAULT_TOP})",
     )
-    parser.set_defaults(handler=_handle)
 
 
 def _count(text: str) -> int:

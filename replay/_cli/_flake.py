@@ -21,6 +21,7 @@ from replay._cli._options import (
     print_plan,
 )
 from replay._cli._run import execute
+from replay._cli._text import add_subcommand, printable
 from replay._core.flakes import (
     MIN_RUNS,
     FlakeReport,
@@ -72,19 +73,22 @@ def _minutes(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay flake`."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "flake",
-        help="run a suite or one test K times: verdict, FLAKE-* category, quarantine entry",
-        description="Run TARGET (a suite, or SUITE::TEST where the adapter can target tests) "
-        "K times, in parallel where safe, and judge it: stable_pass, deterministic_failure, "
-        "flaky or inconclusive, with a 95% Wilson interval, failure fingerprints, a FLAKE-* "
-        "category with its evidence and a ready [quarantine.<stem>] entry. Writes "
-        f"{FLAKE_REPORT_NAME} into the run directory. Exit 0 unless it failed at least once.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-        "  replay flake e2e_tui --runs 20 --parallel 4\n"
-        "  replay flake 'it::network::reconnects' --runs 50 --until-fail\n"
-        "  replay flake e2e_tui --runs 30 --write tests/suite_classification.toml",
+        handle,
+        description=(
+            "Run TARGET (a suite, or SUITE::TEST where the adapter can target tests) "
+            "K times, in parallel where safe, and judge it: stable_pass, deterministic_failure, "
+            "flaky or inconclusive, with a 95% Wilson interval, failure fingerprints, a FLAKE-* "
+            "category with its evidence and a ready [quarantine.<stem>] entry. Writes "
+            f"{FLAKE_REPORT_NAME} into the run directory. Exit 0 unless it failed at least once."
+        ),
+        examples=(
+            "replay flake e2e_tui --runs 20 --parallel 4",
+            "replay flake 'it::network::reconnects' --runs 50 --until-fail",
+            "replay flake e2e_tui --runs 30 --write tests/suite_classification.toml",
+        ),
     )
     parser.add_argument("target", metavar="TARGET", help="a suite name, or SUITE::TEST")
     parser.add_argument(
@@ -113,7 +117,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--today", type=date_arg, help="the date the entry starts (default: today)")
     parser.add_argument("--owner", default="unassigned", help="owner of the quarantine entry")
     add_execution_options(parser)
-    parser.set_defaults(handler=handle)
 
 
 def _resolve_target(target: str, config: Config) -> tuple[Suite, tuple[str, ...]]:
@@ -250,6 +253,18 @@ def format_report(report: FlakeReport, run_dir: str) -> str:
     return "\n".join(lines)
 
 
+def _print_prior(args: argparse.Namespace, config: Config) -> None:
+    """The ledger's prior for the target (stderr), when a ledger records it."""
+    from replay._cli._history import config_ledger, ledger_prior
+
+    try:
+        prior = ledger_prior(config_ledger(args.history, config), args.target)
+    except ReplayError as exc:
+        prior = f"history: {exc}"
+    if prior is not None:
+        print(f"replay: {printable(prior)}", file=sys.stderr)
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run `replay flake`."""
     config = load_run_config(args)
@@ -263,6 +278,7 @@ def handle(args: argparse.Namespace) -> int:
         print_plan(plan)
         return EXIT_OK
     until_fail, planned = args.until_fail, args.runs
+    _print_prior(args, config)
 
     def decided(finished: tuple[JobOutcome, ...]) -> bool:
         runs = [FlakeRun(number=i, passed=o.status.ok) for i, o in enumerate(finished, 1)]

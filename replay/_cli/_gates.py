@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from replay._cli._text import printable, safe
+from replay._cli._text import add_subcommand, printable, safe
 from replay._core.gates import GateFinding, failing_gates, gate_jobs
 from replay._core.redact import redact_text
 from replay._inputs.readers import load_verdict
@@ -20,9 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the `gates` subcommand (with the execution options `--run` uses)."""
     from replay._cli._options import add_execution_options
 
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "gates",
-        help="list (and replay) the failing gates of a full_suite_verdict.json",
+        handle,
         description=(
             "List the gates of an upstream full_suite_verdict.json that fail the verdict "
             "(status fail, or a blocking gate not at pass), with the command that "
@@ -37,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--run", action="store_true", help="replay the replayable gates as a plan")
     # --json (findings as JSON) and --dry-run (jobs as JSON, nothing run) come from here.
     add_execution_options(parser)
-    parser.set_defaults(handler=handle)
 
 
 def _table(findings: tuple[GateFinding, ...]) -> list[str]:

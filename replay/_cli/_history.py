@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from replay._cli._text import safe
+from replay._cli._text import add_subcommand, safe
 from replay._model.errors import ReplayError
 
 DEFAULT_LEDGER = ".replay/history.db"
@@ -37,12 +37,15 @@ def add_history_option(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay history` and its questions."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "history",
-        help="the flake ledger: ingest summaries; which tests flake, how slow, since when",
-        description="A ledger of every recorded run (SQLite by default, PostgreSQL to share "
-        "it): ingest summaries (idempotent by run), then ask which tests flake, which are "
-        "slow, a test's timeline, which tests are new, and draft quarantine entries.",
+        handle,
+        description=(
+            "A ledger of every recorded run (SQLite by default, PostgreSQL to share "
+            "it): ingest summaries (idempotent by run), then ask which tests flake, which are "
+            "slow, a test's timeline, which tests are new, and draft quarantine entries."
+        ),
     )
     questions = parser.add_subparsers(dest="question", metavar="QUESTION", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -81,7 +84,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     quarantine.add_argument("--limit", type=int, default=10, metavar="N", help="at most N")
     quarantine.add_argument("--write", type=Path, metavar="FILE", help="add them to this file")
     quarantine.add_argument("--owner", default="unassigned", help="owner of the entries")
-    parser.set_defaults(handler=handle)
 
 
 def ledger_location(explicit: str | None, config_path: Path | None) -> str:
@@ -97,6 +99,71 @@ def ledger_location(explicit: str | None, config_path: Path | None) -> str:
     if config.history is not None and config.history.path:
         return config.history.path
     return str(Path(config.root) / DEFAULT_LEDGER)
+
+
+def config_ledger(explicit: str | None, config: Any) -> str:
+    """The ledger of a command that has its config loaded: `--history`, else the config's."""
+    history = config.history
+    if explicit:
+        return explicit
+    if history is not None and history.path:
+        return str(history.path)
+    return ledger_location(None, Path(config.path) if config.path else None)
+
+
+HISTORY_SOURCE = "history"
+"""`--durations-from history` / `replay matrix --from history`: durations from the ledger."""
+
+
+def split_sources(sources: Sequence[Path]) -> tuple[list[Path], bool]:
+    """Summary paths, and whether the ledger was named among them (as the word `history`)."""
+    paths = [p for p in sources if str(p) != HISTORY_SOURCE]
+    return paths, len(paths) != len(sources)
+
+
+def ledger_durations(location: str, percentile: float | None = None) -> dict[str, float]:
+    """Each target's duration from the ledger: the percentile (p90) of its recorded runs."""
+    from replay._core.shards import DEFAULT_PERCENTILE, interpolated_percentile
+    from replay._store.ledger import is_url, open_ledger
+
+    if not is_url(location) and not os.path.exists(location):
+        msg = f"{location}: no history ledger yet for durations; record runs with --record"
+        raise ReplayError(msg)
+    fraction = DEFAULT_PERCENTILE if percentile is None else percentile
+    if not 0.0 <= fraction <= 1.0:
+        msg = f"duration percentile must be between 0 and 1, got {fraction!r}"
+        raise ReplayError(msg)
+    with open_ledger(location) as ledger:
+        series = ledger.target_durations(None)
+    return {name: interpolated_percentile(d, fraction) for name, d in series.items() if d}
+
+
+def ledger_prior(location: str, test: str) -> str | None:
+    """What the ledger already knows of `test` (a test key or a target), as one line.
+
+    None when there is no ledger file yet or it has no record of `test`: a
+    prior is a note, so it never stops `replay flake`.
+    """
+    from replay._core.flakes import wilson_interval
+    from replay._core.ledger import FAILED, PASSED, flip_rate
+    from replay._store.ledger import is_url, open_ledger
+
+    if not is_url(location) and not os.path.exists(location):
+        return None
+    with open_ledger(location) as ledger:
+        decided = [o for o in ledger.outcomes([test])[test] if o.status in (PASSED, FAILED)]
+        marks = ledger.failure_marks([test])[test]
+    if not decided:
+        return None
+    failed = sum(1 for o in decided if o.status == FAILED)
+    low, high = wilson_interval(failed, len(decided))
+    common = max(set(marks), key=marks.count) if marks else None
+    seen = f"; most common failure: {common}" if common else ""
+    return (
+        f"history prior for {test}: failed {failed} of {len(decided)} recorded runs "
+        f"({failed / len(decided):.0%}, 95% {low:.0%}-{high:.0%}), flip rate "
+        f"{flip_rate(decided):.0%}{seen}"
+    )
 
 
 def _emit(document: Any) -> None:
@@ -153,20 +220,14 @@ def _ingest(args: argparse.Namespace, location: str) -> int:
 
 
 def flaky_tests(ledger: Any, since: str | None) -> list[Any]:
-    """The flaky tests in the ledger, flakiest first."""
-    from replay._core.ledger import flaky_test, is_candidate, rank_flaky
+    """The flaky tests in the ledger, flakiest first (only a test that failed can be one)."""
+    from replay._core.ledger import flaky_test, rank_flaky
 
-    grouped: dict[str, list[tuple[str | None, int, int, int]]] = {}
-    for test, commit, passed, failed, retried in ledger.flaky_candidates(since):
-        grouped.setdefault(test, []).append((commit, passed, failed, retried))
-    found = []
-    for test, counts in grouped.items():
-        if not is_candidate(counts):
-            continue
-        record = flaky_test(test, ledger.outcomes(test, since), ledger.failure_marks(test, since))
-        if record is not None:
-            found.append(record)
-    return rank_flaky(found)
+    candidates = ledger.failing_tests(since)
+    outcomes = ledger.outcomes(candidates, since)
+    marks = ledger.failure_marks(candidates, since)
+    found = [flaky_test(test, outcomes[test], marks[test]) for test in candidates]
+    return rank_flaky(record for record in found if record is not None)
 
 
 def _cutoff(args: argparse.Namespace) -> str | None:

@@ -14,16 +14,16 @@ import os
 import sys
 from pathlib import Path
 
+from replay._cli._text import add_subcommand
 from replay._model.names import EVENTS_NAME, REPORT_NAME, SUMMARY_NAME
-
-HELP = "write a summary's HTML report: verdict, timeline, failures, flaky targets, chain"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay report` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "report",
-        help=HELP,
+        _handle,
         description=(
             "Write one self-contained HTML page (no network) for a summary: the verdict, "
             "totals, a timeline of attempts across parallel slots, each failure with its "
@@ -38,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help=f"where to write the page (default: {REPORT_NAME} beside the summary)",
     )
-    parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import orjson
 
+from replay._cli._history import add_history_option
 from replay._cli._options import shard_total_arg
+from replay._cli._text import add_subcommand
 from replay._core.matrix import github_matrix, rerun_durations, rerun_targets, rerun_total
 from replay._core.shards import DEFAULT_PERCENTILE, durations_from
 from replay._inputs.config import find_config, load_config
@@ -29,9 +31,10 @@ KINDS = ("suite", "unit", "both")
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay matrix` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "matrix",
-        help="CI matrix JSON (GitHub Actions `include` form) with balanced shards",
+        _handle,
         description=(
             'Print {"include": [{"shard": i, "total": N, "strategy": S, '
             '"estimated_seconds": E}, ...]}. With --from, shards are balanced by the '
@@ -57,8 +60,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="extend",
         default=[],
         metavar="SUMMARY",
-        help="earlier summaries: target names and durations (repeatable)",
+        help="earlier summaries: target names and durations (repeatable); `history`: the "
+        "history ledger's durations",
     )
+    add_history_option(parser)
     parser.add_argument(
         "--rerun-from",
         type=Path,
@@ -80,7 +85,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="both",
         help="which targets are spread over the shards, as for `replay run` (default: both)",
     )
-    parser.set_defaults(handler=_handle)
 
 
 def _wanted(kind: str, is_unit: bool) -> bool:
@@ -100,8 +104,21 @@ def _rerun_matrix(args: argparse.Namespace, summaries: list[Summary]) -> dict[st
     return github_matrix(names, total, durations or None)
 
 
+def _ledger_known(args: argparse.Namespace, named: bool) -> dict[str, float]:
+    """`--from history`: each target's percentile in the ledger (empty when not named)."""
+    if not named:
+        return {}
+    from replay._cli._history import ledger_durations, ledger_location
+
+    return ledger_durations(ledger_location(args.history, args.config), args.percentile)
+
+
 def _handle(args: argparse.Namespace) -> int:
-    summaries: list[Summary] = [load_summary(p) for p in args.sources]
+    from replay._cli._history import split_sources
+
+    paths, named = split_sources(args.sources)
+    from_ledger = _ledger_known(args, named)
+    summaries: list[Summary] = [load_summary(p) for p in paths]
     if args.rerun_from is not None:
         matrix = _rerun_matrix(args, summaries)
         sys.stdout.write(orjson.dumps(matrix).decode() + "\n")
@@ -113,9 +130,10 @@ def _handle(args: argparse.Namespace) -> int:
     else:
         names = sorted(
             {t.name for s in summaries for t in s.targets if _wanted(args.shard_kind, t.is_unit)}
+            | set(from_ledger)
         )
     wanted = set(names)
-    known = durations_from(summaries, args.percentile) if summaries else {}
+    known = from_ledger | (durations_from(summaries, args.percentile) if summaries else {})
     durations = {n: d for n, d in known.items() if n in wanted}
     matrix = github_matrix(names, args.shards, durations or None)
     sys.stdout.write(orjson.dumps(matrix).decode() + "\n")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from replay._cli._text import printable
+from replay._cli._text import add_subcommand, printable
 from replay._core.bundle import bundle_document
 from replay._core.merge import MergeResult, merge_summaries, rebase_paths
 from replay._core.redact import redact_text
@@ -35,9 +35,10 @@ EXIT_BAD_INPUT = 2
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay merge` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "merge",
-        help="merge shard summaries into one summary",
+        _handle,
         description=(
             f"Merge the summaries of a plan's shards into DIR/{SUMMARY_NAME}, with one replay "
             "command for every shard's failures. Overlapping, duplicate or missing shards are "
@@ -51,7 +52,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("summaries", nargs="+", type=Path, metavar="SUMMARY")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("--json", action="store_true", help="print the merge report as JSON")
-    parser.set_defaults(handler=_handle)
 
 
 def refuse_own_inputs(out_dir: Path, sources: Sequence[Path]) -> None:

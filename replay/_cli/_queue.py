@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from replay._cli._options import duration_arg
-from replay._cli._text import printable
+from replay._cli._text import add_subcommand, printable
 from replay._model.config import Config
 from replay._model.errors import ReplayError
 from replay._model.models import Plan, Summary
@@ -26,11 +26,14 @@ DEFAULT_GONE_AFTER = 60.0
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay queue wait`."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "queue",
-        help="queue mode on Redis: wait for the workers and merge their results",
-        description="Workers run `replay run --queue URL --queue-name NAME`; `replay queue wait` "
-        f"waits until that queue is drained and writes DIR/{SUMMARY_NAME}.",
+        _handle,
+        description=(
+            "Workers run `replay run --queue URL --queue-name NAME`; `replay queue wait` "
+            f"waits until that queue is drained and writes DIR/{SUMMARY_NAME}."
+        ),
     )
     commands = parser.add_subparsers(dest="queue_command", metavar="COMMAND", required=True)
     wait = commands.add_parser(
@@ -58,7 +61,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="work left but no live worker for this long: every worker is gone, merge now "
         "(default: 60s)",
     )
-    parser.set_defaults(handler=_handle)
 
 
 def _check_queue_args(args: argparse.Namespace) -> None:

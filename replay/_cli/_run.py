@@ -26,7 +26,7 @@ from replay._cli._options import (
 )
 from replay._cli._report import finish
 from replay._cli._stress import add_stress_options, run_stress
-from replay._cli._text import safe
+from replay._cli._text import add_subcommand, safe
 from replay._core.planning import build_plan, rerun_plan
 from replay._exec.run import (
     EXIT_EMPTY,
@@ -48,22 +48,25 @@ from replay._store.rundir import display_path
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay run`."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "run",
-        help="run suites from the config, a summary to rerun, or a command (the default)",
-        description="Run the plan from the config, or rerun what a summary left outstanding,\n"
-        "or one ad-hoc command given after `--`; write the run directory; exit 0 when\n"
-        "nothing is outstanding, 1 on failures, 130 when interrupted.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-        "  replay run --profile quick -j 8\n"
-        "  replay run --suite e2e_tui --timeout 10m --debug\n"
-        f"  python -m replay --rerun-from replay-results/<run id>/{SUMMARY_NAME}\n"
-        "  replay run --shard-index 0 --shard-total 4 --shard-strategy duration \\\n"
-        f"      --durations-from last/{SUMMARY_NAME}\n"
-        "  replay run --retries 2 --retry-backoff exponential\n"
-        "  replay run -- cargo test --test it -- --nocapture\n"
-        "  replay run --adapter pytest -- make test",
+        handle,
+        description=(
+            "Run the plan from the config, or rerun what a summary left outstanding,\n"
+            "or one ad-hoc command given after `--`; write the run directory; exit 0 when\n"
+            "nothing is outstanding, 1 on failures, 130 when interrupted."
+        ),
+        examples=(
+            "replay run --profile quick -j 8",
+            "replay run --suite e2e_tui --timeout 10m --debug",
+            f"python -m replay --rerun-from replay-results/<run id>/{SUMMARY_NAME}",
+            "replay run --shard-index 0 --shard-total 4 --shard-strategy duration \\\n"
+            f"      --durations-from last/{SUMMARY_NAME}",
+            "replay run --retries 2 --retry-backoff exponential",
+            "replay run -- cargo test --test it -- --nocapture",
+            "replay run --adapter pytest -- make test",
+        ),
     )
     select = parser.add_argument_group("selection")
     select.add_argument("--profile", help="a profile from the config")
@@ -126,7 +129,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="SUMMARY",
-        help="earlier summaries for --shard-strategy duration (repeatable)",
+        help="earlier summaries for --shard-strategy duration (repeatable), or `history`: "
+        "each target's p90 in the history ledger",
     )
     failures = parser.add_argument_group("failures and retries")
     failures.add_argument(
@@ -186,7 +190,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_adhoc_options(parser)
     add_execution_options(parser)
     add_queue_options(parser)
-    parser.set_defaults(handler=handle)
 
 
 def _shard(args: argparse.Namespace) -> Shard | None:
@@ -217,14 +220,22 @@ def _shard(args: argparse.Namespace) -> Shard | None:
 
 
 def _apply_shard(
-    plan: Plan, shard: Shard, durations_from: list[Path], previous: Summary | None = None
+    plan: Plan,
+    shard: Shard,
+    durations_from: list[Path],
+    previous: Summary | None = None,
+    ledger: str | None = None,
 ) -> Plan:
+    from replay._cli._history import ledger_durations, split_sources
     from replay._core.matrix import rerun_durations
     from replay._core.shards import shard_plan
     from replay._inputs.readers import load_summary
 
+    # `--durations-from history`: the ledger's p90 per target; named summaries override it.
+    paths, from_ledger = split_sources(durations_from)
+    durations = ledger_durations(ledger) if from_ledger and ledger else {}
     # A rerun's own summary is a duration source too, as `replay matrix --rerun-from` counts it.
-    durations = rerun_durations(previous, [load_summary(p) for p in durations_from])
+    durations |= rerun_durations(previous, [load_summary(p) for p in paths])
     return shard_plan(plan, shard, durations or None)
 
 
@@ -236,7 +247,8 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
     """
     if config.discover is None or not config.discover.classification:
         return frozenset(), ()
-    from replay._inputs.quarantine import QUARANTINE_POLICY, read_quarantine
+    from replay._inputs.quarantine import read_quarantine
+    from replay._model.quarantine import QUARANTINE_POLICY
 
     path = Path(config.discover.classification)
     if not path.is_file():
@@ -253,6 +265,45 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
         else:
             active.add(entry.stem)
     return frozenset(active), tuple(problems)
+
+
+def entry_signatures(config: Config, quarantined: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Quarantined suite -> the failure signatures its entry covers (`signatures = [...]`)."""
+    if not quarantined or config.discover is None or not config.discover.classification:
+        return {}
+    from replay._inputs.quarantine import read_quarantine
+
+    entries = read_quarantine(Path(config.discover.classification), today=local_today())
+    return {e.stem: e.signatures for e in entries if e.stem in quarantined and e.signatures}
+
+
+def ledger_signatures(
+    args: argparse.Namespace, config: Config, wanted: bool
+) -> dict[str, tuple[str, ...]]:
+    """Target -> the failure fingerprints of its flaky tests in the ledger, when one is
+    configured (`[replay.history]` or `--history`) and signatures matter to this run."""
+    explicit = getattr(args, "history", None)
+    if not wanted or (config.history is None and not explicit):
+        return {}
+    from replay._cli._history import config_ledger, flaky_tests
+    from replay._core.ledger import test_name_of
+    from replay._store.ledger import is_url, open_ledger
+
+    location = config_ledger(explicit, config)
+    if not is_url(location) and not os.path.exists(location):
+        return {}
+    try:
+        with open_ledger(location) as ledger:
+            flaky = flaky_tests(ledger, None)
+    except ReplayError as exc:
+        note = f"replay: note: history: {safe(str(exc))}; no known flaky signatures from it"
+        print(note, file=sys.stderr)
+        return {}
+    known: dict[str, set[str]] = {}
+    for test in flaky:
+        marks = known.setdefault(test_name_of(test.test)[0], set())
+        marks.update(seen.fingerprint for seen in test.fingerprints)
+    return {target: tuple(sorted(marks)) for target, marks in known.items()}
 
 
 def build_run_plan(
@@ -272,8 +323,13 @@ def build_run_plan(
         fail_on_flaky=args.fail_on_flaky,
         policy_failures=problems,
     )
+    # Signatures are read here, at the edge, and reach the jobs as data.
+    signatures = entry_signatures(config, quarantined)
+    wanted = bool(signatures) or config.retry_on is not None
     options = attrs.evolve(
         options,
+        signatures=signatures,
+        known_signatures=ledger_signatures(args, config, wanted),
         retry=attrs.evolve(
             options.retry,
             granularity=Granularity(args.retry_granularity),
@@ -290,7 +346,10 @@ def build_run_plan(
         plan = build_plan(config, options)
     shard = _shard(args)
     if shard is not None:
-        plan = _apply_shard(plan, shard, args.durations_from, previous)
+        from replay._cli._history import config_ledger
+
+        ledger = config_ledger(args.history, config)
+        plan = _apply_shard(plan, shard, args.durations_from, previous, ledger)
     if args.config is not None:
         plan = attrs.evolve(plan, config=str(args.config))
     return plan, previous
@@ -336,8 +395,11 @@ def execute(
     *,
     stop_when: StopWhen | None = None,
     stop_after: float | None = None,
+    drop_unstarted: bool = False,
 ) -> RunResult:
     """Run `plan` with progress on stderr (or JSON lines with `--json`).
+
+    `drop_unstarted`: the summary leaves out the jobs never started (`RunOptions`).
 
     A rerun's plan carries its parent's records (`Plan.parent`): nothing else to pass.
     """
@@ -375,6 +437,7 @@ def execute(
         post_process=_post_process(args),
         stop_when=stop_when,
         stop_after=stop_after,
+        drop_unstarted=drop_unstarted,
     )
     seams = Seams()
     if args.kill_grace is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from replay._cli._text import printable
+from replay._cli._text import add_subcommand, printable
 from replay._core.chain import failed_tests, replay_command, unseen_note
 from replay._core.redact import redact_argv, redact_text
 from replay._inputs.readers import load_summary
@@ -202,9 +202,10 @@ def format_report(report: ShowReport, here: Path) -> str:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `replay show` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "show",
-        help="what failed in a summary, why, and the command to replay each",
+        _handle,
         description=(
             "Report the outstanding targets of a summary (replay's, pi.e2e.summary.v1 or pi's "
             "legacy ones): why each failed, its failed tests, its log and its replay command. "
@@ -213,7 +214,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("summary", type=Path, metavar="SUMMARY", help=f"a {SUMMARY_NAME}")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document")
-    parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:

@@ -3,6 +3,11 @@
 The plan is the selection repeated round by round (`stress_plan`); each target
 gets the verdict `replay flake` gives (`replay._core.flakes.verdict`), written to
 `stress_report.json` in the run directory and printed one line a target.
+
+`--stress-duration` without `--stress N` plans `STRESS_DURATION_RUNS` runs a
+target and lets time end the loop: the runs it never started are left out of
+the summary (`RunOptions.drop_unstarted`), so the summary, its digests, the
+page and the verdicts hold only the runs made.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ def stress_verdicts(outcomes: Sequence[JobOutcome]) -> dict[str, list[FlakeRun]]
     runs: dict[str, list[FlakeRun]] = {}
     for outcome in outcomes:
         target, number = stressed_target(outcome.job.target)
-        runs.setdefault(target, [])
+        runs.setdefault(target, [])  # a target none of whose runs started is still reported
         if outcome.finished:
             last = outcome.attempts[-1]
             runs[target].append(
@@ -69,8 +74,8 @@ def stress_verdicts(outcomes: Sequence[JobOutcome]) -> dict[str, list[FlakeRun]]
     return runs
 
 
-def stress_document(runs: dict[str, list[FlakeRun]], planned: int) -> dict[str, Any]:
-    """`stress_report.json`: each target's runs and verdict."""
+def stress_document(runs: dict[str, list[FlakeRun]], planned: int | None) -> dict[str, Any]:
+    """`stress_report.json`: each target's runs and verdict (`planned` None: a duration)."""
     from replay._core.flakes import MIN_RUNS, verdict
 
     targets = []
@@ -102,8 +107,12 @@ def run_stress(
     times = args.stress or STRESS_DURATION_RUNS
     stressed = stress_plan(plan, times)
     stop_after = args.stress_duration
-    result: RunResult = execute(stressed, args, config, stop_after=stop_after)
-    document = stress_document(stress_verdicts(result.outcomes), times)
+    # A count owes every run (an interrupted one shows what was left); once a duration ends
+    # the loop, the runs it never reached were never owed.
+    result: RunResult = execute(
+        stressed, args, config, stop_after=stop_after, drop_unstarted=stop_after is not None
+    )
+    document = stress_document(stress_verdicts(result.outcomes), args.stress)
     write_json_atomic(result.run_dir / STRESS_REPORT_NAME, document)
     for item in document["targets"]:
         print(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from replay._cli._text import add_subcommand
 from replay._inputs.verify import verify_run
 from replay._model.convert import unstructure
 from replay._model.names import INDEX_NAME, SUMMARY_NAME
@@ -14,9 +15,10 @@ from replay._model.names import INDEX_NAME, SUMMARY_NAME
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `verify` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_subcommand(
+        subparsers,
         "verify",
-        help="check that a run directory's artifacts exist, stay inside it and parse",
+        handle,
         description=(
             f"Check every file a run's {SUMMARY_NAME} names (and the run's well-known files): "
             "present, inside the run directory, well-formed for its schema. Writes "
@@ -25,7 +27,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a replay run directory")
     parser.add_argument("--json", action="store_true", help="print the index as JSON")
-    parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

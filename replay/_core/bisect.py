@@ -18,9 +18,17 @@ The statistics, and why:
 - `p1` is measured at the bad revision, which is probed first until it has
   failed `BAD_FAILURES` times (or `runs_max` runs): the lower end of the Wilson
   interval of its failure rate at the requested confidence, so a rate measured
-  high by luck does not make good verdicts cheap. A bad revision that failed
-  every one of its runs is taken for a deterministic break (`p1 = 1`): then one
-  pass proves a commit good and every probe costs one run.
+  high by luck does not make good verdicts cheap.
+- A bad revision that fails every run is a deterministic break (`p1 = 1`): one
+  pass then proves a commit good and every probe costs one run. Five failures
+  in five are not enough for that: a 50% flake does it 3% of the time, and then
+  one lucky pass of a bad commit names the wrong one. So an all-fail bad revision
+  runs on until its failures rule out a flake that passes at least `FLAKE_FLOOR`
+  of its runs, at the error of one verdict: `(1 - FLAKE_FLOOR)^n <= alpha`
+  (`deterministic_runs`). The first pass ends that, as a flaky bad revision.
+  The report's confidence in this mode is `1 - (1 - FLAKE_FLOOR)^n`.
+- The good revision is then run once: if it fails too, the break is older than
+  `--good` and there is no first bad commit to name.
 - The requested confidence is for the whole answer, so it is split over the
   probes a bisection needs (`ceil(log2(commits + 1))`): each good verdict may
   be wrong with probability `alpha = 1 - confidence^(1 / steps)`. The report's
@@ -53,9 +61,12 @@ BISECT_STATE_SCHEMA = "replay.bisect_state.v1"
 
 BAD_FAILURES = 5
 """Failures the bad revision must show before its failure rate is trusted: with fewer, the
-Wilson bound is so low that every good verdict costs tens of runs more. Five failures in five
-runs are taken for a deterministic break (a test failing 40% of the time does it 1% of the
-time)."""
+Wilson bound is so low that every good verdict costs tens of runs more."""
+
+FLAKE_FLOOR = 0.2
+"""The lowest pass rate of a flake an all-fail bad revision must rule out before it counts as
+a deterministic break: a test passing one run in five, or more often (see `deterministic_runs`).
+A rarer pass is found only by a loop as long as `--runs-max`: below this, a test is broken."""
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RUNS_MAX = 100
@@ -106,6 +117,8 @@ class BisectState:
     """The bad revision's own loop, which measures `failure_rate`."""
     failure_rate: float | None = None
     """p1: the failure rate a good verdict must rule out (see the module docstring)."""
+    good_probe: Probe | None = None
+    """The good revision's one run, after the bad revision's loop: it must pass."""
     probes: tuple[Probe, ...] = ()
     """The commits probed between good and bad, in the order they were probed."""
     schema: str = BISECT_STATE_SCHEMA
@@ -126,7 +139,7 @@ class BisectReport:
     failure_rate: float | None
     commits: int
     probes: tuple[Probe, ...]
-    """The bad revision's probe first, then the others in the order they ran."""
+    """The bad revision's probe first, then the good revision's, then the others as they ran."""
     total_runs: int
     candidates: tuple[str, ...] = ()
     """When skipped commits hide the answer: every commit that may be the first bad one."""
@@ -155,22 +168,39 @@ def probe_alpha(confidence: float, commits: int) -> float:
     return 1 - share
 
 
-def failure_rate_to_detect(passed: int, failed: int, confidence: float) -> float | None:
-    """p1 from the bad revision's runs: 1.0 when every run failed, else the Wilson lower bound.
+def deterministic_runs(confidence: float, commits: int) -> int:
+    """Failures in a row that make the bad revision a deterministic break.
 
-    None when it never failed: there is nothing to bisect.
+    The failures must rule out a flake passing `FLAKE_FLOOR` of its runs at the error of one
+    verdict: `(1 - FLAKE_FLOOR)^n <= alpha` (21 runs for 30 commits at 95%).
+    """
+    return max(BAD_FAILURES, runs_to_clear(FLAKE_FLOOR, probe_alpha(confidence, commits)))
+
+
+def failure_rate_to_detect(
+    passed: int, failed: int, confidence: float, *, deterministic_at: int = 1
+) -> float | None:
+    """p1 from the bad revision's runs: None when it never failed (nothing to bisect).
+
+    1.0 when every run failed and there were at least `deterministic_at`; else the Wilson
+    lower bound of the failure rate (an all-fail loop cut short by `--runs-max` included).
     """
     if failed == 0:
         return None
-    if passed == 0:
+    if passed == 0 and failed >= deterministic_at:
         return 1.0
     low, _ = wilson_interval(failed, passed + failed, z_value(confidence))
     return low
 
 
-def bad_revision_done(passed: int, failed: int, runs_max: int) -> bool:
-    """Whether the bad revision's loop has measured enough (or may run no more)."""
-    return failed >= BAD_FAILURES or passed + failed >= runs_max
+def bad_revision_done(passed: int, failed: int, runs_max: int, *, deterministic_at: int) -> bool:
+    """Whether the bad revision's loop has measured enough (or may run no more).
+
+    Flaky (a pass seen): at `BAD_FAILURES` failures. All failures so far: at `deterministic_at`.
+    """
+    if passed + failed >= runs_max:
+        return True
+    return failed >= (BAD_FAILURES if passed else deterministic_at)
 
 
 def runs_to_clear(failure_rate: float, alpha: float) -> int:
@@ -197,6 +227,26 @@ def judge(
     if passed >= runs_max:
         return ProbeVerdict.UNDECIDED
     return None
+
+
+def decide(state: BisectState, commit: str, passed: int, failed: int) -> ProbeVerdict | None:
+    """The verdict on `commit` the runs so far allow, or None to run again.
+
+    The bad revision measures until `bad_revision_done`; the good one runs once and must
+    pass; every other commit is judged by the sequential test.
+    """
+    if commit == state.bad and state.bad_probe is None:
+        at = deterministic_runs(state.confidence, len(state.commits))
+        if not bad_revision_done(passed, failed, state.runs_max, deterministic_at=at):
+            return None
+        return ProbeVerdict.BAD if failed else ProbeVerdict.UNDECIDED
+    if commit == state.good:
+        if passed + failed == 0:
+            return None
+        return ProbeVerdict.BAD if failed else ProbeVerdict.GOOD
+    alpha = probe_alpha(state.confidence, len(state.commits))
+    rate = state.failure_rate or 1.0
+    return judge(passed, failed, failure_rate=rate, alpha=alpha, runs_max=state.runs_max)
 
 
 def make_probe(
@@ -257,6 +307,10 @@ def next_commit(state: BisectState) -> str | None:
         return state.bad
     if state.bad_probe.verdict is not ProbeVerdict.BAD or state.failure_rate is None:
         return None
+    if state.good_probe is None:
+        return state.good
+    if state.good_probe.verdict is ProbeVerdict.BAD:
+        return None
     low, high = _bounds(state)
     probed = {p.commit for p in state.probes}
     open_ = [i for i in range(low + 1, high) if state.commits[i] not in probed]
@@ -267,10 +321,15 @@ def next_commit(state: BisectState) -> str | None:
 
 
 def _confidence(state: BisectState, below: int) -> float:
-    """The product over good verdicts below index `below` of 1 - (1 - p1)^passes."""
+    """The product over good verdicts below index `below` of 1 - (1 - p1)^passes.
+
+    For a deterministic break, the chance its failures were no flake at `FLAKE_FLOOR`.
+    """
     rate = state.failure_rate or 1.0
     index = {commit: i for i, commit in enumerate(state.commits)}
     result = 1.0
+    if rate >= 1 and state.bad_probe is not None:
+        result = 1 - (1 - FLAKE_FLOOR) ** state.bad_probe.failed
     for probe in state.probes:
         if probe.verdict is ProbeVerdict.GOOD and index[probe.commit] < below:
             result *= 1.0 if rate >= 1 else 1 - (1 - rate) ** probe.passed
@@ -279,7 +338,8 @@ def _confidence(state: BisectState, below: int) -> float:
 
 def conclude(state: BisectState, divergence: Divergence | None = None) -> BisectReport:
     """The report of the bisection so far (finished when `next_commit` is None)."""
-    probes = (*((state.bad_probe,) if state.bad_probe else ()), *state.probes)
+    ends = (state.bad_probe, state.good_probe)
+    probes = (*(p for p in ends if p is not None), *state.probes)
     rate = state.failure_rate
     mode = "unknown" if rate is None else "deterministic" if rate >= 1 else "flaky"
     first_bad: str | None = None
@@ -292,6 +352,11 @@ def conclude(state: BisectState, divergence: Divergence | None = None) -> Bisect
         reason = f"the bad revision could not be probed: {bad.reason}"
     elif bad.verdict is not ProbeVerdict.BAD:
         reason = f"the bad revision never failed ({bad.passed} run(s) passed); nothing to bisect"
+    elif state.good_probe is not None and state.good_probe.verdict is ProbeVerdict.BAD:
+        reason = (
+            f"the good revision fails too ({state.good_probe.reason}): the break is older "
+            "than --good"
+        )
     elif next_commit(state) is not None:
         reason = "not finished: resume it with --resume"
     else:
@@ -334,10 +399,15 @@ def last_good(state: BisectState) -> str | None:
 def add_probe(state: BisectState, probe: Probe) -> BisectState:
     """`state` with `probe` recorded: the bad revision's measures p1, others narrow the range."""
     if probe.commit == state.bad and state.bad_probe is None:
-        rate = failure_rate_to_detect(probe.passed, probe.failed, state.confidence)
+        at = deterministic_runs(state.confidence, len(state.commits))
+        rate = failure_rate_to_detect(
+            probe.passed, probe.failed, state.confidence, deterministic_at=at
+        )
         if probe.verdict is ProbeVerdict.SKIPPED:
             rate = None
         return attrs.evolve(state, bad_probe=probe, failure_rate=rate)
+    if probe.commit == state.good and state.good_probe is None:
+        return attrs.evolve(state, good_probe=probe)
     return attrs.evolve(state, probes=(*state.probes, probe))
 
 
@@ -353,7 +423,12 @@ def plan_document(state: BisectState) -> dict[str, Any]:
         "confidence": state.confidence,
         "probe_alpha": alpha,
         "runs_max": state.runs_max,
-        "bad_revision": f"up to {state.runs_max} runs, until {BAD_FAILURES} failures",
+        "bad_revision": (
+            f"up to {state.runs_max} runs, until {BAD_FAILURES} failures after a pass, or "
+            f"{deterministic_runs(state.confidence, len(state.commits))} failures in a row "
+            "(a deterministic break)"
+        ),
+        "good_revision": "one run, which must pass",
         "runs_to_clear": {
             f"{rate:.0%}": runs_to_clear(rate, alpha) for rate in (1.0, 0.5, 0.2, 0.05)
         },
@@ -398,23 +473,16 @@ def simulate(
     )
     index = {name: i for i, name in enumerate(names)}
     while (commit := next_commit(state)) is not None:
-        i = index[commit]
+        i = index.get(commit, -1)  # the good revision: never fails
         passed = failed = 0
-        if state.bad_probe is None:
-            while not bad_revision_done(passed, failed, runs_max):
-                passed, failed = (passed + 1, failed) if draw(i) else (passed, failed + 1)
-            verdict = ProbeVerdict.BAD if failed else ProbeVerdict.UNDECIDED
-        else:
-            rate = state.failure_rate or 1.0
-            alpha = probe_alpha(confidence, len(names))
-            found: ProbeVerdict | None = None
-            while found is None:
-                passed, failed = (passed + 1, failed) if draw(i) else (passed, failed + 1)
-                if fixed_runs is None:
-                    found = judge(passed, failed, failure_rate=rate, alpha=alpha, runs_max=runs_max)
-                elif passed + failed >= fixed_runs:
-                    found = ProbeVerdict.BAD if failed else ProbeVerdict.GOOD
-            verdict = found
-        probe = make_probe(commit, verdict, "simulated", passed=passed, failed=failed)
+        found: ProbeVerdict | None = None
+        while found is None:
+            ok = i < 0 or draw(i)
+            passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+            if fixed_runs is None or i < 0 or commit == state.bad:
+                found = decide(state, commit, passed, failed)
+            elif passed + failed >= fixed_runs:
+                found = ProbeVerdict.BAD if failed else ProbeVerdict.GOOD
+        probe = make_probe(commit, found, "simulated", passed=passed, failed=failed)
         state = add_probe(state, probe)
     return conclude(state)

@@ -437,8 +437,9 @@ def _test_ok(result: TestResult | None) -> bool | None:
     return None if result is None else result.status is not TestStatus.FAILED
 
 
-def _value(status: enum.Enum | None) -> str | None:
-    return None if status is None else str(status.value)
+def _status(record: TargetResult | TestResult | None) -> str | None:
+    """How a target or test ended, as text; None where that side has no record of it."""
+    return None if record is None else str(record.status.value)
 
 
 def _tests_comparable(base: TargetResult | None, cur: TargetResult | None) -> bool:
@@ -488,8 +489,8 @@ def _test_diagnostics(
                 either=either,
                 baseline=base,
                 current=cur,
-                baseline_status=_value(None if b is None else b.status),
-                current_status=_value(None if c is None else c.status),
+                baseline_status=_status(b),
+                current_status=_status(c),
                 argv=commands.test(either, test),
             )
         )
@@ -527,8 +528,8 @@ def classify(baseline: Summary, current: Summary) -> Classification:
                 either=either,
                 baseline=base,
                 current=cur,
-                baseline_status=_value(None if base is None else base.status),
-                current_status=_value(None if cur is None else cur.status),
+                baseline_status=_status(base),
+                current_status=_status(cur),
                 argv=either.argv,
             )
         )

@@ -74,6 +74,9 @@ def _attempt_reason(attempt: Attempt) -> str:
         return f"attempt {attempt.number} was interrupted"
     if attempt.signal is not None:
         return f"attempt {attempt.number} was killed by signal {attempt.signal}"
+    if attempt.failed_by and attempt.exit_code == 0:
+        # It exited 0 but the run's rules fail it: LEAK-FAIL, or --no-tests fail.
+        return f"attempt {attempt.number} failed: {attempt.failed_by}"
     return f"attempt {attempt.number} exited with code {attempt.exit_code}"
 
 
@@ -84,6 +87,7 @@ def _failed_attempt(attempt: Attempt) -> bool:
         or attempt.signal is not None
         or attempt.error is not None
         or attempt.interrupted
+        or attempt.failed_by is not None
     )
 
 

@@ -326,11 +326,6 @@ def rank_flaky(tests: Iterable[FlakyTest]) -> list[FlakyTest]:
     return sorted(tests, key=lambda t: (-t.flip_rate, -t.failure_rate, t.test))
 
 
-def is_candidate(counts: Sequence[tuple[str | None, int, int, int]]) -> bool:
-    """Whether a test's (commit, passed, failed, retried) counts can make it flaky."""
-    return any((p and f) or r for _, p, f, r in counts)
-
-
 class Trend(str, enum.Enum):
     """Where a duration is heading: the newer half of the runs against the older half."""
 

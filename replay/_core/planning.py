@@ -64,6 +64,10 @@ class Options:
     """Problems that fail the run whatever its jobs do (an expired quarantine entry)."""
     no_tests: str | None = None
     """What a suite whose adapter saw no test counts as (`--no-tests`); None: the config's."""
+    signatures: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Suite name -> its quarantine entry's failure signatures (`signatures = [...]`)."""
+    known_signatures: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Suite name -> the failure signatures of its flaky tests in the ledger."""
 
 
 def select_suites(config: Config, options: Options) -> tuple[Suite, ...]:
@@ -187,20 +191,13 @@ def suite_job(
         group=suite.group,
         weight=suite.weight or 1,
         setup=suite.setup,
+        signatures=options.signatures.get(suite.name, ()),
+        known_signatures=options.known_signatures.get(suite.name, ()),
     )
 
 
-_OVERRIDDEN = (
-    "retries",
-    "timeout",
-    "slow",
-    "terminate_after",
-    "leak_timeout",
-    "leak_fail",
-    "group",
-    "weight",
-)
-"""The suite fields `[[replay.overrides]]` may set."""
+_OVERRIDDEN = tuple(f.name for f in attrs.fields(Override) if f.name != "match")
+"""The suite fields `[[replay.overrides]]` may set: every field of `Override` but its pattern."""
 
 
 def overrides_for(suite: Suite, overrides: Sequence[Override]) -> tuple[Override, ...]:
@@ -255,7 +252,10 @@ def _plan(config: Config, options: Options, jobs: Sequence[Job], **fields: objec
         parallelism=options.parallelism or config.parallelism,
         fail_fast=options.fail_fast,
         max_failures=options.max_failures,
-        retry=options.retry,
+        # `--retry-*` shape the policy; the config says which failures it retries.
+        retry=options.retry
+        if options.retry.retry_on is not None
+        else attrs.evolve(options.retry, retry_on=config.retry_on),
         profile=options.profile,
         fail_on_flaky=options.fail_on_flaky,
         policy_failures=options.policy_failures,

@@ -34,6 +34,18 @@ KEY_PREFIX = "replay:queue:"
 """Every key of a queue starts with this and the queue's name."""
 
 
+class _Part:
+    """A queue's key named after the attribute: `keys.pending` is `replay:queue:{name}:pending`."""
+
+    part = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.part = name
+
+    def __get__(self, keys: QueueKeys, owner: object = None) -> str:
+        return keys.key(self.part)
+
+
 @attrs.frozen
 class QueueKeys:
     """The Redis keys of one named queue."""
@@ -44,55 +56,26 @@ class QueueKeys:
         """`replay:queue:{name}:{part}`."""
         return f"{KEY_PREFIX}{self.name}:{part}"
 
-    @property
-    def fingerprint(self) -> str:
-        """The seeded plan's fingerprint (string); its presence means the queue is seeded."""
-        return self.key("fingerprint")
-
-    @property
-    def pending(self) -> str:
-        """Job ids not yet reserved, the next one first (list)."""
-        return self.key("pending")
-
-    @property
-    def leases(self) -> str:
-        """Reserved job ids scored by the server time their lease ends (sorted set)."""
-        return self.key("leases")
-
-    @property
-    def owners(self) -> str:
-        """Reserved job id -> the worker holding it (hash)."""
-        return self.key("owners")
-
-    @property
-    def done(self) -> str:
-        """Finished job id -> the worker whose result counts (hash)."""
-        return self.key("done")
-
-    @property
-    def requeued(self) -> str:
-        """Job id -> how often a failure sent it back to the queue (hash)."""
-        return self.key("requeued")
-
-    @property
-    def results(self) -> str:
-        """Every reported attempt of a job, as JSON records, in report order (list)."""
-        return self.key("results")
-
-    @property
-    def jobs(self) -> str:
-        """Job id -> what the merged summary needs of a job that never finished (hash)."""
-        return self.key("jobs")
-
-    @property
-    def carried(self) -> str:
-        """A rerun's carried targets, one summary document (string)."""
-        return self.key("carried")
-
-    @property
-    def workers(self) -> str:
-        """Worker id -> the server time its heartbeat ends (sorted set)."""
-        return self.key("workers")
+    fingerprint = _Part()
+    """The seeded plan's fingerprint (string); its presence means the queue is seeded."""
+    pending = _Part()
+    """Job ids not yet reserved, the next one first (list)."""
+    leases = _Part()
+    """Reserved job ids scored by the server time their lease ends (sorted set)."""
+    owners = _Part()
+    """Reserved job id -> the worker holding it (hash)."""
+    done = _Part()
+    """Finished job id -> the worker whose result counts (hash)."""
+    requeued = _Part()
+    """Job id -> how often a failure sent it back to the queue (hash)."""
+    results = _Part()
+    """Every reported attempt of a job, as JSON records, in report order (list)."""
+    jobs = _Part()
+    """Job id -> what the merged summary needs of a job that never finished (hash)."""
+    carried = _Part()
+    """A rerun's carried targets, one summary document (string)."""
+    workers = _Part()
+    """Worker id -> the server time its heartbeat ends (sorted set)."""
 
     def all(self) -> tuple[str, ...]:
         """Every key, in the order the seeding script takes them."""

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
@@ -32,14 +33,15 @@ import attrs
 from replay._adapters import get_adapter
 from replay._core.chain import retry_tests
 from replay._core.planning import fits_command_line
+from replay._core.signatures import scoped
 from replay._exec.procs import group_members, stop_group, stop_marked, wait_group_gone
 from replay._exec.watchdog import WATCHDOG_MARK, Watchdog, new_mark
-from replay._inputs.quarantine import QUARANTINE_POLICY
 from replay._model.clock import now_iso
 from replay._model.errors import ArtifactError
 from replay._model.models import Attempt, Backoff, Job, Plan, TargetStatus
 from replay._model.names import LOG_NAME, attempt_parts
 from replay._model.outcomes import JobOutcome, attempt_status, could_not_start
+from replay._model.quarantine import QUARANTINE_POLICY
 from replay._store.rundir import (
     clear_job_files,
     create_file,
@@ -427,6 +429,10 @@ class Executor:
             if number == 1:
                 self._state.failures += 1
                 self._check_failure_limits()
+            # A new failure signature stops here (`retry_on`, a quarantine's `signatures`).
+            job, refused = scoped(job, attempt, self.plan.retry, retries_left=number < max_attempts)
+            if refused is not None:
+                break
             if number < max_attempts:
                 refused = self._refuse_retry(job, attempt)
                 if refused is not None:
@@ -486,6 +492,15 @@ class Executor:
         relative_log = log.relative_to(self.run_dir).as_posix()
         adapter = get_adapter(job.adapter)
         argv = adapter.command(job, directory)
+        # What every record of this attempt says, however it ends.
+        record = functools.partial(
+            Attempt,
+            number=number,
+            started_at=started_at,
+            log=relative_log,
+            argv=argv,
+            targeted=targeted,
+        )
         if job.junit_path:
             # A report left by an earlier run must not pass for this attempt's results.
             remove_stale_report(job.cwd, job.junit_path, self.plan.root)
@@ -518,15 +533,7 @@ class Executor:
                 if job.cwd and not os.path.isdir(job.cwd):
                     message = f"cannot start: working directory {job.cwd!r} does not exist"
                 handle.write(f"replay: {message}\n".encode())
-                return Attempt(
-                    number=number,
-                    error=message,
-                    started_at=started_at,
-                    duration=time.monotonic() - start,
-                    log=relative_log,
-                    argv=argv,
-                    targeted=targeted,
-                )
+                return record(error=message, duration=time.monotonic() - start)
             if self.watchdog is not None:
                 self.watchdog.track(process.pid)
             try:
@@ -535,13 +542,8 @@ class Executor:
                 if self.watchdog is not None:
                     self.watchdog.untrack(process.pid)
                 # Keep the interrupted attempt on record, then let cancellation go on.
-                interrupted = Attempt(
-                    number=number,
-                    started_at=started_at,
+                interrupted = record(
                     duration=time.monotonic() - start,
-                    log=relative_log,
-                    argv=argv,
-                    targeted=targeted,
                     **ended,  # type: ignore[arg-type]
                 )
                 self._outcomes[job.id] = JobOutcome(job=planned, attempts=(*earlier, interrupted))
@@ -552,14 +554,9 @@ class Executor:
         refused = self._refused_report(job)
         readable = job if refused is None else attrs.evolve(job, junit_path=None)
         report = await anyio.to_thread.run_sync(adapter.parse, log, directory, readable)
-        return Attempt(
-            number=number,
-            started_at=started_at,
+        return record(
             duration=duration,
-            log=relative_log,
             tests=tuple(attrs.evolve(t, attempt=number) for t in report.tests),
-            argv=argv,
-            targeted=targeted,
             unseen=refused or report.unseen,
             not_found=report.not_found,
             **ended,  # type: ignore[arg-type]

@@ -4,13 +4,15 @@ Each step takes the summary and the run directory and returns the summary with
 the fields it owns filled in (digest paths and root causes, the triage status),
 writing its own artifact atomically on the way, through the run's redactor (a
 digest quotes log lines and assertion messages, where jobs print secrets). The
-views (`trace.json`, `report.html`) are written the same way and change nothing.
+views (`trace.json`, `report.html`) are written the same way and change nothing;
+a run writes them last, from the summary it writes (its final status included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -28,6 +30,9 @@ from replay._model.names import (
     digest_path,
 )
 from replay._store.rundir import display_path, write_bytes_atomic, write_json_atomic
+
+if TYPE_CHECKING:
+    from replay._core.digest import FailureDigest
 
 Step = Callable[[Summary, Path], Summary]
 
@@ -132,7 +137,9 @@ def view_step(redactor: Redactor | None = None) -> Step:
     """Write `trace.json` and `report.html`: the run's timeline and its page.
 
     Both quote the summary, the digests and the logs through the run's redactor
-    (without it: the summary's job envs and replay's own environment).
+    (without it: the summary's job envs and replay's own environment). Written
+    without fsync: both are derived from the summary (which is) and `replay report`
+    writes the page again; an fsync costs a short run 1-5 ms a file, more on a busy disk.
     """
 
     def step(summary: Summary, run_dir: Path) -> Summary:
@@ -143,14 +150,14 @@ def view_step(redactor: Redactor | None = None) -> Step:
         redact = summary_redactor(summary) if redactor is None else redactor
         shown = redacted_summary(summary, redact)
         events = redact.data(read_events(run_dir / EVENTS_NAME))
-        write_json_atomic(run_dir / TRACE_NAME, trace_document(shown, events))
+        write_json_atomic(run_dir / TRACE_NAME, trace_document(shown, events), durable=False)
         page = render_report(
             shown,
             summary_path=display_path(run_dir / SUMMARY_NAME),
             evidence=failure_evidence(shown, run_dir, redact.text),
             events=events,
         )
-        write_bytes_atomic(run_dir / REPORT_NAME, page.encode("utf-8", "replace"))
+        write_bytes_atomic(run_dir / REPORT_NAME, page.encode("utf-8", "replace"), durable=False)
         return summary
 
     return step
@@ -163,9 +170,7 @@ def failure_digests_step(redactor: Redactor | None = None) -> Step:
     """
 
     def step(summary: Summary, run_dir: Path) -> Summary:
-        from replay._core.bundle import targeted_command
-        from replay._core.digest import build_digest, diagnostics_index
-        from replay._inputs.logscan import scan_log
+        from replay._core.digest import diagnostics_index
 
         redact = summary_redactor(summary) if redactor is None else redactor
 
@@ -176,17 +181,7 @@ def failure_digests_step(redactor: Redactor | None = None) -> Step:
             if not executed or not target.outstanding or target.result is None:
                 targets.append(target)
                 continue
-            log = run_dir / target.log if target.log else run_dir / "-missing-"
-            evidence = scan_log(log, target.tests)
-            digest = build_digest(
-                target,
-                failure_lines=evidence.failure_lines,
-                log_lines=evidence.log_lines,
-                replay_command=summary.one_command_replay or "",
-                targeted_command=targeted_command(target),
-                generated_at=summary.finished_at,
-                correlation_id=summary.correlation_id,
-            )
+            digest = _digest(summary, target, run_dir)
             relative = digest_path(target.result)
             write_json_atomic(run_dir / relative, redact.data(unstructure(digest)))
             written.append((relative, digest))
@@ -200,3 +195,25 @@ def failure_digests_step(redactor: Redactor | None = None) -> Step:
         return attrs.evolve(summary, targets=tuple(targets))
 
     return step
+
+
+def _digest(summary: Summary, target: TargetResult, run_dir: Path) -> FailureDigest:
+    """The digest of one failed target of this run, from its log and its tests.
+
+    Its builders are imported here: a green run, the common case, needs none of them.
+    """
+    from replay._core.bundle import targeted_command
+    from replay._core.digest import build_digest
+    from replay._inputs.logscan import scan_log
+
+    log = run_dir / target.log if target.log else run_dir / "-missing-"
+    evidence = scan_log(log, target.tests)
+    return build_digest(
+        target,
+        failure_lines=evidence.failure_lines,
+        log_lines=evidence.log_lines,
+        replay_command=summary.one_command_replay or "",
+        targeted_command=targeted_command(target),
+        generated_at=summary.finished_at,
+        correlation_id=summary.correlation_id,
+    )

@@ -279,6 +279,9 @@ class RunOptions:
     """Asked after each finished job: True starts nothing new (a decided flake loop)."""
     stop_after: float | None = attrs.field(default=None, validator=seconds_validator)
     """Seconds after which nothing new starts (a flake loop's time budget)."""
+    drop_unstarted: bool = False
+    """Leave the jobs never started out of the summary: a loop that time or `stop_when` ends
+    (`--stress-duration`, a bisect probe) never owed them, and a digest each costs ~4 ms."""
 
 
 @attrs.frozen
@@ -416,7 +419,8 @@ async def _run_plan(
         environment = _environment(
             plan, run_id, env, tools={}, git={}, extra=environment_extra, redactor=redactor
         )
-        write_json_atomic(run_dir / ENVIRONMENT_NAME, environment)
+        # Not fsynced: a placeholder until the end of the run writes it again (durably).
+        write_json_atomic(run_dir / ENVIRONMENT_NAME, environment, durable=False)
         gathering = _gather_facts(plan) if options.collect_environment and plan.jobs else None
         executor = Executor(
             plan,
@@ -466,6 +470,7 @@ async def _run_plan(
                         started=started,
                         environment=environment,
                         post_process=options.post_process,
+                        drop_unstarted=options.drop_unstarted,
                         interrupted=functools.partial(_decide, interrupts, executor),
                         redactor=redactor,
                     )
@@ -565,9 +570,12 @@ def _finish(
     post_process: tuple[PostProcess, ...],
     interrupted: Callable[[], bool],
     redactor: Redactor,
+    drop_unstarted: bool = False,
 ) -> Summary:
     summary_path = run_dir / SUMMARY_NAME
     outcomes = executor.outcomes()
+    if drop_unstarted:
+        outcomes = tuple(o for o in outcomes if o.attempts)
     summary = build_summary(
         plan,
         outcomes,
@@ -581,10 +589,10 @@ def _finish(
     summary = _with_result_paths(summary, plan, run_dir, redactor)
     if plan.rerun_from is not None:
         summary = _with_carried_files(summary, Path(plan.rerun_from).parent, run_dir)
-    from replay._exec.postprocess import digest_step
+    from replay._exec.postprocess import failure_digests_step, view_step
 
     # Digests first: later steps (triage) compare root causes.
-    for step in (digest_step(redactor), *post_process):
+    for step in (failure_digests_step(redactor), *post_process):
         summary = step(summary, run_dir)
     write_json_atomic(
         run_dir / BUNDLE_NAME,
@@ -603,6 +611,9 @@ def _finish(
     )
     summary = attrs.evolve(summary, status=status)
     write_json_atomic(summary_path, summary_document(summary, redactor))
+    # The views last, from the summary as written: the page and the trace never show a
+    # status the summary does not have (a signal during the digests makes both `interrupted`).
+    view_step(redactor)(summary, run_dir)
     return summary
 
 

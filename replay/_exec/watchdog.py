@@ -181,7 +181,14 @@ class Watchdog:
         self._send(f"-{pgid}\n")
 
     def close(self) -> None:
-        """Normal end: every group is gone; let the watchdog exit without acting."""
+        """Normal end: every group is gone; let the watchdog exit without acting.
+
+        Not waited for: after a quick job the watchdog may still be starting (its
+        interpreter takes 10-20 ms), and waiting for it was on every run's critical
+        path. It reads `done` whenever it gets there (the pipe keeps the line after
+        replay closes it) and exits; a daemon thread reaps it, so a long-lived
+        program that runs many plans leaves no zombie behind.
+        """
         self._send("done\n")
         process, self._process = self._process, None
         if process is None:
@@ -189,10 +196,12 @@ class Watchdog:
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        import subprocess
+        if process.poll() is None:
+            import threading
 
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
+            threading.Thread(
+                target=process.wait, name="replay-watchdog-reaper", daemon=True
+            ).start()
 
 
 def command(grace: float, mark: str) -> list[str]:

@@ -33,9 +33,7 @@ import attrs
 from replay._inputs.discover import cargo_test_stems
 from replay._inputs.quarantine import (
     MAX_DAYS,
-    QUARANTINE_POLICY,
     Classification,
-    EntryState,
     Judged,
     judge_quarantine,
     judge_waiver,
@@ -44,6 +42,7 @@ from replay._inputs.quarantine import (
 )
 from replay._model.convert import register_enum
 from replay._model.errors import InputError
+from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 
 WAIVER_AUDIT_SCHEMA = "pi.ci.waiver_audit.v1"
 QUARANTINE_REPORT_SCHEMA = "pi.test.quarantine_report.v2"

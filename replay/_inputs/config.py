@@ -33,6 +33,8 @@ from replay._model.models import (
     MAX_RETRIES,
     MAX_SECONDS,
     NO_TESTS_RULES,
+    RETRY_ON_RULES,
+    RetryOn,
     Suite,
     _count,
     _env,
@@ -163,6 +165,7 @@ class _RawConfig:
     setup: tuple[_RawPhase, ...] = ()
     teardown: tuple[_RawPhase, ...] = ()
     no_tests: str | None = None
+    retry_on: str | None = None
     history: History | None = None
 
 
@@ -396,6 +399,12 @@ def _controls(
             f"got {raw.no_tests!r}"
         )
         raise ConfigError(msg)
+    if raw.retry_on is not None and raw.retry_on not in RETRY_ON_RULES:
+        msg = (
+            f"{src}: {where}.retry_on: expected one of {', '.join(RETRY_ON_RULES)}, "
+            f"got {raw.retry_on!r}"
+        )
+        raise ConfigError(msg)
     groups = {name: group.max for name, group in raw.groups.items()}
     setup = _phases(raw.setup, root, f"{src}: {where}.setup")
     teardown = _phases(raw.teardown, root, f"{src}: {where}.teardown")
@@ -420,6 +429,7 @@ def _controls(
         "setup": setup,
         "teardown": teardown,
         "no_tests": raw.no_tests,
+        "retry_on": None if raw.retry_on is None else RetryOn(raw.retry_on),
     }
 
 

@@ -13,8 +13,8 @@ writes; the state itself has one spelling.
 Upstream's rules (DESIGN.md): an entry `[quarantine.<stem>]` has 9 fields
 `category owner quarantined expires bead evidence repro reason remove_when`,
 spans at most 14 days, and an expired entry fails CI; a quarantined test still
-runs, gets 1 retry after 5 s (`QUARANTINE_POLICY`), and its failure does not
-block. A waiver `[waiver.<gate_id>]` has 7 fields, spans at most 30 days.
+runs, gets 1 retry after 5 s (`QUARANTINE_POLICY`, in `replay._model.quarantine`), and its
+failure does not block. A waiver `[waiver.<gate_id>]` has 7 fields, spans at most 30 days.
 Upstream's audit silently passed incomplete entries and skipped stems
 containing `-`; here an incomplete entry is `invalid` with the missing field
 names, and every stem is read, quoted or not. Where a run and upstream's audit
@@ -32,7 +32,6 @@ same as before, or nothing is written.
 from __future__ import annotations
 
 import copy
-import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -43,9 +42,8 @@ from typing import Any
 import attrs
 
 from replay._inputs.toml import parse_toml, read_text, read_toml, tomllib
-from replay._model.convert import register_enum
 from replay._model.errors import InputError, ReplayError
-from replay._model.models import RetryPolicy
+from replay._model.quarantine import EntryState
 from replay._store.rundir import write_bytes_atomic
 
 FIELDS = (
@@ -66,6 +64,9 @@ MAX_DAYS = 14
 
 EXPIRING_SOON_DAYS = 2
 """Entries with this many days or fewer left are `expiring_soon`, as upstream's quarantine guard."""
+
+SIGNATURES_FIELD = "signatures"
+"""Optional in a quarantine entry: the failure fingerprints it covers (see `_core.signatures`)."""
 
 WAIVER_FIELDS = ("owner", "created", "expires", "bead", "reason", "scope", "remove_when")
 """The 7 fields every `[waiver.<gate_id>]` must have, in upstream's order."""
@@ -88,16 +89,6 @@ REMOVAL_FAILURE_RATE = 0.05
 _BARE_KEY = re.compile(r"[A-Za-z0-9_]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WHAT = "a suite_classification.toml file"
-
-
-@register_enum
-class EntryState(str, enum.Enum):
-    """Where a quarantine or waiver entry stands on a given day (the one lifecycle of both)."""
-
-    ACTIVE = "active"
-    EXPIRING_SOON = "expiring_soon"
-    EXPIRED = "expired"
-    INVALID = "invalid"
 
 
 @attrs.frozen
@@ -169,6 +160,8 @@ class Quarantined:
     """Days from the day judged to `expires` (negative once expired), when `expires` is a date."""
     warnings: tuple[str, ...] = ()
     """Worth fixing but not invalidating (unknown fields), as `replay audit` reports them."""
+    signatures: tuple[str, ...] = ()
+    """`signatures = [...]`: the failure fingerprints the entry covers (empty: any failure)."""
 
 
 @attrs.frozen
@@ -185,26 +178,6 @@ class Classification:
     """`[quarantine.<stem>]` tables as TOML parsed them; `judge` decides what they are worth."""
     unknown_tables: tuple[str, ...] = ()
     """Top-level keys other than `suite`, `waiver` and `quarantine`, sorted."""
-
-
-QUARANTINE_RETRY = RetryPolicy(retries=1, delay=5.0)
-"""One retry after 5 seconds: upstream's policy for quarantined tests."""
-
-
-@attrs.frozen
-class QuarantinePolicy:
-    """What a quarantined target gets in a run; the executor and the audit report both read it."""
-
-    retry: RetryPolicy = QUARANTINE_RETRY
-    blocks_run: bool = False
-    """A quarantined target's failure does not fail the run."""
-    failing_states: tuple[EntryState, ...] = (EntryState.EXPIRED, EntryState.INVALID)
-    """Entries that fail the run instead: expired ones (upstream), and invalid ones, since an
-    entry without an owner or an expiry is a quarantine nobody tracks."""
-
-
-QUARANTINE_POLICY = QuarantinePolicy()
-"""The policy `replay run` applies to quarantined targets."""
 
 
 def quarantine_entry(
@@ -568,7 +541,18 @@ def judge(lifecycle: Lifecycle, name: str, table: object, *, today: date) -> Jud
         problems.append(f"expires ({end}) is before {lifecycle.start_field} ({start})")
     elif span is not None and span > lifecycle.max_days:
         problems.append(f"span of {span} days exceeds the {lifecycle.max_days}-day maximum")
-    unknown = tuple(sorted(str(key) for key in table if key not in fields))
+    signatures = table.get(SIGNATURES_FIELD)
+    if (
+        lifecycle.table == "quarantine"
+        and signatures is not None
+        and (
+            not isinstance(signatures, list)
+            or not all(isinstance(v, str) and v for v in signatures)
+        )
+    ):
+        problems.append(f"{SIGNATURES_FIELD}: expected a list of failure fingerprints (strings)")
+    optional = (SIGNATURES_FIELD,) if lifecycle.table == "quarantine" else ()
+    unknown = tuple(sorted(str(key) for key in table if key not in (*fields, *optional)))
     for key in unknown:
         if isinstance(table[key], dict):
             # `[quarantine.a.b]` is the table `b` inside `a`: a dotted name needs quotes.
@@ -603,6 +587,8 @@ def judge_entry(stem: str, table: object, *, today: date) -> Quarantined:
     """One `[quarantine.<stem>]` table, as TOML parsed it, judged on `today`, as a run sees it."""
     judged = judge_quarantine(stem, table, today=today)
     complete = all(judged.values[name].strip() for name in FIELDS)
+    listed = table.get(SIGNATURES_FIELD) if isinstance(table, dict) else None
+    signatures = tuple(listed) if isinstance(listed, list) and not judged.problems else ()
     return Quarantined(
         stem=stem,
         state=judged.state,
@@ -611,6 +597,7 @@ def judge_entry(stem: str, table: object, *, today: date) -> Quarantined:
         problems=judged.problems,
         days_left=judged.days_left,
         warnings=tuple(f"unknown field {key!r}" for key in judged.unknown),
+        signatures=signatures,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Union
 import attrs
 import orjson
 
+from replay._core.bisect import BisectReport
 from replay._core.diff import TriageDiff
 from replay._core.digest import FailureDigest
 from replay._core.flakes import FlakeReport
@@ -185,34 +186,29 @@ def model_schema(cl: type, *, title: str | None = None) -> Schema:
     return schema
 
 
+def _names(description: str) -> Schema:
+    """A property holding a list of target names."""
+    return {"type": "array", "items": {"type": "string"}, "description": description}
+
+
 _PI_SUMMARY_PROPERTIES: dict[str, Schema] = {
     "total_suites": {"type": "integer", "description": "Targets of a kind other than unit/vcr."},
     "passed_suites": {"type": "integer"},
     "failed_suites": {"type": "integer"},
-    "failed_names": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Outstanding targets of a kind other than unit/vcr (upstream: e2e suites).",
-    },
+    "failed_names": _names(
+        "Outstanding targets of a kind other than unit/vcr (upstream: e2e suites)."
+    ),
     "total_units": {"type": "integer", "description": "Targets of kind unit or vcr."},
     "passed_units": {"type": "integer"},
     "failed_units": {"type": "integer"},
-    "failed_unit_names": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Outstanding targets of kind unit or vcr.",
-    },
+    "failed_unit_names": _names("Outstanding targets of kind unit or vcr."),
     "replay_bundle": {
         "type": "object",
         "properties": {"one_command_replay": {"type": ["string", "null"]}},
         "required": ["one_command_replay"],
         "additionalProperties": False,
     },
-    "outstanding": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Every target the chain still owes a passing run.",
-    },
+    "outstanding": _names("Every target the chain still owes a passing run."),
 }
 """The upstream (pi) fields `summary_document` derives from the targets."""
 
@@ -263,6 +259,7 @@ SCHEMAS: dict[str, SchemaSource] = {
     "failure_digest": FailureDigest,
     "triage_diff": TriageDiff,
     "flake_report": FlakeReport,
+    "bisect_report": BisectReport,
     "target_result": TargetResult,
 }
 """Published schemas: file stem -> attrs class or schema function. Add new artifacts here."""

@@ -9,7 +9,7 @@ import os
 
 import attrs
 
-from replay._model.models import MAX_PARALLELISM, Suite
+from replay._model.models import MAX_PARALLELISM, RetryOn, Suite
 
 DEFAULT_OUT = "replay-results"
 DEFAULT_PARALLELISM = min(MAX_PARALLELISM, max(1, os.cpu_count() or 1))
@@ -87,6 +87,8 @@ class Config:
     """`[[replay.teardown]]`: commands run at the end of every run, interrupted ones too."""
     no_tests: str | None = None
     """What a suite whose adapter saw no test counts as (`fail`, `warn`, `pass`)."""
+    retry_on: RetryOn | None = None
+    """`known-flaky`: retries (and quarantines) only for failures with a known flaky signature."""
 
     def suite(self, name: str) -> Suite | None:
         """The suite called `name`, if the config has one."""

@@ -41,15 +41,20 @@ def _format(exc: BaseException, cl: type | None) -> str:
     return cattrs.v.format_exception(exc, cl)
 
 
+def _refuse_other(value: Any, allowed: tuple[type, ...], expected: str) -> None:
+    """Raise `_Mismatch` unless `value` is one of the `allowed` JSON scalar types."""
+    # bool is an int subclass: accept it only where bool is asked for.
+    if isinstance(value, bool) and bool not in allowed:
+        msg = f"expected {expected}, got a boolean"
+        raise _Mismatch(msg)
+    if not isinstance(value, allowed):
+        msg = f"expected {expected}, got {type(value).__name__}"
+        raise _Mismatch(msg)
+
+
 def _strict_scalar(kind: type, accepts: tuple[type, ...]) -> Callable[[Any, type], Any]:
     def hook(value: Any, _: type) -> Any:
-        # bool is an int subclass: accept it only where bool is asked for.
-        if isinstance(value, bool) and kind is not bool:
-            msg = f"expected {kind.__name__}, got a boolean"
-            raise _Mismatch(msg)
-        if not isinstance(value, accepts):
-            msg = f"expected {kind.__name__}, got {type(value).__name__}"
-            raise _Mismatch(msg)
+        _refuse_other(value, accepts, kind.__name__)
         return kind(value)
 
     return hook
@@ -107,12 +112,7 @@ def _scalar_union_factory(tp: Any) -> Callable[[Any, type], Any]:
     names = " or ".join("null" if a is type(None) else a.__name__ for a in allowed)
 
     def hook(value: Any, _: type) -> Any:
-        if isinstance(value, bool) and bool not in allowed:
-            msg = f"expected {names}, got a boolean"
-            raise _Mismatch(msg)
-        if not isinstance(value, allowed):
-            msg = f"expected {names}, got {type(value).__name__}"
-            raise _Mismatch(msg)
+        _refuse_other(value, allowed, names)
         return value
 
     return hook

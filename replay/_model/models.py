@@ -249,6 +249,17 @@ class Backoff(str, enum.Enum):
     EXPONENTIAL = "exponential"
 
 
+class RetryOn(str, enum.Enum):
+    """Which failures a retry policy retries (`retry_on`; unset: any failure)."""
+
+    KNOWN_FLAKY = "known-flaky"
+    """Only failures whose signature is a known flaky one (a quarantine entry's, the ledger's)."""
+
+
+RETRY_ON_RULES = tuple(r.value for r in RetryOn)
+"""The values `retry_on` takes in a config."""
+
+
 @attrs.frozen
 class Suite:
     """One runnable suite as the config describes it: a command and how to read it."""
@@ -317,6 +328,8 @@ class RetryPolicy:
     """A retry runs only the failed tests where the adapter can target them, else the suite."""
     max_tests: int = attrs.field(default=100, validator=_count(1))
     """More failed tests than this in one attempt: the retry runs the whole suite."""
+    retry_on: RetryOn | None = None
+    """`known-flaky`: retry only failures whose signature is a known flaky one; None: any."""
 
 
 @attrs.frozen
@@ -358,6 +371,10 @@ class Job:
     """Slots of the plan's parallelism this job takes while it runs."""
     setup: tuple[str, ...] = attrs.field(default=(), validator=_texts)
     """Names of the plan's setup jobs this job needs."""
+    signatures: tuple[str, ...] = attrs.field(default=(), validator=_texts)
+    """The quarantine entry's failure signatures: only these are spared (empty: any failure)."""
+    known_signatures: tuple[str, ...] = attrs.field(default=(), validator=_texts)
+    """Signatures of this target's flaky tests in the ledger (`retry_on = "known-flaky"`)."""
 
 
 @attrs.frozen

@@ -26,7 +26,7 @@ import attrs
 from replay._core.ledger import FAILED, Batch, Outcome
 from replay._model.errors import InputError, ReplayError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 BUSY_TIMEOUT_MS = 60_000
 """How long a SQLite writer waits for another one: an ingest of a big summary takes seconds."""
@@ -48,11 +48,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TABLE targets (run INTEGER NOT NULL, target INTEGER NOT NULL,"
             " status TEXT NOT NULL, duration REAL, attempts INTEGER NOT NULL,"
             " PRIMARY KEY (run, target)){no_rowid}",
-            # Keyed by test first: every question reads one test's rows together.
             "CREATE TABLE results (test INTEGER NOT NULL, run INTEGER NOT NULL,"
             " attempt INTEGER NOT NULL, status INTEGER NOT NULL, duration REAL,"
             " fingerprint INTEGER, final INTEGER NOT NULL, retried INTEGER NOT NULL,"
             " PRIMARY KEY (test, run, attempt)){no_rowid}",
+        ),
+    ),
+    (
+        2,
+        (
+            # Keyed by run first: an ingest appends its rows at the end of the tree (a few
+            # pages per summary) instead of touching one page per test (version 1, 3.5x
+            # slower). One test's rows are found through the index on test.
+            "CREATE TABLE results_by_run (run INTEGER NOT NULL, test INTEGER NOT NULL,"
+            " attempt INTEGER NOT NULL, status INTEGER NOT NULL, duration REAL,"
+            " fingerprint INTEGER, final INTEGER NOT NULL, retried INTEGER NOT NULL,"
+            " PRIMARY KEY (run, test, attempt)){no_rowid}",
+            "INSERT INTO results_by_run (run, test, attempt, status, duration, fingerprint,"
+            " final, retried) SELECT run, test, attempt, status, duration, fingerprint, final,"
+            " retried FROM results",
+            "DROP TABLE results",
+            "ALTER TABLE results_by_run RENAME TO results",
+            "CREATE INDEX results_test ON results (test) WHERE status = 1",
         ),
     ),
 )
@@ -254,62 +271,89 @@ class Ledger:
             for table in ("runs", "names", "fingerprints", "targets", "results")
         }
 
-    def flaky_candidates(self, since: str | None) -> list[tuple[str, str | None, int, int, int]]:
-        """(test, commit, passed, failed, retried) of tests that failed at least once."""
+    def failing_tests(self, since: str | None) -> list[str]:
+        """Tests with a failed attempt (retries too) since `since`: the only ones that can flake."""
+        # `status = 1` literally: SQLite then reads the partial index of failed rows only.
         return [
-            (name, commit, int(p), int(f), int(r))
-            for name, commit, p, f, r in self._rows(
-                "SELECT n.name, u.commit_sha,"
-                " SUM(CASE WHEN r.status = 0 THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN r.status = 1 THEN 1 ELSE 0 END), SUM(r.retried)"
-                " FROM results r JOIN runs u ON u.id = r.run JOIN names n ON n.id = r.test"
-                " WHERE r.final = 1 AND u.started_at >= ? AND r.test IN"
-                " (SELECT DISTINCT test FROM results WHERE status = 1)"
-                " GROUP BY n.name, u.commit_sha",
+            name
+            for (name,) in self._rows(
+                "SELECT DISTINCT n.name FROM results r JOIN runs u ON u.id = r.run"  # noqa: S608
+                f" JOIN names n ON n.id = r.test WHERE r.status = {FAILED}"
+                " AND u.started_at >= ? ORDER BY n.name",
                 (since or "",),
             )
         ]
 
-    def outcomes(self, test: str, since: str | None = None) -> list[Outcome]:
-        """`test`'s final result in each run, in time order."""
-        return [
-            Outcome(run, started, commit, status, duration, mark, bool(retried), attempt)
-            for run, started, commit, status, duration, mark, retried, attempt in self._rows(
-                "SELECT u.run_id, u.started_at, u.commit_sha, r.status, r.duration, f.text,"
-                " r.retried, r.attempt FROM results r JOIN runs u ON u.id = r.run"
+    def _by_test(
+        self, tests: Sequence[str], select: str, where: str, params: Sequence[Any]
+    ) -> dict[str, list[tuple[Any, ...]]]:
+        """Rows of `tests` (`select` columns), in time order, 500 tests per query.
+
+        Names are turned into ids first: the query then walks the runs in time
+        order and looks each test up by the results' key (run, test).
+        """
+        found: dict[str, list[tuple[Any, ...]]] = {test: [] for test in tests}
+        ids: dict[int, str] = {}
+        names = sorted(found)
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT id, name FROM names WHERE name IN ({marks})"  # noqa: S608
+            ids.update((number, name) for number, name in self._rows(query, chunk))
+        numbers = sorted(ids)
+        for start in range(0, len(numbers), 500):
+            chunk_ids = numbers[start : start + 500]
+            marks = ", ".join("?" * len(chunk_ids))
+            # The clauses are this module's constants; values are parameters.
+            query = (
+                f"SELECT r.test, {select} FROM runs u JOIN results r ON r.run = u.id"  # noqa: S608
                 " LEFT JOIN fingerprints f ON f.id = r.fingerprint"
-                " WHERE r.test = (SELECT id FROM names WHERE name = ?) AND r.final = 1"
-                " AND u.started_at >= ? ORDER BY u.started_at, u.run_id",
-                (test, since or ""),
+                f" WHERE r.test IN ({marks}) AND {where}"
+                " ORDER BY u.started_at, u.run_id, r.attempt"
             )
-        ]
+            for row in self._rows(query, [*chunk_ids, *params]):
+                found[ids[row[0]]].append(row[1:])
+        return found
+
+    def outcomes(self, tests: Sequence[str], since: str | None = None) -> dict[str, list[Outcome]]:
+        """Each of `tests`' final result in each run, in time order (one scan for them all)."""
+        rows = self._by_test(
+            tests,
+            "u.run_id, u.started_at, u.commit_sha, r.status, r.duration, f.text, r.retried,"
+            " r.attempt",
+            "r.final = 1 AND u.started_at >= ?",
+            (since or "",),
+        )
+        return {
+            test: [
+                Outcome(run, started, commit, status, duration, mark, bool(retried), attempt)
+                for run, started, commit, status, duration, mark, retried, attempt in found
+            ]
+            for test, found in rows.items()
+        }
 
     def timeline(self, test: str) -> list[Outcome]:
         """Every attempt of `test`, in time order."""
         return [
             Outcome(run, started, commit, status, duration, mark, bool(retried), attempt)
-            for run, started, commit, status, duration, mark, retried, attempt in self._rows(
-                "SELECT u.run_id, u.started_at, u.commit_sha, r.status, r.duration, f.text,"
-                " r.retried, r.attempt FROM results r JOIN runs u ON u.id = r.run"
-                " LEFT JOIN fingerprints f ON f.id = r.fingerprint"
-                " WHERE r.test = (SELECT id FROM names WHERE name = ?)"
-                " ORDER BY u.started_at, u.run_id, r.attempt",
-                (test,),
-            )
+            for run, started, commit, status, duration, mark, retried, attempt in self._by_test(
+                [test],
+                "u.run_id, u.started_at, u.commit_sha, r.status, r.duration, f.text,"
+                " r.retried, r.attempt",
+                "1 = 1",
+                (),
+            )[test]
         ]
 
-    def failure_marks(self, test: str, since: str | None = None) -> list[str | None]:
-        """The fingerprint of every failed attempt of `test` (retries too)."""
-        return [
-            mark
-            for (mark,) in self._rows(
-                "SELECT f.text FROM results r JOIN runs u ON u.id = r.run"
-                " LEFT JOIN fingerprints f ON f.id = r.fingerprint"
-                " WHERE r.test = (SELECT id FROM names WHERE name = ?) AND r.status = ?"
-                " AND u.started_at >= ?",
-                (test, FAILED, since or ""),
-            )
-        ]
+    def failure_marks(
+        self, tests: Sequence[str], since: str | None = None
+    ) -> dict[str, list[str | None]]:
+        """The fingerprint of every failed attempt (retries too) of each of `tests`."""
+        # `status = 1` literally: SQLite uses the partial index on failed rows only then.
+        rows = self._by_test(
+            tests, "f.text", f"r.status = {FAILED} AND u.started_at >= ?", (since or "",)
+        )
+        return {test: [mark for (mark,) in found] for test, found in rows.items()}
 
     def test_durations(self, since: str | None) -> dict[str, list[float]]:
         """Final-attempt durations of every test, in time order."""

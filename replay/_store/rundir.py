@@ -18,7 +18,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import shutil
 import socket
 import stat
@@ -167,7 +166,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
     """
     parent = _open_parent(path)
     # A unique name in the same directory; cut so that it stays within NAME_MAX.
-    temp = f".{path.name[:200]}.{secrets.token_hex(4)}.tmp"
+    # os.urandom as `secrets.token_hex` reads it, without importing hashlib (OpenSSL).
+    temp = f".{path.name[:200]}.{os.urandom(4).hex()}.tmp"
     try:
         # 0o666 less the umask, as any file the user's tools write (not mkstemp's 0600).
         fd = os.open(temp, _NEW_FILE, 0o666, dir_fd=parent)

@@ -1,0 +1,52 @@
+"""A `--stress` run recorded in the ledger, from a real run of toolz's pytest suite.
+
+`replay run --stress 5 --suite curried` on toolz 1.2.0 (sdist) with a test that fails on odd
+pids: the test passed 2 of 5 runs on one commit, and `record = true` ingested the run. The
+fixture keeps runs 1 (failed) and 3 (passed), with two tests each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from replay._cli._history import flaky_tests
+from replay._core.ledger import RunFacts, summary_batch
+from replay._inputs.readers import load_summary
+from replay._store.ledger import open_ledger
+
+FIXTURE = Path(__file__).parent / "fixtures" / "real" / "toolz_stress_summary.json"
+FLAKY = "toolz/tests/test_curried.py::test_flaky_w8"
+
+
+def test_the_fixture_holds_a_pass_and_a_failure_of_one_test() -> None:
+    summary = load_summary(FIXTURE)
+    statuses = {
+        t.name: next(x.status.value for x in t.tests if x.name == FLAKY) for t in summary.targets
+    }
+    assert {"curried@1": "failed", "curried@3": "passed"} == statuses
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: stress runs are ingested as targets `curried@1`, `curried@3`, ... "
+    "(replay/_core/ledger.py summary_batch), so no test is seen both passing and failing",
+)
+def test_stress_runs_are_recorded_under_their_suite(tmp_path: Path) -> None:
+    batch = summary_batch(load_summary(FIXTURE), RunFacts(commit="c1"))
+    assert {"curried"} == {row[1] for row in batch.targets}
+    assert all("@" not in row[2].split("::")[0] for row in batch.results)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: `history flaky` misses a test a --stress run saw pass and fail on one commit",
+)
+def test_history_flaky_finds_the_test_a_stress_run_saw_flip(tmp_path: Path) -> None:
+    location = str(tmp_path / "history.db")
+    with open_ledger(location) as ledger:
+        ledger.ingest(summary_batch(load_summary(FIXTURE), RunFacts(commit="c1")), str(FIXTURE))
+        found = flaky_tests(ledger, None)
+    assert [f"curried::{FLAKY}"] == [t.test for t in found]
+    assert (2, 1) == (found[0].runs, found[0].failed)
