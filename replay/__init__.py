@@ -41,7 +41,7 @@ _EXPORTS = {
     "build_plan": "replay._core.planning",
     "load_config": "replay._inputs.config",
     "load_summary": "replay._inputs.readers",
-    "parse_duration": "replay._inputs.config",
+    "parse_duration": "replay._model.config",
     "rerun_plan": "replay._core.planning",
     "run": "replay._exec.run",
     "run_plan": "replay._exec.run",
@@ -60,10 +60,10 @@ if TYPE_CHECKING:  # what mypy sees: _EXPORTS as imports (tests/test_api.py chec
     from replay._exec.run import run as run
     from replay._exec.run import run_plan as run_plan
     from replay._inputs.config import load_config as load_config
-    from replay._inputs.config import parse_duration as parse_duration
     from replay._inputs.readers import load_summary as load_summary
     from replay._model.config import Config as Config
     from replay._model.config import Profile as Profile
+    from replay._model.config import parse_duration as parse_duration
     from replay._model.errors import ArtifactError as ArtifactError
     from replay._model.errors import ConfigError as ConfigError
     from replay._model.errors import InputError as InputError

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from _support import refusal
 
-from replay._inputs.config import find_config, load_config, parse_duration
+from replay._inputs.config import load_config
+from replay._inputs.locate import find_config
+from replay._model.config import parse_duration
 from replay._model.errors import ConfigError
 
 GOOD = """\

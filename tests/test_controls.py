@@ -186,6 +186,27 @@ def test_no_tests_decides_what_an_empty_suite_counts_as(
     assert (rule == "fail") == (result.summary.status.value == "failed")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("rule", "expected", "warned"),
+    [("fail", "failed", False), ("warn", "passed", True), ("pass", "passed", False)],
+)
+def test_no_tests_applies_to_pytest_exiting_5_for_no_tests(
+    tmp_path: Path, rule: str, expected: str, warned: bool
+) -> None:
+    """A real pytest whose `-k` matches nothing exits 5: `--no-tests` decides, exit code kept."""
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    argv = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "nomatch")
+    empty = attrs.evolve(job("empty", *argv, "test_one.py", cwd=str(tmp_path)), adapter="pytest")
+    result = execute(tmp_path, "asyncio", Plan(jobs=(empty,), no_tests=rule))
+    target = result.summary.targets[0]
+    last = target.attempts[-1]
+    assert (expected, 5) == (target.status.value, last.exit_code)
+    assert warned == any(e["event"] == "warning" for e in events(result))
+    assert (rule == "fail") == ("no tests ran" in (last.failed_by or ""))
+    assert (rule != "fail") == (f"(--no-tests {rule})" in (last.passed_by or ""))
+
+
 def test_no_tests_spares_generic_suites_targeted_runs_and_failures() -> None:
     """Only a whole-suite, test-aware attempt that passed is judged; a leak fails on request."""
     passed, failed = Attempt(number=1, exit_code=0), Attempt(number=1, exit_code=1)

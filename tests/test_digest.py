@@ -12,20 +12,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from replay._core.diagnostics import DIAGNOSTICS_INDEX_SCHEMA, ROOT_CAUSE_CLASSES, diagnostics_index
 from replay._core.digest import (
-    DIAGNOSTICS_INDEX_SCHEMA,
     FAILURE_DIGEST_SCHEMA,
     Assertion,
     FailureDigest,
     Location,
     build_digest,
-    diagnostics_index,
     first_failing_assertion,
     impacted_tests,
 )
 from replay._core.rootcause import (
     CAUSE_CLASSES,
-    ROOT_CAUSE_CLASSES,
     EvidenceScope,
     RootCause,
     classify_root_cause,

@@ -20,7 +20,16 @@ from _support import replay
 
 from replay._core.queue_plan import QueueKeys, combine_attempts, plan_fingerprint, queue_order
 from replay._model.errors import ReplayError
-from replay._model.models import Attempt, ChainState, Job, Plan, TargetResult, TargetStatus
+from replay._model.models import (
+    Attempt,
+    ChainState,
+    Job,
+    Plan,
+    RunStatus,
+    Summary,
+    TargetResult,
+    TargetStatus,
+)
 
 REDIS = shutil.which("redis-server")
 
@@ -215,10 +224,79 @@ def test_requeued_failure_passes_elsewhere_as_flaky(tmp_path: Path, redis_url: s
     )
     summary = load(tmp_path / "all/summary.json")
     [shaky] = [t for t in summary["targets"] if t["name"] == "shaky"]
-    expected = (0, "flaky", 2)
-    assert expected == (result.returncode, shaky["status"], len(shaky["attempts"]))
-    verified = replay(tmp_path, "verify", "w0")
-    assert 0 == verified.returncode, verified.stdout + verified.stderr
+    [own] = [t for t in load(tmp_path / "w0/summary.json")["targets"] if t["name"] == "shaky"]
+    # The lone worker ran it twice: its own summary agrees with the merged one.
+    expected = (0, 0, "flaky", 2, "flaky", 2)
+    assert expected == (
+        worker.returncode,
+        result.returncode,
+        shaky["status"],
+        len(shaky["attempts"]),
+        own["status"],
+        len(own["attempts"]),
+    )
+    # The merged summary's logs are carried into `all/` from the worker's job folders.
+    assert all(a["log"].startswith("carried/") for a in shaky["attempts"]), shaky["attempts"]
+    for run_dir in ("w0", "all"):
+        verified = replay(tmp_path, "verify", run_dir)
+        assert 0 == verified.returncode, verified.stdout + verified.stderr
+
+
+def _failed(name: str) -> Summary:
+    target = TargetResult(
+        name=name,
+        kind="e2e",
+        adapter="generic",
+        argv=("false",),
+        status=TargetStatus.FAILED,
+        chain_state=ChainState.OUTSTANDING,
+        decided_by="r",
+        exit_code=1,
+        attempts=(Attempt(number=1, exit_code=1),),
+    )
+    return Summary(
+        run_id="r", status=RunStatus.FAILED, started_at="", finished_at="", targets=(target,)
+    )
+
+
+def test_a_requeued_job_goes_to_another_live_worker(tmp_path: Path, redis_url: str) -> None:
+    """The worker whose run failed passes over the requeued job while another worker lives."""
+    from replay._exec.queue import Worker, _complete, _reserve, connect, seed
+
+    keys = QueueKeys("other")
+    client = connect(redis_url)
+    seed(client, keys, _plan("x", "y"), None)
+    one, two = (
+        Worker(url=redis_url, keys=keys, run_dir=tmp_path / n, requeue=1, name=n)
+        for n in ("one", "two")
+    )
+    taken = [_reserve(client, one), _reserve(client, two)]
+    outcome = _complete(client, one, "x", _failed("x"), 0, job_dir=tmp_path)
+    waited = _reserve(client, one)  # x is back, but `two` is alive: `one` leaves it
+    _complete(client, two, "y", _failed("y"), 1, job_dir=tmp_path)
+    handed = _reserve(client, two)
+    assert [("job", "x"), ("job", "y"), "requeued", ("wait", None), ("job", "x")] == [
+        *taken,
+        outcome,
+        waited,
+        handed,
+    ]
+
+
+def test_a_requeued_job_comes_back_when_no_other_worker_lives(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Alone (the other workers' heartbeats ended), the worker takes its requeued job back."""
+    from replay._exec.queue import Worker, _complete, _reserve, connect, seed
+
+    keys = QueueKeys("alone")
+    client = connect(redis_url)
+    seed(client, keys, _plan("x"), None)
+    one = Worker(url=redis_url, keys=keys, run_dir=tmp_path, requeue=1, name="one")
+    client.zadd(keys.workers, {"gone": 0})  # a heartbeat that ended long ago
+    assert ("job", "x") == _reserve(client, one)
+    assert "requeued" == _complete(client, one, "x", _failed("x"), 0, job_dir=tmp_path)
+    assert ("job", "x") == _reserve(client, one)
 
 
 @pytest.mark.slow

@@ -30,11 +30,6 @@ def test_the_run_failed_and_recorded_why() -> None:
     assert WHY == describe_end(target)  # what report.html shows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `replay show` (replay/_cli/_show.py `_ended`, a copy of "
-    "replay/_core/results.py `describe_end`) ignores failed_by and prints `exit code 0`",
-)
 def test_show_says_no_tests_ran_not_exit_code_0(tmp_path: Path) -> None:
     shown = replay(tmp_path, "show", str(FIXTURE))
     assert 1 == shown.returncode, shown.stderr
@@ -60,11 +55,6 @@ def test_pytest_exits_5_having_seen_no_test() -> None:
     assert TargetStatus.FAILED is attempt_status(judged(job, attempt, "fail")[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: --no-tests pass|warn only applies to exit 0 (replay/_exec/executor.py "
-    "`judged`); pytest says `no tests collected` with exit 5, so the option cannot help it",
-)
 @pytest.mark.parametrize("no_tests", ["pass", "warn"])
 def test_no_tests_pass_and_warn_count_pytest_exit_5_as_no_tests(no_tests: str) -> None:
     job, attempt = _pytest_job_and_attempt()

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
 import redis
 from _support import replay
 
@@ -70,11 +69,6 @@ def test_the_queue_merge_keeps_every_job_and_its_tests(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: merged_summary (replay/_exec/queue.py) keeps each record's paths, relative "
-    "to a worker's job directory, so the merged summary names files that are not there",
-)
 def test_the_merged_summary_names_no_file_that_is_not_there(tmp_path: Path) -> None:
     out = tmp_path / "m"
     merged = _merge(out)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from replay._core.queue_plan import QueueKeys
 from replay._exec.queue import Worker, _write_worker_summary
 from replay._inputs.readers import load_summary
@@ -38,11 +36,6 @@ def test_the_two_runs_are_one_job_failed_then_passed() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _write_worker_summary (replay/_exec/queue.py) merges a job the worker ran "
-    "twice as an overlap, keeps the failed record and drops the passing run",
-)
 def test_the_worker_summary_keeps_both_runs_of_a_requeued_job(tmp_path: Path) -> None:
     summary = _worker_summary(tmp_path)
     (target,) = summary.targets

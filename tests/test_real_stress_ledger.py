@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import attrs
 
 from replay._cli._history import flaky_tests
 from replay._core.ledger import RunFacts, summary_batch
@@ -28,21 +28,12 @@ def test_the_fixture_holds_a_pass_and_a_failure_of_one_test() -> None:
     assert {"curried@1": "failed", "curried@3": "passed"} == statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: stress runs are ingested as targets `curried@1`, `curried@3`, ... "
-    "(replay/_core/ledger.py summary_batch), so no test is seen both passing and failing",
-)
 def test_stress_runs_are_recorded_under_their_suite(tmp_path: Path) -> None:
     batch = summary_batch(load_summary(FIXTURE), RunFacts(commit="c1"))
     assert {"curried"} == {row[1] for row in batch.targets}
     assert all("@" not in row[2].split("::")[0] for row in batch.results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `history flaky` misses a test a --stress run saw pass and fail on one commit",
-)
 def test_history_flaky_finds_the_test_a_stress_run_saw_flip(tmp_path: Path) -> None:
     location = str(tmp_path / "history.db")
     with open_ledger(location) as ledger:
@@ -50,3 +41,14 @@ def test_history_flaky_finds_the_test_a_stress_run_saw_flip(tmp_path: Path) -> N
         found = flaky_tests(ledger, None)
     assert [f"curried::{FLAKY}"] == [t.test for t in found]
     assert (2, 1) == (found[0].runs, found[0].failed)
+
+
+def test_only_a_stress_round_suffix_is_split(tmp_path: Path) -> None:
+    """`T@i` with i a run number is round i of T; other names with `@` stay whole."""
+    summary = load_summary(FIXTURE)
+    names = ("x@0", "y@a")
+    renamed = [attrs.evolve(t, name=n) for t, n in zip(summary.targets, names, strict=True)]
+    batch = summary_batch(attrs.evolve(summary, targets=tuple(renamed)), RunFacts(commit="c1"))
+    assert {("x@0", summary.run_id), ("y@a", summary.run_id)} == {
+        (row[1], row[0]) for row in batch.targets
+    }

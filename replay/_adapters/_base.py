@@ -33,6 +33,8 @@ class Adapter(Protocol):
     """
 
     name: str
+    no_tests_exit_codes: frozenset[int]
+    """Exit codes by which the runner says it ran no test (pytest's 5); most exit 0."""
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The argv to run for one attempt (e.g. pytest gets `--junitxml` into `attempt_dir`)."""

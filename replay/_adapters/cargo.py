@@ -694,6 +694,7 @@ class CargoAdapter:
     """`cargo test`: libtest's human output; reruns with `-- --exact NAME...`."""
 
     name = "cargo"
+    no_tests_exit_codes: frozenset[int] = frozenset()
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv with `--no-fail-fast` after `cargo test`, so every binary runs.

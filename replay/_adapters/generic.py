@@ -12,6 +12,7 @@ class GenericAdapter:
     """Exit code only: no per-test results, no targeted reruns."""
 
     name = "generic"
+    no_tests_exit_codes: frozenset[int] = frozenset()
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv, unchanged."""

@@ -510,6 +510,7 @@ class GoAdapter:
     """`go test -json`: per-test events; reruns with an anchored `-run` pattern."""
 
     name = "go"
+    no_tests_exit_codes: frozenset[int] = frozenset()
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv with `-json` (and `-count=1` unless a `-count` is set) after `test`."""

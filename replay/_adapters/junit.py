@@ -45,6 +45,7 @@ class JUnitAdapter:
     """A runner that writes JUnit XML to `junit_path`; no targeted reruns."""
 
     name = "junit"
+    no_tests_exit_codes: frozenset[int] = frozenset()
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv, unchanged: the runner writes its XML where the config says."""

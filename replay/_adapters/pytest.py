@@ -426,6 +426,8 @@ class PytestAdapter:
     """pytest: per-test results from its JUnit XML; reruns by node id."""
 
     name = "pytest"
+    no_tests_exit_codes = frozenset({5})
+    """pytest's `NO_TESTS_COLLECTED`: nothing collected, or `-k`/`-m` deselected everything."""
 
     def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
         """The job's argv with pytest asked for an xunit1 JUnit file in `attempt_dir`."""

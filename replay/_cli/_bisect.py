@@ -46,7 +46,8 @@ from replay._exec.bisect import (
     worktree_config,
 )
 from replay._exec.run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from replay._inputs.config import find_config, load_config
+from replay._inputs.config import load_config
+from replay._inputs.locate import find_config
 from replay._model.clock import local_today, run_id_stamp, utc_now
 from replay._model.errors import ReplayError
 from replay._model.models import Plan

@@ -90,7 +90,8 @@ def ledger_location(explicit: str | None, config_path: Path | None) -> str:
     """`--history`, else the config's `[replay.history] path`, else the default beside it."""
     if explicit:
         return explicit
-    from replay._inputs.config import find_config, load_config
+    from replay._inputs.config import load_config
+    from replay._inputs.locate import find_config
 
     found = config_path if config_path is not None else find_config(Path.cwd())
     if found is None:

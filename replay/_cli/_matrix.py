@@ -22,7 +22,8 @@ from replay._cli._options import shard_total_arg
 from replay._cli._text import add_subcommand
 from replay._core.matrix import github_matrix, rerun_durations, rerun_targets, rerun_total
 from replay._core.shards import DEFAULT_PERCENTILE, durations_from
-from replay._inputs.config import find_config, load_config
+from replay._inputs.config import load_config
+from replay._inputs.locate import find_config
 from replay._inputs.readers import load_summary
 from replay._model.models import UNIT_KINDS, Summary
 

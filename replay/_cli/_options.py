@@ -20,8 +20,8 @@ from replay._cli import SUBCOMMANDS
 from replay._cli._text import printable
 from replay._core.planning import Options
 from replay._core.redact import Redactor, redact_argv
-from replay._inputs.config import adhoc_config, find_config, load_config, parse_duration
-from replay._model.config import Config
+from replay._inputs.locate import find_config
+from replay._model.config import Config, adhoc_config, parse_duration
 from replay._model.errors import ReplayError
 from replay._model.models import (
     MAX_PARALLELISM,
@@ -257,6 +257,9 @@ def load_run_config(args: argparse.Namespace, *, required: bool = True) -> Confi
             "a suite in the config names its adapter there"
         )
         raise ReplayError(msg)
+    # The reader (TOML, raw models) is imported only when there is a file to read.
+    from replay._inputs.config import load_config
+
     if args.config is not None:
         if not args.config.exists():
             msg = f"{args.config}: config file not found"

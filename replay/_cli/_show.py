@@ -16,13 +16,13 @@ from pathlib import Path
 import attrs
 
 from replay._cli._text import add_subcommand, printable
-from replay._core.chain import failed_tests, replay_command, unseen_note
+from replay._core.chain import failed_tests, replay_command
 from replay._core.redact import redact_argv, redact_text
+from replay._core.results import describe_end
 from replay._inputs.readers import load_summary
 from replay._model.convert import dumps
 from replay._model.models import RunStatus, Summary, TargetResult, TargetStatus
 from replay._model.names import SUMMARY_NAME
-from replay._model.outcomes import signal_name
 
 MAX_TEXT_TESTS = 20
 """Failed tests listed per target in the text report; `--json` lists them all."""
@@ -74,36 +74,7 @@ class ShowReport:
 
 def why(target: TargetResult) -> str:
     """Why the target is not passing, in the words an operator searches a log for."""
-    text = _ended(target)
-    note = unseen_note(target)
-    return f"{text}; not everything ran: {note}" if note else text
-
-
-def _ended(target: TargetResult) -> str:
-    last = target.attempts[-1] if target.attempts else None
-    stopped = _stopped(target)
-    if stopped is not None:
-        return stopped
-    exit_code = last.exit_code if last is not None else None
-    exit_code = exit_code if exit_code is not None else target.exit_code
-    error = last.error if last is not None else None
-    if exit_code is not None:
-        return f"exit code {exit_code}" + (f": {error}" if error else "")
-    if target.status is TargetStatus.NOT_RUN:
-        return f"not run: {error}" if error else "not run (scheduled but never finished)"
-    return f"could not start: {error}" if error else target.status.value
-
-
-def _stopped(target: TargetResult) -> str | None:
-    """Why the target was stopped from outside (timeout, interrupt, signal), if it was."""
-    last = target.attempts[-1] if target.attempts else None
-    if target.status is TargetStatus.TIMED_OUT or (last is not None and last.timed_out):
-        seconds = last.duration if last is not None and last.duration else target.duration
-        return f"timed out after {_seconds(seconds)}" if seconds else "timed out"
-    if last is not None and last.interrupted:
-        return "interrupted before it finished"
-    sig = last.signal if last is not None and last.signal is not None else target.signal
-    return f"killed by signal {signal_name(sig)}" if sig is not None else None
+    return describe_end(target)
 
 
 def show_rows(summary: Summary, base_dir: Path) -> tuple[ShowRow, ...]:
@@ -228,7 +199,3 @@ def _handle(args: argparse.Namespace) -> int:
 
 def _inside(base_dir: Path, rel: str | None) -> str | None:
     return None if rel is None else str(base_dir / rel)
-
-
-def _seconds(seconds: float) -> str:
-    return f"{seconds:.1f}".removesuffix(".0") + "s"

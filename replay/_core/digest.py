@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
 from replay._adapters._output import ANSI, LEFT_RIGHT, MESSAGE_END, PANIC_HEADER
 from replay._core.rootcause import (
     MESSAGE_LINES,
-    ROOT_CAUSE_CLASSES,
     EvidenceScope,
     classify_root_cause,
     cut,
 )
-from replay._model.convert import unstructure
 from replay._model.models import TargetResult, TargetStatus, TestResult, TestStatus
 
 FAILURE_DIGEST_SCHEMA = "pi.e2e.failure_digest.v1"
-DIAGNOSTICS_INDEX_SCHEMA = "pi.e2e.failure_diagnostics_index.v1"
 
 MAX_MESSAGE_CHARS = 2000
 """The first failing assertion's message is cut here (a `left:` can be a whole document)."""
@@ -231,47 +227,3 @@ def build_digest(
         ),
         log_file=target.log,
     )
-
-
-def _assertion_summary(assertion: Assertion | None) -> str | None:
-    if assertion is None:
-        return None
-    where = ":".join(str(p) for p in (assertion.file, assertion.line, assertion.column) if p)
-    first_line = assertion.message.splitlines()[0] if assertion.message else ""
-    head = f"{assertion.test} at {where}" if where else assertion.test
-    return f"{head}: {first_line}" if first_line else head
-
-
-def diagnostics_index(
-    digests: Sequence[tuple[str, FailureDigest]], generated_at: str
-) -> dict[str, Any]:
-    """`failure_diagnostics_index.json`: one entry per `(digest path, digest)`, and counts.
-
-    Entries keep upstream's fields (`suite`, `digest_path`, `root_cause_class`,
-    `impacted_scenario_ids`, `first_failing_assertion`) and add a count and a
-    one-line summary of the assertion.
-    """
-    counts = dict.fromkeys(ROOT_CAUSE_CLASSES, 0)
-    entries = []
-    for path, digest in digests:
-        counts[digest.root_cause_class] = counts.get(digest.root_cause_class, 0) + 1
-        entries.append(
-            {
-                "suite": digest.suite,
-                "digest_path": path,
-                "root_cause_class": digest.root_cause_class,
-                "impacted_scenario_ids": list(digest.impacted_scenario_ids),
-                "impacted_count": len(digest.impacted_scenario_ids),
-                "first_failing_assertion": unstructure(digest.first_failing_assertion),
-                "first_failing_assertion_summary": _assertion_summary(
-                    digest.first_failing_assertion
-                ),
-            }
-        )
-    return {
-        "schema": DIAGNOSTICS_INDEX_SCHEMA,
-        "generated_at": generated_at,
-        "failed_suite_count": len(entries),
-        "counts_by_class": counts,
-        "suites": entries,
-    }

@@ -16,6 +16,8 @@ Identity, and why nothing is counted twice:
 - A test's key is `TARGET::TEST` (the form `replay flake` takes); a target
   whose attempts report no tests (the generic adapter) is one "test" named
   after the target.
+- Round `i` of a `--stress` run (target `T@i`) is run `RUN@i` of target `T`,
+  one run per round, so rounds that disagree make the test flaky.
 - Only what ran is recorded: the tests of each attempt, never a target's
   settled `tests`, which may hold results carried from earlier runs.
 
@@ -44,10 +46,13 @@ from typing import Any
 import attrs
 
 from replay._core.flakes import NO_FINGERPRINT, fingerprint, wilson_interval
+from replay._core.planning import stressed_target
 from replay._core.shards import interpolated_percentile
+from replay._core.signatures import attempt_failure
 from replay._model.clock import iso
 from replay._model.errors import ReplayError
-from replay._model.models import Attempt, Summary, TargetResult, TargetStatus, TestStatus
+from replay._model.models import Summary, TargetResult, TargetStatus, TestStatus
+from replay._model.outcomes import attempt_status
 
 SEPARATOR = "::"
 """Between a target and a test in a test key (as `replay flake SUITE::TEST`)."""
@@ -135,30 +140,23 @@ def failure_fingerprint(message: str | None) -> str:
     return fingerprint(message) if message else NO_FINGERPRINT
 
 
-def _attempt_failure(attempt: Attempt) -> str:
-    if attempt.timed_out:
-        return "timed out"
-    if attempt.error:
-        return fingerprint(attempt.error)
-    if attempt.signal is not None:
-        return f"killed by signal {attempt.signal}"
-    return fingerprint(f"exit code {attempt.exit_code}")
+def _test_rows(run_id: str, name: str, target: TargetResult) -> list[ResultRow]:
+    """One row per test per attempt of `target`, recorded as target `name`.
 
-
-def _test_rows(run_id: str, target: TargetResult) -> list[ResultRow]:
-    """One row per test per attempt; a target without tests is one test of its own."""
+    A target without tests is one test of its own.
+    """
     seen: dict[tuple[str, int], tuple[int, float | None, str | None]] = {}
     for attempt in target.attempts:
         if attempt.tests:
             for test in attempt.tests:
                 code = STATUS_CODES[test.status]
                 mark = failure_fingerprint(test.message) if code == FAILED else None
-                key = f"{target.name}{SEPARATOR}{test.name}"
+                key = f"{name}{SEPARATOR}{test.name}"
                 seen[(key, attempt.number)] = (code, test.duration, mark)
         elif not attempt.interrupted and (attempt.exit_code is not None or attempt.error):
-            passed = attempt.exit_code == 0 and not attempt.timed_out
-            mark = None if passed else _attempt_failure(attempt)
-            seen[(target.name, attempt.number)] = (
+            passed = attempt_status(attempt) is TargetStatus.PASSED
+            mark = None if passed else attempt_failure(attempt)
+            seen[(name, attempt.number)] = (
                 PASSED if passed else FAILED,
                 attempt.duration,
                 mark,
@@ -173,8 +171,26 @@ def _test_rows(run_id: str, target: TargetResult) -> list[ResultRow]:
     for (key, number), (code, duration, mark) in seen.items():
         final = int(last[key] == number)
         retried = int(bool(final) and code == PASSED and key in failed_before)
-        rows.append((run_id, target.name, key, number, code, duration, mark, final, retried))
+        rows.append((run_id, name, key, number, code, duration, mark, final, retried))
     return rows
+
+
+_STRESSED = re.compile(r"^.+@[1-9][0-9]{0,8}$")
+"""A `--stress` run's record: target `T@i` (`planning.stress_plan`)."""
+
+
+def _execution(target: TargetResult, summary_run: str) -> tuple[str, str]:
+    """`(run_id, target name)` the ledger records `target`'s execution under.
+
+    Round `i` of a `--stress` run, target `T@i`, is run `{run_id}@{i}` of target
+    `T`: each round is a run of its own on the run's commit, so a test that
+    passed in one round and failed in another is seen flaky.
+    """
+    run_id = target.decided_by or summary_run
+    if _STRESSED.match(target.name) is None:
+        return run_id, target.name
+    name, number = stressed_target(target.name)
+    return f"{run_id}@{number}", name
 
 
 def summary_batch(summary: Summary, facts: RunFacts) -> Batch:
@@ -197,16 +213,14 @@ def summary_batch(summary: Summary, facts: RunFacts) -> Batch:
     for target in summary.targets:
         if target.status in _UNRUN or not target.attempts:
             continue
-        run_id = target.decided_by or summary.run_id
+        run_id, name = _execution(target, summary.run_id)
         if run_id not in runs:
             started = target.attempts[0].started_at or summary.started_at
             runs[run_id] = RunRow(
                 run_id, started, None, facts.commit, facts.branch, facts.ci_job, None, facts.host
             )
-        targets.append(
-            (run_id, target.name, target.status.value, target.duration, len(target.attempts))
-        )
-        results.extend(_test_rows(run_id, target))
+        targets.append((run_id, name, target.status.value, target.duration, len(target.attempts)))
+        results.extend(_test_rows(run_id, name, target))
     return Batch(summary.run_id, tuple(runs.values()), tuple(targets), tuple(results))
 
 

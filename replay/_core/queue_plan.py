@@ -76,6 +76,8 @@ class QueueKeys:
     """A rerun's carried targets, one summary document (string)."""
     workers = _Part()
     """Worker id -> the server time its heartbeat ends (sorted set)."""
+    failed_by = _Part()
+    """Requeued job id -> the worker whose run of it failed (hash): another worker takes it."""
 
     def all(self) -> tuple[str, ...]:
         """Every key, in the order the seeding script takes them."""
@@ -90,6 +92,7 @@ class QueueKeys:
             self.jobs,
             self.carried,
             self.workers,
+            self.failed_by,
         )
 
 
@@ -127,9 +130,18 @@ def may_requeue(target: TargetResult, requeued: int, limit: int) -> bool:
     return target.outstanding and not target.status.ok and requeued < limit
 
 
-def job_record(job_id: str, worker: str, summary_document: Mapping[str, object]) -> bytes:
-    """The JSON record a worker reports for one finished job: its one-job summary document."""
-    return orjson.dumps({"job": job_id, "worker": worker, "summary": summary_document})
+def job_record(
+    job_id: str, worker: str, summary_document: Mapping[str, object], job_dir: str | None = None
+) -> bytes:
+    """The JSON record a worker reports for one finished job: its one-job summary document.
+
+    `job_dir` is the absolute path of the directory the job ran in: the summary's
+    artifact paths are relative to it, and `queue wait` needs it to find them.
+    """
+    record: dict[str, object] = {"job": job_id, "worker": worker, "summary": summary_document}
+    if job_dir is not None:
+        record["dir"] = job_dir
+    return orjson.dumps(record)
 
 
 def combine_attempts(records: Sequence[TargetResult]) -> TargetResult:

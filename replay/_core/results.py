@@ -129,31 +129,57 @@ def build_summary(
 
 
 def describe_end(target: TargetResult) -> str:
-    """Why a target ended as it did, in a few words (and what of it went unrun)."""
+    """Why a target ended as it did, in a few words (and what of it went unrun).
+
+    The one wording of it: `replay show`, `replay report` and report.html all say this.
+    """
     text = _end(target)
     note = unseen_note(target)
     return f"{text}; not everything ran: {note}" if note else text
 
 
 def _not_run(last: Attempt | None) -> str:
-    if last and last.not_run:
-        return f"not run: {last.not_run}"
-    return "interrupted" if last and last.interrupted else "not run"
+    if last is not None and last.interrupted:
+        return "interrupted before it finished"
+    reason = last and (last.not_run or last.error)
+    return f"not run: {reason}" if reason else "not run (scheduled but never finished)"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}".removesuffix(".0") + "s"
+
+
+def _stopped(target: TargetResult, last: Attempt | None) -> str | None:
+    """Why the target was stopped from outside (timeout, interrupt, signal), if it was."""
+    if target.status is TargetStatus.TIMED_OUT or (last is not None and last.timed_out):
+        if last is not None and last.error:
+            return last.error
+        seconds = last.duration if last is not None and last.duration else target.duration
+        return f"timed out after {_seconds(seconds)}" if seconds else "timed out"
+    if last is not None and last.interrupted:
+        return "interrupted before it finished"
+    sig = last.signal if last is not None and last.signal is not None else target.signal
+    return f"killed by signal {signal_name(sig)}" if sig is not None else None
 
 
 def _end(target: TargetResult) -> str:
     last = target.attempts[-1] if target.attempts else None
     if target.status is TargetStatus.NOT_RUN:
         return _not_run(last)
+    stopped = _stopped(target, last)
+    if stopped is not None:
+        return stopped
     if last is None:
-        return str(target.status.value)
-    if last.timed_out:
-        return last.error or "timed out"
+        return _exit(target.exit_code, None) or target.status.value
     if could_not_start(last):
-        return last.error or "could not start"
-    if last.signal is not None:
-        return f"killed by {signal_name(last.signal)}"
-    text = last.failed_by or f"exit code {last.exit_code}"
+        return f"could not start: {last.error}"
     if target.status is TargetStatus.FLAKY:
-        text = f"flaky: passed on attempt {last.number} of {len(target.attempts)}"
-    return text
+        return f"flaky: passed on attempt {last.number} of {len(target.attempts)}"
+    exit_code = last.exit_code if last.exit_code is not None else target.exit_code
+    return last.failed_by or _exit(exit_code, last.error) or target.status.value
+
+
+def _exit(exit_code: int | None, error: str | None) -> str | None:
+    if exit_code is None:
+        return None
+    return f"exit code {exit_code}" + (f": {error}" if error else "")

@@ -30,22 +30,9 @@ from replay._adapters._output import (
     PANIC_HEADER,
     THREAD_NAME,
 )
+from replay._core.diagnostics import ROOT_CAUSE_CLASSES
 from replay._core.redact import CUT_MARK
 from replay._model.convert import register_enum
-
-ROOT_CAUSE_CLASSES = (
-    "timeout",
-    "vcr_mismatch",
-    "assertion_failure",
-    "permission_denied",
-    "network_io",
-    "lint_failure",
-    "build_failure",
-    "missing_file",
-    "panic",
-    "unknown",
-)
-"""Upstream's classes, in its order, and `build_failure` (replay's): the first match wins."""
 
 MAX_EVIDENCE_LINES = 5
 """Deciding lines kept in a digest: enough to show why, not a second copy of the log."""

@@ -17,8 +17,6 @@ from collections.abc import Iterable
 
 import attrs
 
-from replay._core.flakes import NO_FINGERPRINT, fingerprint
-from replay._core.ledger import _attempt_failure as attempt_failure
 from replay._model.models import Attempt, Job, RetryOn, RetryPolicy, TestStatus
 
 KNOWN_FLAKY = RetryOn.KNOWN_FLAKY
@@ -49,7 +47,25 @@ class Decision:
 
 def signature(message: str | None) -> str:
     """The signature of one failure message (`<no message>` when there is none)."""
+    # Imported here: the executor imports this module on every run, and the
+    # fingerprint rules (taxonomy, regexes) are needed only when signatures are.
+    from replay._core.flakes import NO_FINGERPRINT, fingerprint
+
     return fingerprint(message) if message else NO_FINGERPRINT
+
+
+def attempt_failure(attempt: Attempt) -> str:
+    """The signature of an attempt that failed without a failed test: how it ended.
+
+    The ledger records such a failure under this name too.
+    """
+    if attempt.timed_out:
+        return "timed out"
+    if attempt.error:
+        return signature(attempt.error)
+    if attempt.signal is not None:
+        return f"killed by signal {attempt.signal}"
+    return signature(f"exit code {attempt.exit_code}")
 
 
 def unknown_signatures(messages: Iterable[str | None], known: Iterable[str]) -> tuple[str, ...]:
@@ -92,7 +108,6 @@ def failure_messages(attempt: Attempt) -> tuple[str | None, ...]:
     """What a failed attempt's failures say: each failed test's message; without one,
     the attempt's own end (timed out, a signal, an exit code), as the ledger records it."""
     failed = tuple(t.message for t in attempt.tests if t.status is TestStatus.FAILED)
-    # The ledger owns how a target that failed without a failed test is named.
     return failed or (attempt_failure(attempt),)
 
 
@@ -112,6 +127,8 @@ def scoped(
     failing with a signature its entry does not list comes back unquarantined:
     the failure counts against the run.
     """
+    if policy.retry_on != KNOWN_FLAKY and not (job.quarantined and job.signatures):
+        return job, None  # signatures play no part: decide() would change nothing
     decision = decide(
         failure_messages(attempt),
         retry_on=policy.retry_on,

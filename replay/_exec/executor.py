@@ -122,22 +122,35 @@ def retry_delay(policy_delay: float, backoff: Backoff, retry: int, rng: random.R
 def judged(job: Job, attempt: Attempt, no_tests: str) -> tuple[Attempt, str | None]:
     """The attempt as the run's rules count it, and a warning to show, if any.
 
-    A whole-suite attempt that exited 0 while its adapter saw no test fails with
-    `--no-tests fail` (the classic silent green: a filter that matched nothing)
-    and is warned about with `warn`. A leaky attempt fails when its job says
-    leaks fail (nextest's LEAK-FAIL); otherwise it is only marked.
+    A whole-suite attempt whose adapter saw no test, and that exited 0 or with its
+    runner's own "no tests ran" code (pytest's 5), is the no-tests case:
+    `--no-tests fail` fails it (the classic silent green: a filter that matched
+    nothing), `pass` passes it and `warn` passes it with a warning. A leaky
+    attempt fails when its job says leaks fail (nextest's LEAK-FAIL); otherwise
+    it is only marked.
     """
-    if attempt_status(attempt) is not TargetStatus.PASSED:
-        return attempt, None
-    if attempt.leaked and job.leak_fail:
+    status = attempt_status(attempt)
+    if status is TargetStatus.PASSED and attempt.leaked and job.leak_fail:
         return attrs.evolve(attempt, failed_by="leaked processes after it exited (leak_fail)"), None
-    whole = not job.tests and not attempt.targeted and not attempt.not_found
-    if job.adapter == "generic" or not whole or attempt.tests or no_tests == "pass":
+    if not _saw_no_tests(job, attempt, status):
         return attempt, None
     text = f"no tests ran: the {job.adapter} adapter saw none"
     if no_tests == "fail":
         return attrs.evolve(attempt, failed_by=f"{text} (--no-tests fail)"), None
-    return attempt, text
+    if status is not TargetStatus.PASSED:
+        attempt = attrs.evolve(attempt, passed_by=f"{text} (--no-tests {no_tests})")
+    return attempt, (text if no_tests == "warn" else None)
+
+
+def _saw_no_tests(job: Job, attempt: Attempt, status: TargetStatus) -> bool:
+    """Whether a whole-suite attempt ran no test and its runner said so (exit 0 or its code)."""
+    whole = not job.tests and not attempt.targeted and not attempt.not_found
+    if job.adapter == "generic" or not whole or attempt.tests or attempt.failed_by is not None:
+        return False
+    if status is TargetStatus.PASSED:
+        return True
+    no_tests_codes = get_adapter(job.adapter).no_tests_exit_codes
+    return status is TargetStatus.FAILED and attempt.exit_code in no_tests_codes
 
 
 class _Capacity:
@@ -396,7 +409,7 @@ class Executor:
         policy = self.plan.retry
         if could_not_start(attempt):
             return f"could not start ({attempt.error}); retrying cannot help"
-        if attempt.failed_by is not None and attempt.exit_code == 0:
+        if attempt.failed_by is not None:
             return f"{attempt.failed_by}; retrying cannot help"
         if job.adapter != "generic" and not attempt.tests and not attempt.timed_out:
             return "the runner failed before reporting any test (build or collection error?)"

@@ -170,7 +170,7 @@ def failure_digests_step(redactor: Redactor | None = None) -> Step:
     """
 
     def step(summary: Summary, run_dir: Path) -> Summary:
-        from replay._core.digest import diagnostics_index
+        from replay._core.diagnostics import diagnostics_index
 
         redact = summary_redactor(summary) if redactor is None else redactor
 

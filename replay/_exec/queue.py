@@ -4,7 +4,9 @@ The rules (key names, seeding order, fingerprint, requeue) are pure and live in
 `replay._core.queue_plan`; this module is the client loop. Every change to the
 queue's state is one Lua script, so it is atomic on the server: seeding (the
 first worker seeds, the others compare fingerprints), reserving (expired
-leases go back to the front of the queue first), renewing and completing.
+leases go back to the front of the queue first; a worker passes over a job
+whose failed run was its own while another worker is alive, so a requeued job
+goes to another worker), renewing and completing.
 Lease deadlines are in the server's clock (`TIME`), so machines' clocks never
 disagree about them.
 
@@ -51,7 +53,7 @@ from replay._model.models import (
     TargetStatus,
 )
 from replay._model.names import SUMMARY_NAME, make_run_id
-from replay._store.rundir import write_json_atomic
+from replay._store.rundir import carry_file, inside, write_json_atomic
 
 POLL_SECONDS = 0.2
 """How often an idle worker (others still hold leases) or `queue wait` asks again."""
@@ -88,11 +90,23 @@ redis.call('ZADD', KEYS[5], now + tonumber(ARGV[2]), ARGV[1])
 """
     + _KEEP
     + """
-local job = redis.call('LPOP', KEYS[1])
+local job = redis.call('LINDEX', KEYS[1], 0)
 if not job then
   if redis.call('ZCARD', KEYS[2]) == 0 then return {'drained'} end
   return {'wait'}
 end
+local others = redis.call('ZCOUNT', KEYS[5], now, '+inf') > 1
+if others and redis.call('HGET', KEYS[6], job) == ARGV[1] then
+  job = false
+  for _, candidate in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    if redis.call('HGET', KEYS[6], candidate) ~= ARGV[1] then
+      job = candidate
+      break
+    end
+  end
+  if not job then return {'wait'} end
+end
+redis.call('LREM', KEYS[1], 1, job)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), job)
 redis.call('HSET', KEYS[3], job, ARGV[1])
 return {'job', job}
@@ -125,6 +139,7 @@ else
   local requeued = tonumber(redis.call('HGET', KEYS[6], ARGV[2]) or '0')
   if ARGV[5] == '1' and requeued < tonumber(ARGV[4]) then
     redis.call('HINCRBY', KEYS[6], ARGV[2], 1)
+    redis.call('HSET', KEYS[7], ARGV[2], ARGV[1])
     redis.call('RPUSH', KEYS[5], ARGV[2])
     outcome = 'requeued'
   else
@@ -252,11 +267,15 @@ RunJob = Callable[[Plan, Path], Summary]
 
 
 def _write_worker_summary(worker: Worker, summaries: Sequence[tuple[Path, Summary]]) -> Summary:
-    """The worker's own summary: every job it ran, written to its run directory."""
+    """The worker's own summary: every job it ran, written to its run directory.
+
+    A job the worker ran more than once (the queue handed its requeued job back)
+    is one target with every attempt (`combine_attempts`), as `queue wait` has it.
+    """
     base = str(worker.run_dir.resolve())
-    rebased = [
-        (str(d / SUMMARY_NAME), rebase_paths(s, str(d.resolve()), base)) for d, s in summaries
-    ]
+    rebased = _combined(
+        [(str(d / SUMMARY_NAME), rebase_paths(s, str(d.resolve()), base)) for d, s in summaries]
+    )
     now = utc_now()
     if rebased:
         merged = merge_summaries(rebased, run_id=worker.name, now=iso(now)).summary
@@ -268,33 +287,64 @@ def _write_worker_summary(worker: Worker, summaries: Sequence[tuple[Path, Summar
     return merged
 
 
+def _combined(parts: Sequence[tuple[str, Summary]]) -> list[tuple[str, Summary]]:
+    """One part per target: the last run's summary, holding every run's attempts of it."""
+    runs: dict[str, list[TargetResult]] = {}
+    last: dict[str, tuple[str, Summary]] = {}
+    for source, summary in parts:
+        for target in summary.targets:
+            runs.setdefault(target.name, []).append(target)
+            last[target.name] = (source, summary)
+    combined = []
+    for name, (source, summary) in last.items():
+        target = combine_attempts(runs[name])
+        combined.append((source, attrs.evolve(summary, targets=(target,))))
+    return combined
+
+
 def _reserve(client: redis.Redis, worker: Worker) -> tuple[str, str | None]:
     k = worker.keys
     reply = client.eval(
-        _RESERVE, 5, k.pending, k.leases, k.owners, k.done, k.workers, worker.name, worker.lease
+        _RESERVE,
+        6,
+        k.pending,
+        k.leases,
+        k.owners,
+        k.done,
+        k.workers,
+        k.failed_by,
+        worker.name,
+        worker.lease,
     )
     words = [w.decode() if isinstance(w, bytes) else str(w) for w in reply]
     return words[0], (words[1] if len(words) > 1 else None)
 
 
 def _complete(
-    client: redis.Redis, worker: Worker, job_id: str, summary: Summary, requeued: int
+    client: redis.Redis,
+    worker: Worker,
+    job_id: str,
+    summary: Summary,
+    requeued: int,
+    *,
+    job_dir: Path,
 ) -> str:
     k = worker.keys
     target = summary.targets[0] if summary.targets else None
     failed = target is not None and may_requeue(target, requeued, worker.requeue)
     reply = client.eval(
         _COMPLETE,
-        6,
+        7,
         k.leases,
         k.owners,
         k.done,
         k.results,
         k.pending,
         k.requeued,
+        k.failed_by,
         worker.name,
         job_id,
-        job_record(job_id, worker.name, summary_document(summary)),
+        job_record(job_id, worker.name, summary_document(summary), str(job_dir.resolve())),
         worker.requeue,
         "1" if failed else "0",
     )
@@ -338,7 +388,7 @@ def work(
             ran.append((job_dir, summary))
             _write_worker_summary(worker, ran)
             requeued = int(client.hget(worker.keys.requeued, job_id) or 0)
-            _complete(client, worker, job_id, summary, requeued)
+            _complete(client, worker, job_id, summary, requeued, job_dir=job_dir)
     except redis.RedisError as exc:
         _write_worker_summary(worker, ran)
         raise _outage(worker.url, exc, kept) from None
@@ -392,6 +442,38 @@ def _parse(document: object, source: str) -> Summary:
     return read_summary(document, source=source, base_dir=Path.cwd())
 
 
+def _localised(summary: Summary, from_dir: str | None, out: Path) -> Summary:
+    """`summary` with its artifact paths relative to `out`, every one naming a file there.
+
+    Paths are relative to `from_dir` (a worker's job directory, absolute). A
+    file already inside `out` is named where it is; one outside is carried in
+    (`carry_file`: `carried/<run id>/...`); one that is gone, or whose directory
+    is unknown (a record from an older worker), is dropped.
+    """
+    base = Path(from_dir) if from_dir and os.path.isabs(from_dir) else None
+    resolved_out = out.resolve()
+
+    def local(relative: str | None, target: TargetResult) -> str | None:
+        source = inside(base, relative) if base is not None and relative else None
+        if base is None or source is None or relative is None or not source.is_file():
+            return None
+        if resolved_out in source.parents:
+            return source.relative_to(resolved_out).as_posix()
+        out.mkdir(parents=True, exist_ok=True)
+        return carry_file(base, relative, out, target.decided_by)
+
+    def localised(t: TargetResult) -> TargetResult:
+        return attrs.evolve(
+            t,
+            log=local(t.log, t),
+            result=local(t.result, t),
+            digest=local(t.digest, t),
+            attempts=tuple(attrs.evolve(a, log=local(a.log, t)) for a in t.attempts),
+        )
+
+    return attrs.evolve(summary, targets=tuple(localised(t) for t in summary.targets))
+
+
 def merged_summary(
     client: redis.Redis, keys: QueueKeys, *, run_id: str, summary_path: str
 ) -> tuple[Summary, tuple[str, ...]]:
@@ -399,12 +481,16 @@ def merged_summary(
 
     A job reported more than once (requeued after a failure) is one target with
     every attempt (`combine_attempts`); a job no worker finished is `not_run`.
+    Every artifact path names a file in the summary's directory (`_localised`).
     """
+    out = Path(os.path.abspath(summary_path)).parent
     records: dict[str, list[TargetResult]] = {}
     shells: list[Summary] = []
     for raw in client.lrange(keys.results, 0, -1):
         record = orjson.loads(raw)
         summary = _parse(record["summary"], f"{keys.results}[{record['job']}]")
+        where = record.get("dir")
+        summary = _localised(summary, where if isinstance(where, str) else None, out)
         shells.append(summary)
         records.setdefault(str(record["job"]), []).extend(summary.targets)
     metas = {_text(k): orjson.loads(v) for k, v in client.hgetall(keys.jobs).items()}
@@ -413,6 +499,12 @@ def merged_summary(
     targets += [_not_run(j, metas[j], run_id) for j in missing]
     carried_doc = client.get(keys.carried)
     carried = _parse(orjson.loads(carried_doc), keys.carried) if carried_doc else None
+    if carried is not None and carried.rerun_from:
+        # A rerun's carried targets name files beside the summary it reran.
+        parent_dir = os.path.dirname(os.path.abspath(carried.rerun_from))
+        carried = _localised(carried, parent_dir, out)
+    elif carried is not None:
+        carried = _localised(carried, None, out)
     parts: list[tuple[str, Summary]] = []
     if carried is not None and carried.targets:
         parts.append((keys.carried, carried))

@@ -183,11 +183,8 @@ class Watchdog:
     def close(self) -> None:
         """Normal end: every group is gone; let the watchdog exit without acting.
 
-        Not waited for: after a quick job the watchdog may still be starting (its
-        interpreter takes 10-20 ms), and waiting for it was on every run's critical
-        path. It reads `done` whenever it gets there (the pipe keeps the line after
-        replay closes it) and exits; a daemon thread reaps it, so a long-lived
-        program that runs many plans leaves no zombie behind.
+        Waited for: the watchdog carries the run's environment, and nothing of a run
+        outlives it (DESIGN), not even for the few milliseconds its start may take.
         """
         self._send("done\n")
         process, self._process = self._process, None
@@ -196,12 +193,10 @@ class Watchdog:
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        if process.poll() is None:
-            import threading
+        import subprocess
 
-            threading.Thread(
-                target=process.wait, name="replay-watchdog-reaper", daemon=True
-            ).start()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 def command(grace: float, mark: str) -> list[str]:

@@ -7,9 +7,7 @@ in seconds and paths made absolute against the config file's directory.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +23,13 @@ from replay._model.config import (
     History,
     Override,
     Profile,
+    parse_duration,
 )
 from replay._model.convert import structure
 from replay._model.errors import ConfigError, InputError
 from replay._model.models import (
     MAX_PARALLELISM,
     MAX_RETRIES,
-    MAX_SECONDS,
     NO_TESTS_RULES,
     RETRY_ON_RULES,
     RetryOn,
@@ -43,47 +41,6 @@ from replay._model.models import (
     _strings,
     _text,
 )
-
-_DURATION = re.compile(
-    r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?"
-)
-_UNITS = (3600.0, 60.0, 1.0, 0.001)
-
-
-def parse_duration(text: str | float, *, what: str = "duration") -> float:
-    """Seconds in `90s`, `15m`, `1h`, `1h30m`, `2.5s`, `100ms` or a bare number of seconds.
-
-    At most `MAX_SECONDS` (a year); NaN, infinities, zero and negatives are refused.
-    """
-    if isinstance(text, bool):
-        msg = f"{what}: expected a duration like '90s', '15m' or '1h', got a boolean"
-        raise ConfigError(msg)
-    if isinstance(text, float):
-        seconds = text
-    elif isinstance(text, int):
-        # float() of a huge TOML integer overflows; anything that large is refused below.
-        seconds = float(text) if abs(text) <= MAX_SECONDS else math.inf * (1 if text > 0 else -1)
-    else:
-        stripped = text.strip()
-        match = _DURATION.fullmatch(stripped)
-        if stripped and re.fullmatch(r"\d+(\.\d+)?", stripped):
-            seconds = float(stripped)
-        elif stripped and match and any(match.groups()):
-            seconds = sum(float(g) * u for g, u in zip(match.groups(), _UNITS, strict=True) if g)
-        else:
-            msg = f"{what}: {text!r} is not a duration; use e.g. '90s', '15m', '1h' or '1h30m'"
-            raise ConfigError(msg)
-    if math.isnan(seconds):
-        msg = f"{what}: must be a number of seconds, got {text!r}"
-        raise ConfigError(msg)
-    if seconds <= 0:
-        msg = f"{what}: must be positive, got {text!r}"
-        raise ConfigError(msg)
-    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
-        msg = f"{what}: must be at most a year ({MAX_SECONDS:.0f}s), got {text!r}"
-        raise ConfigError(msg)
-    return seconds
-
 
 # The raw models carry the validators of the models they become (`Suite`), so that a NUL
 # byte or a `KEY=` name is refused while the file's path and key are still known.
@@ -167,25 +124,6 @@ class _RawConfig:
     no_tests: str | None = None
     retry_on: str | None = None
     history: History | None = None
-
-
-def adhoc_config(command: tuple[str, ...], cwd: Path) -> Config:
-    """The config of `replay run -- CMD ARGS...`: one generic suite, no file."""
-    name = Path(command[0]).name or "command"
-    suite = Suite(name=name, command=command, kind="suite", cwd=str(cwd))
-    return Config(root=str(cwd), suites=(suite,), out=str(cwd / DEFAULT_OUT))
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest `replay.toml`, or `pyproject.toml` with `[tool.replay]`, at or above `start`."""
-    for directory in (start, *start.parents):
-        candidate = directory / "replay.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.replay" in pyproject.read_bytes():
-            return pyproject
-    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

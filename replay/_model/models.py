@@ -447,6 +447,9 @@ class Attempt:
     """Why an attempt that exited 0 counts as failed (no tests ran, a leak with LEAK-FAIL)."""
     not_run: str | None = None
     """Why the attempt never started (a setup job it needs failed)."""
+    passed_by: str | None = None
+    """Why an attempt that exited non-zero counts as passed: its runner's "no tests ran"
+    exit code (pytest's 5) under `--no-tests pass|warn`."""
 
 
 @attrs.frozen

@@ -38,7 +38,8 @@ def attempt_status(attempt: Attempt) -> TargetStatus:
         return TargetStatus.CRASHED
     if attempt.failed_by is not None:
         return TargetStatus.FAILED
-    return TargetStatus.PASSED if attempt.exit_code == 0 else TargetStatus.FAILED
+    passed = attempt.exit_code == 0 or attempt.passed_by is not None
+    return TargetStatus.PASSED if passed else TargetStatus.FAILED
 
 
 def signal_name(number: int) -> str:
