@@ -392,3 +392,28 @@ def test_matrix_and_flake_take_durations_and_a_prior_from_the_ledger(tmp_path: P
     assert "failed 0 of 4 recorded runs" in prior
     assert ledger_prior(location, "nothing::here") is None
     assert ledger_prior(str(tmp_path / "absent.db"), "slow::x") is None
+
+
+def test_shards_and_the_queue_take_one_set_of_durations_from_the_ledger(tmp_path: Path) -> None:
+    """`--durations-from history` means the ledger's p90 for shards and the queue's order alike;
+    a named summary overrides a target, and naming the ledger without one is one clear error."""
+    from replay._cli._run import plan_durations
+    from replay._model.errors import ReplayError
+
+    location = str(tmp_path / "l.db")
+    paths = []
+    for i in range(3):
+        run_id = f"r{i}"
+        targets = (
+            target("slow", run_id, {"x": [False, True]}),
+            target("fast", run_id, {"y": [True]}),
+        )
+        paths.append(write(tmp_path / run_id, summary(run_id, targets)))
+    assert (
+        0
+        == replay(tmp_path, "history", "ingest", "--history", location, *map(str, paths)).returncode
+    )
+    from_ledger = plan_durations([Path("history")], None, location)
+    assert from_ledger["slow"] > from_ledger["fast"] > 0
+    with pytest.raises(ReplayError, match="--durations-from history: no ledger"):
+        plan_durations([Path("history")], None, None)

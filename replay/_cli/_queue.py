@@ -75,7 +75,8 @@ def _check_queue_args(args: argparse.Namespace) -> None:
 def run_worker(plan: Plan, args: argparse.Namespace, config: Config) -> int:
     """`replay run --queue`: be one worker of the named queue; exit by this worker's summary."""
     _check_queue_args(args)
-    from replay._core.matrix import rerun_durations
+    from replay._cli._history import config_ledger
+    from replay._cli._run import plan_durations
     from replay._core.queue_plan import LEASE_SECONDS, QueueKeys
     from replay._exec.queue import Worker, work
     from replay._exec.run import RunOptions, Seams, default_run_dir, exit_code, run_with
@@ -83,7 +84,8 @@ def run_worker(plan: Plan, args: argparse.Namespace, config: Config) -> int:
     from replay._model.clock import utc_now
 
     previous = load_summary(args.rerun_from) if args.rerun_from is not None else None
-    durations = rerun_durations(previous, [load_summary(p) for p in args.durations_from])
+    # The queue's order (longest first) takes the durations shards take, the ledger's included.
+    durations = plan_durations(args.durations_from, previous, config_ledger(args.history, config))
     run_dir = args.out if args.out is not None else default_run_dir(Path(config.out), utc_now())[0]
     worker = Worker(
         url=args.queue,

@@ -219,6 +219,28 @@ def _shard(args: argparse.Namespace) -> Shard | None:
     return Shard(index=index, total=total, kind=args.shard_kind, strategy=args.shard_strategy)
 
 
+def plan_durations(
+    durations_from: list[Path], previous: Summary | None, ledger: str | None
+) -> dict[str, float]:
+    """Each target's expected duration, for shards and the queue's order (longest first).
+
+    `--durations-from history` is the ledger's p90 per target; named summaries
+    override it; a rerun's own summary is a source too, as `replay matrix
+    --rerun-from` counts it.
+    """
+    from replay._cli._history import ledger_durations, split_sources
+    from replay._core.matrix import rerun_durations
+    from replay._inputs.readers import load_summary
+
+    paths, from_ledger = split_sources(durations_from)
+    if from_ledger and not ledger:
+        msg = "--durations-from history: no ledger; set [replay.history] path or --history"
+        raise ReplayError(msg)
+    durations = ledger_durations(ledger) if from_ledger and ledger else {}
+    durations |= rerun_durations(previous, [load_summary(p) for p in paths])
+    return durations
+
+
 def _apply_shard(
     plan: Plan,
     shard: Shard,
@@ -226,17 +248,9 @@ def _apply_shard(
     previous: Summary | None = None,
     ledger: str | None = None,
 ) -> Plan:
-    from replay._cli._history import ledger_durations, split_sources
-    from replay._core.matrix import rerun_durations
     from replay._core.shards import shard_plan
-    from replay._inputs.readers import load_summary
 
-    # `--durations-from history`: the ledger's p90 per target; named summaries override it.
-    paths, from_ledger = split_sources(durations_from)
-    durations = ledger_durations(ledger) if from_ledger and ledger else {}
-    # A rerun's own summary is a duration source too, as `replay matrix --rerun-from` counts it.
-    durations |= rerun_durations(previous, [load_summary(p) for p in paths])
-    return shard_plan(plan, shard, durations or None)
+    return shard_plan(plan, shard, plan_durations(durations_from, previous, ledger) or None)
 
 
 def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
