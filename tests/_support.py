@@ -249,3 +249,18 @@ def make_test(
 ) -> models.TestResult:
     """One test's result (attempt 1 unless `attempt=` says)."""
     return models.TestResult(name=name, status=status, **changes)
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git ARGS` in `repo` with a fixed identity (commits need one); its stdout, stripped."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _support import load_json, replay
+from _support import git, load_json, replay
 
 pytestmark = pytest.mark.slow
 
@@ -35,25 +34,11 @@ print("all good")
 BUILD = "import os, sys\nsys.exit(1 if os.path.exists('nobuild') else 0)\n"
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
 def _repository(tmp_path: Path) -> tuple[Path, list[str]]:
     """Commit 0 is good; commit BROKEN_AT breaks the test; commit UNBUILDABLE does not build."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     (repo / "replay.toml").write_text(
         f'[replay]\nout = "results"\n[[replay.suites]]\nname = "t"\n'
         f'command = ["{sys.executable}", "check.py"]\n'
@@ -69,9 +54,9 @@ def _repository(tmp_path: Path) -> tuple[Path, list[str]]:
             nobuild.write_text("x")
         elif nobuild.exists():
             nobuild.unlink()
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-q", "-m", f"commit {number}")
-        shas.append(_git(repo, "rev-parse", "HEAD"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"commit {number}")
+        shas.append(git(repo, "rev-parse", "HEAD"))
     return repo, shas
 
 
@@ -81,7 +66,7 @@ def _bisect(good: str, out: Path) -> tuple[str, ...]:
 
 
 def _worktrees(repo: Path) -> int:
-    return _git(repo, "worktree", "list").count("\n") + 1
+    return git(repo, "worktree", "list").count("\n") + 1
 
 
 def test_a_flaky_break_is_named(tmp_path: Path) -> None:
@@ -100,7 +85,7 @@ def test_a_flaky_break_is_named(tmp_path: Path) -> None:
     assert (0, shas[BROKEN_AT], "flaky") == (done.returncode, report["first_bad"], report["mode"])
     assert report["confidence"] >= 0.9
     assert 1 == _worktrees(repo)
-    assert "" == _git(repo, "status", "--porcelain", "--untracked-files=no")
+    assert "" == git(repo, "status", "--porcelain", "--untracked-files=no")
     first = next(p for p in report["probes"] if p["commit"] == shas[BROKEN_AT])
     assert first["failed"] >= 1
     assert "lost the race at step <n>" in report["divergence"]["first_line"]

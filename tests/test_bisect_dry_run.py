@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from _support import replay
-
-
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
+from _support import git, replay
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     """Every commit after --good, the steps and costs; no run, no --out, no worktree."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     marker = tmp_path / "ran"
     (repo / "replay.toml").write_text(
         f'[replay]\nout = "results"\n[[replay.suites]]\nname = "t"\n'
@@ -38,9 +22,9 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     shas = []
     for number in range(4):
         (repo / "history.txt").write_text(f"commit {number}\n")
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-q", "-m", f"commit {number}")
-        shas.append(_git(repo, "rev-parse", "HEAD"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"commit {number}")
+        shas.append(git(repo, "rev-parse", "HEAD"))
     out = tmp_path / "b"
     done = replay(
         repo, "bisect", "t", "--good", shas[0], "--bad", "HEAD", "--out", str(out), "--dry-run"
@@ -54,17 +38,17 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     assert not marker.exists()
     assert not out.exists()
     assert not (repo / "results").exists()
-    assert 1 == _git(repo, "worktree", "list").count("\n") + 1
+    assert 1 == git(repo, "worktree", "list").count("\n") + 1
 
 
 def test_dry_run_names_a_bad_revision(tmp_path: Path) -> None:
     """A --bad that is no commit: one line naming the option, exit 2."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     (repo / "replay.toml").write_text('[[replay.suites]]\nname = "t"\ncommand = ["true"]\n')
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "one")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
     done = replay(repo, "bisect", "t", "--good", "HEAD", "--bad", "nosuch", "--dry-run")
     assert 2 == done.returncode
     assert "--bad 'nosuch': not a commit" in done.stderr
@@ -78,7 +62,7 @@ def test_a_failing_git_call_is_one_line_with_gits_words(tmp_path: Path) -> None:
     from replay._exec.bisect import git
     from replay._model.errors import ReplayError
 
-    _git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "init", "-q", "-b", "main")
     assert str(tmp_path.resolve()) == git(tmp_path, "rev-parse", "--show-toplevel")
     with pytest.raises(ReplayError) as caught:
         git(tmp_path, "frobnicate", "now")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.flakes import DivergentLine, FlakeRun, divergence
-from replay._inputs.logs import read_log_lines, runs_divergence
+from replay._inputs.logscan import read_log_lines, runs_divergence
 
 PASS = ["start 12ms", "connect to /tmp/abc123 ok", "step 1", "step 2", "done"]
 FAIL = ["start 40ms", "connect to /tmp/zz9 ok", "step 1", "retrying after 3 s", "timeout 5"]

@@ -462,7 +462,8 @@ def test_a_run_quarantines_listed_suites_only_by_their_own_entry(
     )
     (tmp_path / "replay.toml").write_text(f'[replay.discover]\nclassification = "c.toml"\n{suites}')
     monkeypatch.chdir(tmp_path)
-    active, problems = quarantine_state(load_config(tmp_path / "replay.toml"))
+    read = quarantine_state(load_config(tmp_path / "replay.toml"))
+    active, problems = read.active, read.problems
     assert frozenset({"flaky"}) == active
     assert 1 == len(problems)
     assert problems[0].startswith(f"{tmp_path / 'c.toml'}: [quarantine.stale] is expired")

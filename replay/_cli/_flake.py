@@ -199,7 +199,7 @@ def build_report(
         if not run.passed:
             evidence.append(lines)
     classification = classify_attempts(evidence, config.flake_rules) if evidence else None
-    from replay._inputs.logs import runs_divergence
+    from replay._inputs.logscan import runs_divergence
 
     report = flake_report(
         target,

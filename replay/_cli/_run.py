@@ -253,22 +253,35 @@ def _apply_shard(
     return shard_plan(plan, shard, plan_durations(durations_from, previous, ledger) or None)
 
 
-def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Quarantined target names that apply, and problems (expired, invalid) that fail the run.
+@attrs.frozen
+class QuarantineRead:
+    """What a run takes from the classification file, read once."""
+
+    active: frozenset[str] = frozenset()
+    """Quarantined target names that apply."""
+    problems: tuple[str, ...] = ()
+    """Entries that fail the run (expired, invalid), one line each."""
+    signatures: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Active target -> the failure signatures its entry covers (`signatures = [...]`)."""
+
+
+def quarantine_state(config: Config) -> QuarantineRead:
+    """The quarantine entries that apply to a run, the problems that fail it, and signatures.
 
     Entries come from `[replay.discover] classification`; only suite-level stems
     apply to runs (a `suite::test` entry cannot spare the rest of its suite).
     """
     if config.discover is None or not config.discover.classification:
-        return frozenset(), ()
+        return QuarantineRead()
     from replay._inputs.quarantine import read_quarantine
     from replay._model.quarantine import QUARANTINE_POLICY
 
     path = Path(config.discover.classification)
     if not path.is_file():
-        return frozenset(), ()
+        return QuarantineRead()
     active: set[str] = set()
     problems: list[str] = []
+    signatures: dict[str, tuple[str, ...]] = {}
     names = {s.name for s in config.suites}
     for entry in read_quarantine(path, today=local_today()):
         if entry.stem not in names:
@@ -278,17 +291,9 @@ def quarantine_state(config: Config) -> tuple[frozenset[str], tuple[str, ...]]:
             problems.append(f"{path}: [quarantine.{entry.stem}] is {entry.state.value}: {why}")
         else:
             active.add(entry.stem)
-    return frozenset(active), tuple(problems)
-
-
-def entry_signatures(config: Config, quarantined: frozenset[str]) -> dict[str, tuple[str, ...]]:
-    """Quarantined suite -> the failure signatures its entry covers (`signatures = [...]`)."""
-    if not quarantined or config.discover is None or not config.discover.classification:
-        return {}
-    from replay._inputs.quarantine import read_quarantine
-
-    entries = read_quarantine(Path(config.discover.classification), today=local_today())
-    return {e.stem: e.signatures for e in entries if e.stem in quarantined and e.signatures}
+            if entry.signatures:
+                signatures[entry.stem] = entry.signatures
+    return QuarantineRead(frozenset(active), tuple(problems), signatures)
 
 
 def ledger_signatures(
@@ -323,26 +328,25 @@ def ledger_signatures(
 def build_run_plan(
     args: argparse.Namespace,
     config: Config,
-    quarantined: frozenset[str] = frozenset(),
-    problems: tuple[str, ...] = (),
+    quarantine: QuarantineRead | None = None,
 ) -> tuple[Plan, Summary | None]:
     """The plan `replay run` executes, and the summary it reruns from (if any).
 
-    Quarantine `problems` and `--fail-on-flaky` go into the plan, so the run's
+    Quarantine problems and `--fail-on-flaky` go into the plan, so the run's
     status (and with it the exit code) is decided once, in the summary.
     """
+    quarantine = quarantine or QuarantineRead()
     options = options_from_args(
         args,
-        quarantined=quarantined,
+        quarantined=quarantine.active,
         fail_on_flaky=args.fail_on_flaky,
-        policy_failures=problems,
+        policy_failures=quarantine.problems,
     )
     # Signatures are read here, at the edge, and reach the jobs as data.
-    signatures = entry_signatures(config, quarantined)
-    wanted = bool(signatures) or config.retry_on is not None
+    wanted = bool(quarantine.signatures) or config.retry_on is not None
     options = attrs.evolve(
         options,
-        signatures=signatures,
+        signatures=quarantine.signatures,
         known_signatures=ledger_signatures(args, config, wanted),
         retry=attrs.evolve(
             options.retry,
@@ -374,9 +378,8 @@ def handle(args: argparse.Namespace) -> int:
     config = load_run_config(args, required=args.rerun_from is None)
     for note in config.notes:
         print(f"replay: note: {note}", file=sys.stderr)
-    # Read once: the plan spares these targets, and the end of the run reports the problems.
-    quarantined, problems = quarantine_state(config)
-    plan, previous = build_run_plan(args, config, quarantined, problems)
+    # The classification file is read once: the plan spares its targets and fails on problems.
+    plan, previous = build_run_plan(args, config, quarantine_state(config))
     if previous is not None:
         from replay._core.planning import masked_env_notes
 

@@ -19,7 +19,7 @@ from types import TracebackType
 
 from replay._core.bisect import BisectState, Probe, add_probe, next_commit
 from replay._core.flakes import FlakeReport
-from replay._inputs.logs import read_log_lines
+from replay._inputs.logscan import Logs, runs_logs
 from replay._inputs.readers import read_input
 from replay._model.convert import loads
 from replay._model.errors import InputError, ReplayError
@@ -201,10 +201,6 @@ def drive(
     return state
 
 
-Logs = list[tuple[str, ...]]
-"""Logs read back, one tuple of lines each."""
-
-
 def probe_logs(out: Path, probe: Probe | None) -> tuple[Logs, Logs]:
     """The (passing, failing) logs of a finished probe, read back through its flake report."""
     if probe is None or probe.run_dir is None:
@@ -219,10 +215,4 @@ def probe_logs(out: Path, probe: Probe | None) -> tuple[Logs, Logs]:
         )
     except ReplayError:
         return [], []
-    passing: Logs = []
-    failing: Logs = []
-    for run in report.runs:
-        path = inside(report_path.parent, run.log) if run.log else None
-        if path is not None:
-            (passing if run.passed else failing).append(read_log_lines(path))
-    return passing, failing
+    return runs_logs(report_path.parent, report.runs)

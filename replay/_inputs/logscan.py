@@ -11,6 +11,7 @@ formats are the adapters' (`replay._adapters._output`).
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -26,9 +27,11 @@ from replay._adapters._output import (
     SECTION,
 )
 from replay._core.digest import impacted_tests
+from replay._core.flakes import Divergence, FlakeRun, divergence
 from replay._core.redact import CUT_MARK
 from replay._core.rootcause import CAUSE_CLASSES, MESSAGE_LINES, TOKEN, CauseClass, cut
 from replay._model.models import TestResult
+from replay._store.rundir import inside
 
 MAX_FAILURE_LINES = 200
 """Failure lines kept per log: a digest needs the first failures, not all 10,000."""
@@ -55,8 +58,12 @@ class LogEvidence:
     """The first lines of the whole log matching each root-cause class, and the tail."""
 
 
-def _read_lines(path: Path, max_chars: int) -> Iterator[str]:
-    """The lines of `path`, decoded leniently, each cut to `max_chars` characters."""
+def read_lines(path: Path, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The lines of `path`, decoded leniently, each cut to `max_chars` characters.
+
+    An overlong line is skipped past without being held, so memory stays bounded
+    whatever the log holds. The one reader of job logs (digests, flake divergence).
+    """
     limit = max_chars * 4  # a UTF-8 character is at most 4 bytes
     with path.open("rb") as stream:
         while True:
@@ -209,7 +216,7 @@ def scan_log(
     scanner = _Scanner(tests, max_lines, tail_lines)
     batch: list[tuple[int, str]] = []
     try:
-        for numbered in enumerate(_read_lines(log_path, max_line_chars)):
+        for numbered in enumerate(read_lines(log_path, max_line_chars)):
             batch.append(numbered)
             if len(batch) == BATCH_LINES:
                 scanner.feed_batch(batch)
@@ -225,3 +232,43 @@ def failure_lines(
 ) -> tuple[str, ...]:
     """The bounded lines of `log_path` that belong to the failure (see `scan_log`)."""
     return scan_log(log_path, tests, max_lines=max_lines).failure_lines
+
+
+# ── comparing runs (flake divergence) ───────────────────────────────────────
+
+MAX_LOG_LINES = 20_000
+"""Lines read from one log: where runs part is near the start of a failure, not deep in a dump."""
+
+MAX_LOGS = 50
+"""Logs of each kind (passing, failing) compared: more runs add time, not insight."""
+
+Logs = list[tuple[str, ...]]
+"""Logs read back, one tuple of lines each."""
+
+
+def read_log_lines(path: Path, *, max_lines: int = MAX_LOG_LINES) -> tuple[str, ...]:
+    """The first `max_lines` lines of the log at `path`; () when it is missing or unreadable.
+
+    Bytes that are not UTF-8 are replaced, not refused: a log is evidence, whatever it holds.
+    """
+    try:
+        return tuple(itertools.islice(read_lines(path), max_lines))
+    except OSError:
+        return ()
+
+
+def runs_logs(run_dir: Path, runs: Sequence[FlakeRun]) -> tuple[Logs, Logs]:
+    """The (passing, failing) logs of `runs`, read back from `run_dir`, at most `MAX_LOGS` each."""
+    passing: Logs = []
+    failing: Logs = []
+    for run in runs:
+        path = inside(run_dir, run.log) if run.log else None
+        bucket = passing if run.passed else failing
+        if path is not None and len(bucket) < MAX_LOGS:
+            bucket.append(read_log_lines(path))
+    return passing, failing
+
+
+def runs_divergence(run_dir: Path, runs: Sequence[FlakeRun]) -> Divergence | None:
+    """Where the failing runs' logs part from the passing runs' logs (None without both)."""
+    return divergence(*runs_logs(run_dir, runs))
