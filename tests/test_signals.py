@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import config_toml, handlers_taken, live, spawn
+from _support import config_toml, handlers_taken, live, make_job, spawn
 
 from replay._exec.procs import group_members
 
@@ -251,3 +251,45 @@ def test_ctrl_c_stops_a_descendant_that_left_the_group(tmp_path: Path, backend: 
     _, stderr = process.communicate(timeout=30)
     assert 130 == process.returncode, stderr.decode()
     assert () == live((escapee,))
+
+
+def test_a_signal_in_replays_last_instructions_is_still_an_interrupt(tmp_path: Path) -> None:
+    """A SIGTERM pending when the process ends (no handler ran yet) makes it exit 130."""
+    script = (
+        "import os, signal\n"
+        "from replay._cli import _end_process\n"
+        # Held back as a signal is that reaches a worker thread or the last few bytecodes.
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "_end_process(1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=30, check=False
+    )
+    assert (130, b"replay: interrupted\n") == (done.returncode, done.stderr)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_only_the_main_thread_takes_the_signals_during_a_run(tmp_path: Path, backend: str) -> None:
+    """Every thread of a run but the main one blocks SIGINT and SIGTERM (the kernel's pick)."""
+    import threading
+
+    from replay._exec.run import RunOptions, run_with
+    from replay._model.models import Plan, Summary
+
+    seen: dict[str, int] = {}
+
+    def look(summary: Summary, run_dir: Path) -> Summary:  # runs in a worker thread
+        for thread in threading.enumerate():
+            if thread is threading.main_thread() or thread.name.startswith("waitpid-"):
+                continue  # asyncio's child watcher: gone with its child
+            status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+            blocked = next(line for line in status.splitlines() if line.startswith("SigBlk:"))
+            seen[thread.name] = int(blocked.split()[1], 16)
+        return summary
+
+    plan = Plan(jobs=(make_job("s", "true"),))
+    run_with(plan, tmp_path / "run", RunOptions(post_process=(look,)), backend=backend)
+    wanted = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    assert seen, "the step ran in no worker thread"
+    assert {name: wanted for name in seen} == {name: mask & wanted for name, mask in seen.items()}

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from replay._exec.interrupts import SIGNALS, interrupt_pending
+
 if TYPE_CHECKING:
     import argparse
 
@@ -125,9 +127,6 @@ def _unknown_command(argv: list[str]) -> str:
     )
 
 
-INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 def _interrupted(signum: int, frame: object) -> None:
     """Outside a run, a signal ends replay at once: one line, exit 130.
 
@@ -148,7 +147,7 @@ def _take_signals() -> dict[int, Any]:
     """Make SIGINT and SIGTERM end replay with exit 130; the handlers they replace."""
     saved: dict[int, Any] = {}
     try:
-        for signum in INTERRUPT_SIGNALS:
+        for signum in SIGNALS:
             saved[signum] = signal.signal(signum, _interrupted)
     except ValueError:  # not the main thread (main() called from a library's thread)
         pass
@@ -206,6 +205,8 @@ def _end_process(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader gone away, a closed stream
             stream.flush()
+    if interrupt_pending():  # came too late for a handler to run, not too late to count
+        _interrupted(signal.SIGTERM, None)
     os._exit(code)
 
 

@@ -34,6 +34,7 @@ from replay._adapters import get_adapter
 from replay._core.chain import retry_tests
 from replay._core.planning import fits_command_line
 from replay._core.signatures import scoped
+from replay._exec.interrupts import in_worker
 from replay._exec.procs import group_members, stop_group, stop_marked, wait_group_gone
 from replay._exec.watchdog import WATCHDOG_MARK, Watchdog, new_mark
 from replay._model.clock import now_iso
@@ -566,7 +567,7 @@ class Executor:
         duration = time.monotonic() - start
         refused = self._refused_report(job)
         readable = job if refused is None else attrs.evolve(job, junit_path=None)
-        report = await anyio.to_thread.run_sync(adapter.parse, log, directory, readable)
+        report = await anyio.to_thread.run_sync(in_worker(adapter.parse), log, directory, readable)
         return record(
             duration=duration,
             tests=tuple(attrs.evolve(t, attempt=number) for t in report.tests),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import anyio
 
+from replay._exec.interrupts import in_worker
 from replay._exec.watchdog import marked_pids, process_carries
 
 POLL_INTERVAL = 0.02
@@ -154,7 +155,7 @@ async def stop_marked(
     """
     stopped: list[int] = []
     for _ in range(SWEEP_ROUNDS):
-        marked = await anyio.to_thread.run_sync(_find_marked, mark, job, born_after)
+        marked = await anyio.to_thread.run_sync(in_worker(_find_marked), mark, job, born_after)
         if not marked:
             break
         try:

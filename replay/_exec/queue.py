@@ -41,6 +41,7 @@ from replay._core.queue_plan import (
     queue_order,
 )
 from replay._core.summary import summary_document
+from replay._exec.interrupts import block_in_this_thread
 from replay._inputs.readers import read_summary
 from replay._model.clock import iso, utc_now
 from replay._model.errors import ReplayError
@@ -235,6 +236,7 @@ class _Renewer:
         )
 
     def _loop(self) -> None:
+        block_in_this_thread()
         while not self._stop.wait(self._lease / 3):
             try:
                 self.renew()

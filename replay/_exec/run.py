@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ from replay._core.results import build_summary
 from replay._core.summary import result_document, summary_document
 from replay._exec.environment import environment_document, git_info, tool_versions, tools_for
 from replay._exec.executor import KILL_GRACE, QUARANTINE_RETRY_DELAY, Executor, Listener
+from replay._exec.interrupts import Interrupts, block_in_this_thread, in_worker
 from replay._exec.watchdog import Watchdog
 from replay._model.clock import iso, utc_now
 from replay._model.errors import ReplayError, replay_error_in
@@ -154,75 +154,12 @@ class _EventListener:
         self._pass_on("phase_finished", outcome)
 
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""The signals that interrupt a run."""
-
 SIGNAL_POLL = 0.02
 """How often the run looks for a new signal (20 ms, as the executor polls a stopping group)."""
 
 
-class _Interrupts:
-    """SIGINT and SIGTERM for the length of one run, from its first instruction to its last.
-
-    The handler only counts: it runs between two bytecodes of whatever the main
-    thread was doing (the event loop's own code included), where touching a cancel
-    scope is not safe. `_watch_signals` acts on the count in the event loop, and
-    the end of the run reads it to decide the summary's status.
-
-    On exit the handlers that were there before come back in one swap each (anyio's
-    signal receiver would leave SIG_DFL behind on asyncio: a SIGTERM while the summary
-    is written killed replay with exit 143). A signal the run did not act on, one
-    that came after the summary's status was decided, is passed on to them.
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.count = 0
-        """Signals received so far."""
-        self.last: int = signal.SIGINT
-        self._decided = 0
-        self._saved: dict[int, Any] = {}
-        if enabled:
-            self._install()
-
-    def _install(self) -> None:
-        try:
-            for signum in SIGNALS:
-                self._saved[signum] = signal.signal(signum, self._handler)
-        except ValueError:  # not the main thread: only the main thread can take signals
-            self._restore()
-
-    def _handler(self, signum: int, frame: object) -> None:
-        self.count += 1
-        self.last = signum
-
-    @property
-    def taken(self) -> bool:
-        """Whether the run handles the signals (False off the main thread or when asked not to)."""
-        return bool(self._saved)
-
-    def decide(self) -> bool:
-        """Whether the run was interrupted, decided now: later signals are passed on at the end."""
-        self._decided = self.count
-        return self._decided > 0
-
-    def _restore(self) -> None:
-        for signum, handler in self._saved.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        self._saved.clear()
-
-    def __enter__(self) -> _Interrupts:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.taken:
-            return
-        self._restore()
-        if self.count > self._decided:
-            signal.raise_signal(self.last)
-
-
 async def _watch_signals(
-    interrupts: _Interrupts,
+    interrupts: Interrupts,
     executor: Executor,
     scope: anyio.CancelScope,
     *,
@@ -394,7 +331,7 @@ async def _run_plan(
     """
     run_id = options.run_id
     environment_extra = options.environment_extra
-    with _Interrupts(handle_signals) as interrupts:
+    with Interrupts(handle_signals) as interrupts:
         started = utc_now()
         if run_dir is None:
             run_dir, generated_id = default_run_dir(options.out_root, started)
@@ -447,7 +384,9 @@ async def _run_plan(
                 if gathering is not None:
                     # An interrupted run does not wait for git and tool versions.
                     give_up = functools.partial(_interrupted, interrupts, executor)
-                    tools, git = await anyio.to_thread.run_sync(_facts, gathering, give_up)
+                    tools, git = await anyio.to_thread.run_sync(
+                        in_worker(_facts), gathering, give_up
+                    )
                     environment = _environment(
                         plan,
                         run_id,
@@ -461,18 +400,20 @@ async def _run_plan(
                 # In a worker thread: digests of a big log take seconds, and a signal that
                 # comes meanwhile must still be counted before the status is decided.
                 summary = await anyio.to_thread.run_sync(
-                    functools.partial(
-                        _finish,
-                        plan,
-                        executor,
-                        run_dir=run_dir,
-                        run_id=run_id,
-                        started=started,
-                        environment=environment,
-                        post_process=options.post_process,
-                        drop_unstarted=options.drop_unstarted,
-                        interrupted=functools.partial(_decide, interrupts, executor),
-                        redactor=redactor,
+                    in_worker(
+                        functools.partial(
+                            _finish,
+                            plan,
+                            executor,
+                            run_dir=run_dir,
+                            run_id=run_id,
+                            started=started,
+                            environment=environment,
+                            post_process=options.post_process,
+                            drop_unstarted=options.drop_unstarted,
+                            interrupted=functools.partial(_decide, interrupts, executor),
+                            redactor=redactor,
+                        )
                     )
                 )
                 events.emit(
@@ -527,7 +468,9 @@ Facts = tuple["Future[dict[str, str | None]]", "Future[dict[str, str | None]]"]
 
 def _gather_facts(plan: Plan) -> Facts:
     """Start asking for tool versions (of the runners the plan uses) and git facts."""
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="replay-facts")
+    pool = ThreadPoolExecutor(
+        max_workers=2, thread_name_prefix="replay-facts", initializer=block_in_this_thread
+    )
     tools = tools_for(tuple(sorted({job.adapter for job in plan.jobs})))
     facts = (pool.submit(tool_versions, tools), pool.submit(git_info, os.getcwd()))
     pool.shutdown(wait=False)
@@ -549,11 +492,11 @@ def _facts(
         return {}, {}
 
 
-def _interrupted(interrupts: _Interrupts, executor: Executor) -> bool:
+def _interrupted(interrupts: Interrupts, executor: Executor) -> bool:
     return interrupts.count > 0 or executor.interrupted
 
 
-def _decide(interrupts: _Interrupts, executor: Executor) -> bool:
+def _decide(interrupts: Interrupts, executor: Executor) -> bool:
     # Both are asked: `decide` takes note of the signals the summary accounts for.
     by_signal = interrupts.decide()
     return by_signal or executor.interrupted
