@@ -1,4 +1,4 @@
-"""Shared helpers of the `bench_*.py` scripts: scratch space, configs, timing, peak RSS.
+"""Shared helpers of the `bench_*.py` scripts: scratch space, configs, timing, peak RSS, rows.
 
 Every benchmark runs `replay` the way a user does (`python -m replay ...` in a
 fresh process, start-up included) and compares it with a baseline measured in
@@ -190,6 +190,11 @@ def run_timed(
     return wall
 
 
+def time_replay(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> float:
+    """Wall seconds of `python -m replay ARGS` (as `run_timed`)."""
+    return run_timed(replay_argv(*args), cwd=cwd, env=env)
+
+
 def run_measured(
     argv: Sequence[str],
     *,
@@ -267,13 +272,27 @@ def guarded(label: str, part: Callable[[], list[Row]]) -> list[Row]:
         return [Row(f"{label}: error", summary[:60], "-", "-", "-", met=False)]
 
 
-def pick_sizes(
-    args: argparse.Namespace, full: Mapping[str, int], quick: Mapping[str, int]
-) -> dict[str, int]:
+@attrs.frozen
+class Size:
+    """One size a benchmark runs at, set on its command line with `--<name> N`."""
+
+    full: int
+    quick: int
+    """The size with `--quick` (and in `bench.py --quick`)."""
+    counts: str
+    """What the size counts: the help of its option."""
+
+
+def sizes_for(sizes: Mapping[str, Size], *, quick: bool) -> dict[str, int]:
+    """Each size's full or `--quick` value, by name."""
+    return {name: size.quick if quick else size.full for name, size in sizes.items()}
+
+
+def pick_sizes(args: argparse.Namespace, sizes: Mapping[str, Size]) -> dict[str, int]:
     """The sizes a bench runs at: full or `--quick`, then any size given on the command line."""
-    sizes = dict(quick if args.quick else full)
-    sizes.update({k: v for k, v in vars(args).items() if k in sizes and v is not None})
-    return sizes
+    picked = sizes_for(sizes, quick=args.quick)
+    picked.update({k: v for k, v in vars(args).items() if k in picked and v is not None})
+    return picked
 
 
 def median(values: Sequence[float]) -> float:
@@ -315,6 +334,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def us(seconds: float) -> str:
+    """Seconds shown as whole microseconds."""
+    return f"{seconds * 1e6:.0f} us"
+
+
 def secs(seconds: float) -> str:
     """Seconds shown with millisecond precision."""
     return f"{seconds:.3f} s"
@@ -325,6 +349,64 @@ def verdict(met: bool | None) -> str:
     if met is None:
         return "-"
     return "yes" if met else "NO"
+
+
+def ratio_row(
+    name: str,
+    figure: float,
+    baseline: float,
+    *,
+    against: str,
+    at_most: float | None = None,
+    unit: Callable[[float], str] = secs,
+    digits: int = 2,
+) -> Row:
+    """The row of `figure` against `baseline` measured in the same run, both shown by `unit`
+    (the baseline after `against`, what it is); met when their ratio is at most `at_most`
+    (None: no target, the ratio is informative)."""
+    if baseline <= 0:
+        msg = f"{name}: the baseline is {baseline}, no ratio to report"
+        raise BenchError(msg)
+    ratio = figure / baseline
+    return Row(
+        name,
+        unit(figure),
+        f"{against} {unit(baseline)}",
+        f"{ratio:.{digits}f}",
+        "-" if at_most is None else f"ratio <= {at_most:g}",
+        None if at_most is None else ratio <= at_most,
+    )
+
+
+def per_item_row(
+    name: str,
+    wall: float,
+    baseline: float,
+    *,
+    against: str,
+    items: int,
+    item: str,
+    at_most: float,
+    unit: Callable[[float], str] = ms,
+) -> Row:
+    """The row of what each of `items` adds to `baseline` (both wall seconds, the baseline after
+    `against`), shown by `unit` per `item`: met when it is at most `at_most` seconds."""
+    each = (wall - baseline) / items
+    return Row(
+        name,
+        f"{unit(each)}/{item} ({secs(wall)})",
+        f"{against} {secs(baseline)}",
+        f"{wall / baseline:.2f}",
+        f"<= {unit(at_most)}/{item}",
+        each <= at_most,
+    )
+
+
+def target_note(row: Row) -> str:
+    """` (target T: met)` (or `MISSED`) for a line of detail; empty when the row has no target."""
+    if row.met is None:
+        return ""
+    return f" (target {row.target}: {'met' if row.met else 'MISSED'})"
 
 
 def format_table(rows: Sequence[Row]) -> str:
@@ -371,11 +453,12 @@ def replay_vs_xargs(
             progress(f"{label}: xargs, {jobs} jobs at -P {parallelism} (repeat {repeat + 1})")
             xargs_walls.append(run_timed(xargs, stdin=lines))
             progress(f"{label}: replay, {jobs} jobs at -j {parallelism} (repeat {repeat + 1})")
-            out = unique_run_dir(tmp)
-            argv = replay_argv(
-                "run", "--config", str(config), "-j", str(parallelism), "-q", "--out", str(out)
+            out = str(unique_run_dir(tmp))
+            replay_walls.append(
+                time_replay(
+                    "run", "--config", str(config), "-j", str(parallelism), "-q", "--out", out
+                )
             )
-            replay_walls.append(run_timed(argv))
     return median(replay_walls), median(xargs_walls)
 
 
@@ -393,47 +476,41 @@ def overhead_per_job(
     replay_wall, xargs_wall = replay_vs_xargs(
         f"{bench}-{command[0]}", command, jobs, parallelism, repeats
     )
-    per_job = (replay_wall - xargs_wall) / jobs
-    met = per_job * 1000 <= target_ms
+    row = per_item_row(
+        f"{bench}: {jobs} x {shown}, -j {parallelism}",
+        replay_wall,
+        xargs_wall,
+        against="xargs",
+        items=jobs,
+        item="job",
+        at_most=target_ms / 1000,
+    )
     print(
         f"{bench}, {jobs} x `{shown}` at -j {parallelism}: replay {secs(replay_wall)}, "
-        f"xargs {secs(xargs_wall)}, ratio {replay_wall / xargs_wall:.2f}, overhead "
-        f"{ms(per_job)} per job (target <= {target_ms:g} ms: {'met' if met else 'MISSED'})"
+        f"xargs {secs(xargs_wall)}, ratio {row.ratio}, overhead "
+        f"{ms((replay_wall - xargs_wall) / jobs)} per job{target_note(row)}"
     )
-    return [
-        Row(
-            name=f"{bench}: {jobs} x {shown}, -j {parallelism}",
-            figure=f"{ms(per_job)}/job ({secs(replay_wall)})",
-            baseline=f"xargs {secs(xargs_wall)}",
-            ratio=f"{replay_wall / xargs_wall:.2f}",
-            target=f"<= {target_ms:g} ms/job",
-            met=met,
-        )
-    ]
+    return [row]
 
 
 def sized_bench(
-    doc: str | None,
-    run: Callable[..., list[Row]],
-    full_sizes: Mapping[str, int],
-    quick_sizes: Mapping[str, int],
-    *,
-    helps: Mapping[str, str],
+    doc: str | None, run: Callable[..., list[Row]], sizes: Mapping[str, Size]
 ) -> tuple[Callable[..., list[Row]], Callable[..., int]]:
     """A benchmark's `measure(quick=...)` (what `bench.py` calls) and `main(argv=None)` (its
-    command line: `--<size> N` for each size in `helps`, and `--quick`), from its `run(**sizes)`.
+    command line: `--<size> N` for each of `sizes`, and `--quick`), from its `run(**sizes)`.
     """
 
     def measure(*, quick: bool) -> list[Row]:
-        return run(**(quick_sizes if quick else full_sizes))
+        return run(**sizes_for(sizes, quick=quick))
 
     def main(argv: Sequence[str] | None = None) -> int:
         """Parse the sizes, run, print the table; exit 1 if a target is missed."""
         parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
-        for name, text in helps.items():
-            parser.add_argument(f"--{name}", type=int, help=f"{text} (default {full_sizes[name]})")
-        parser.add_argument("--quick", action="store_true", help=f"smaller: {dict(quick_sizes)}")
-        rows = run(**pick_sizes(parser.parse_args(argv), full_sizes, quick_sizes))
+        for name, size in sizes.items():
+            parser.add_argument(f"--{name}", type=int, help=f"{size.counts} (default {size.full})")
+        quick = sizes_for(sizes, quick=True)
+        parser.add_argument("--quick", action="store_true", help=f"smaller: {quick}")
+        rows = run(**pick_sizes(parser.parse_args(argv), sizes))
         print()
         return report(rows)
 

@@ -36,14 +36,18 @@ import orjson
 from _bench import (
     BenchError,
     Row,
+    Size,
     median,
     pick_sizes,
     progress,
+    ratio_row,
     replay_argv,
     report,
     run_measured,
     run_timed,
     scratch,
+    sizes_for,
+    target_note,
     unique_run_dir,
 )
 
@@ -52,8 +56,10 @@ RATIO_TARGET = 1.3
 RSS_TARGET_MB = 100.0
 """Issue 8: replay's own peak RSS stays under 100 MB however much a job prints."""
 BLOCK = 1 << 20
-FULL = {"mib": 1024, "repeats": 5}
-QUICK = {"mib": 128, "repeats": 1}
+SIZES = {
+    "mib": Size(1024, quick=128, counts="MiB to print"),
+    "repeats": Size(5, quick=1, counts="runs per side, medians"),
+}
 
 
 def writer(kind: str, mib: int) -> list[str]:
@@ -120,16 +126,20 @@ def run(
                 raise BenchError(msg)
             peaks.append(measured.peak_rss_kib)
             tree_peaks.append(measured.tree_maxrss_kib)
-    replay_wall, plain_wall = median(replay_walls), median(plain_walls)
-    ratio = replay_wall / plain_wall
+    replay_wall, plain_wall, job_wall = median(replay_walls), median(plain_walls), median(job_walls)
+    wall = ratio_row(
+        f"capture: {mib} MiB, wall",
+        replay_wall,
+        plain_wall,
+        against="redirect",
+        at_most=RATIO_TARGET,
+    )
     peak_mb = max(peaks) * 1024 / 1e6
-    ratio_ok = ratio <= RATIO_TARGET
     rss_ok = peak_mb <= RSS_TARGET_MB
     print(
         f"capture, {mib} MiB ({kind}): replay {replay_wall:.3f} s, redirect {plain_wall:.3f} s, "
-        f"ratio {ratio:.2f} (target <= {RATIO_TARGET}: {'met' if ratio_ok else 'MISSED'})"
+        f"ratio {wall.ratio}{target_note(wall)}"
     )
-    job_wall = median(job_walls)
     print(
         f"capture, the job's own duration inside replay (summary.json): {job_wall:.3f} s, "
         f"{job_wall / plain_wall:.2f}x the redirect; replay's fixed cost (start-up, "
@@ -141,21 +151,9 @@ def run(
         f"wait4 ru_maxrss of replay and its descendants: {max(tree_peaks) * 1024 / 1e6:.1f} MB"
     )
     return [
-        Row(
-            name=f"capture: {mib} MiB, wall",
-            figure=f"{replay_wall:.3f} s",
-            baseline=f"redirect {plain_wall:.3f} s",
-            ratio=f"{ratio:.2f}",
-            target=f"ratio <= {RATIO_TARGET}",
-            met=ratio_ok,
-        ),
-        Row(
-            name=f"capture: {mib} MiB, job inside replay",
-            figure=f"{job_wall:.3f} s",
-            baseline=f"redirect {plain_wall:.3f} s",
-            ratio=f"{job_wall / plain_wall:.2f}",
-            target="-",
-            met=None,
+        wall,
+        ratio_row(
+            f"capture: {mib} MiB, job inside replay", job_wall, plain_wall, against="redirect"
         ),
         Row(
             name=f"capture: {mib} MiB, replay RSS",
@@ -176,15 +174,15 @@ def _check_size(actual: int, expected: int, where: str) -> None:
 
 def measure(*, quick: bool) -> list[Row]:
     """The benchmark at its full or its quick size (what `bench.py` calls)."""
-    sizes = QUICK if quick else FULL
+    sizes = sizes_for(SIZES, quick=quick)
     return run(mib=sizes["mib"], repeats=sizes["repeats"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the size, run, print the table; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size", type=int, dest="mib", help=f"MiB to print ({FULL['mib']})")
-    parser.add_argument("--repeats", type=int, help=f"runs per side, medians ({FULL['repeats']})")
+    for option, (name, size) in zip(("--size", "--repeats"), SIZES.items(), strict=True):
+        parser.add_argument(option, type=int, dest=name, help=f"{size.counts} ({size.full})")
     parser.add_argument(
         "--writer",
         choices=["python", "head"],
@@ -194,9 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dir", type=Path, help="where the outputs go (default: /dev/shm if it has room)"
     )
-    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
+    quick = sizes_for(SIZES, quick=True)
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {quick}")
     args = parser.parse_args(argv)
-    sizes = pick_sizes(args, FULL, QUICK)
+    sizes = pick_sizes(args, SIZES)
     rows = run(mib=sizes["mib"], repeats=sizes["repeats"], kind=args.writer, directory=args.dir)
     print()
     return report(rows)

@@ -19,18 +19,11 @@ from pathlib import Path
 
 import orjson
 from _bench import best_of, sizes_parser
+from _summaries import case_result, target_result
 
 from replay._core.diff import triage_diff
 from replay._core.summary import summary_document
-from replay._model.models import (
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import RunStatus, Summary, TestStatus
 
 TARGET_SECONDS = 2.0
 """The issue's bar for loading and diffing two 100,000-test summaries."""
@@ -60,28 +53,27 @@ def build(suites: int, tests: int, *, run_id: str, seed: int, current: bool) -> 
         for t in range(tests):
             failed = rng.random() < FLIP_RATE
             results.append(
-                TestResult(
-                    name=f"module_{t // 10}::test_case_{t:03d}",
-                    status=TestStatus.FAILED if failed else TestStatus.PASSED,
+                case_result(
+                    f"module_{t // 10}::test_case_{t:03d}",
+                    failed=failed,
                     duration=rng.random(),
-                    message="assertion `left == right` failed" if failed else None,
-                    file=f"tests/suite_{s:04d}.rs" if failed else None,
+                    message="assertion `left == right` failed",
+                    file=f"tests/suite_{s:04d}.rs",
                     line=rng.randint(1, 500) if failed else None,
                 )
             )
         ok = all(r.status is TestStatus.PASSED for r in results)
         targets.append(
-            TargetResult(
-                name=f"suite_{s:04d}",
+            target_result(
+                f"suite_{s:04d}",
+                tuple(results),
+                failed=not ok,
                 kind="unit" if s % 4 == 0 else "e2e",
                 adapter="generic",
                 argv=("cargo", "test", "--test", f"suite_{s:04d}", "--", "--nocapture"),
-                status=TargetStatus.PASSED if ok else TargetStatus.FAILED,
-                chain_state=ChainState.PASSING if ok else ChainState.OUTSTANDING,
                 decided_by=run_id,
                 exit_code=0 if ok else 101,
                 duration=rng.lognormvariate(3, 1),
-                tests=tuple(results),
                 log=f"suite_{s:04d}/output.log",
             )
         )

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from _bench import (
     Row,
-    child_env,
+    Size,
     progress,
-    replay_argv,
+    ratio_row,
     run_timed,
     scratch,
     secs,
     sized_bench,
+    target_note,
+    time_replay,
     unique_run_dir,
     write_config,
 )
@@ -27,10 +29,7 @@ SLEEP = 0.1
 PARALLEL = 8
 TARGET_RATIO = 1.5
 """Issue 6: the loop finishes in at most 1.5 x the ideal runs x 0.1 s / parallel."""
-FULL = {"runs": 100}
-QUICK = {"runs": 40}
-SIZE_HELP = {"runs": "loop runs"}
-"""What each size counts: the help of its `--<size> N` option."""
+SIZES = {"runs": Size(100, quick=40, counts="loop runs")}
 
 
 def run(*, runs: int) -> list[Row]:
@@ -39,47 +38,28 @@ def run(*, runs: int) -> list[Row]:
     with scratch("flake") as tmp:
         config = write_config(tmp / "replay.toml", [["sleep", str(SLEEP)]])
         progress(f"flake: replay flake s00000 --runs {runs} --parallel {PARALLEL}")
-        replay_wall = run_timed(
-            replay_argv(
-                "flake",
-                "s00000",
-                "--runs",
-                str(runs),
-                "--parallel",
-                str(PARALLEL),
-                "--config",
-                str(config),
-                "--out",
-                str(unique_run_dir(tmp)),
-                "-q",
-            ),
+        out = str(unique_run_dir(tmp))
+        replay_wall = time_replay(
+            "flake", "s00000", "--runs", str(runs), "--parallel", str(PARALLEL),
+            "--config", str(config), "--out", out, "-q",
             cwd=tmp,
-            env=child_env(),
-        )
+        )  # fmt: skip
         progress(f"flake: xargs -P {PARALLEL} baseline")
         xargs_wall = run_timed(
             ["xargs", "-P", str(PARALLEL), "-n", "1", "sleep"],
             stdin=("\n".join([str(SLEEP)] * runs) + "\n").encode(),
         )
-    ratio = replay_wall / ideal
+    name = f"flake {runs}x{SLEEP}s -P{PARALLEL}"
+    against = f"xargs {secs(xargs_wall)}, ideal"
+    row = ratio_row(name, replay_wall, ideal, against=against, at_most=TARGET_RATIO)
     print(
         f"flake loop: replay {replay_wall:.2f}s, xargs {xargs_wall:.2f}s, ideal {ideal:.2f}s; "
-        f"replay/ideal {ratio:.2f} (target <= {TARGET_RATIO}), replay/xargs "
-        f"{replay_wall / xargs_wall:.2f}"
+        f"replay/ideal {row.ratio}, replay/xargs {replay_wall / xargs_wall:.2f}{target_note(row)}"
     )
-    return [
-        Row(
-            name=f"flake {runs}x{SLEEP}s -P{PARALLEL}",
-            figure=secs(replay_wall),
-            baseline=f"xargs {secs(xargs_wall)}, ideal {secs(ideal)}",
-            ratio=f"{ratio:.2f} x ideal",
-            target=f"<= {TARGET_RATIO} x ideal",
-            met=ratio <= TARGET_RATIO,
-        )
-    ]
+    return [row]
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -22,21 +22,13 @@ from pathlib import Path
 
 import orjson
 from _bench import best_of
+from _summaries import case_result, target_result
 
 from replay._core.summary import summary_document
 from replay._core.trace import trace_document
 from replay._exec.postprocess import view_step
 from replay._model.clock import iso
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import Attempt, RunStatus, Summary, TargetResult, TargetStatus
 from replay._model.names import REPORT_NAME, TRACE_NAME
 
 TESTS = 10_000
@@ -50,11 +42,11 @@ def _target(index: int, tests: int) -> TargetResult:
     flaky = not failed and index % 7 == 3
     start = (index // SLOTS) * 0.5
     results = tuple(
-        TestResult(
+        case_result(
             f"{name}::test_{n:04d}",
-            TestStatus.FAILED if (failed or flaky) and n == 0 else TestStatus.PASSED,
+            failed=(failed or flaky) and n == 0,
             duration=0.01,
-            message="assert 1 == 2" if (failed or flaky) and n == 0 else None,
+            message="assert 1 == 2",
         )
         for n in range(tests)
     )
@@ -68,7 +60,7 @@ def _target(index: int, tests: int) -> TargetResult:
         )
     ]
     if flaky:
-        results += (TestResult(f"{name}::test_0000", TestStatus.PASSED, attempt=2),)
+        results += (case_result(f"{name}::test_0000", failed=False, attempt=2),)
         attempts.append(
             Attempt(
                 2,
@@ -77,17 +69,16 @@ def _target(index: int, tests: int) -> TargetResult:
                 duration=0.04,
             )
         )
-    status = TargetStatus.FAILED if failed else TargetStatus.FLAKY if flaky else TargetStatus.PASSED
-    return TargetResult(
-        name=name,
+    return target_result(
+        name,
+        results,
+        failed=failed,
+        status=TargetStatus.FLAKY if flaky else None,
         kind="suite",
         adapter="pytest",
         argv=("pytest", f"tests/{name}"),
-        status=status,
-        chain_state=ChainState.OUTSTANDING if failed else ChainState.PASSING,
         decided_by="run-1" if index % 3 else "run-0",
         attempts=tuple(attempts),
-        tests=results,
         log=f"{name}/output.log",
         root_cause="assertion_failure" if failed else None,
     )

@@ -21,23 +21,23 @@ from pathlib import Path
 from _bench import (
     BenchError,
     Row,
+    Size,
     median,
     progress,
-    replay_argv,
-    run_timed,
+    ratio_row,
     scratch,
-    secs,
     sized_bench,
+    time_replay,
     toml_string,
     unique_run_dir,
 )
 
 RETRY_TARGET_RATIO = 0.5
 """Issue 11: a targeted retry must cost at most half of a whole-suite retry here."""
-FULL = {"tests": 400, "repeats": 3}
-QUICK = {"tests": 100, "repeats": 1}
-SIZE_HELP = {"tests": "tests in the suite", "repeats": "runs of each side"}
-"""What each size counts: the help of its `--<size> N` option."""
+SIZES = {
+    "tests": Size(400, quick=100, counts="tests in the suite"),
+    "repeats": Size(3, quick=1, counts="runs of each side"),
+}
 
 _SUITE = """\
 import os, pathlib, time
@@ -90,36 +90,27 @@ def run(*, tests: int, repeats: int) -> list[Row]:
                 progress(f"retry: {tests} tests, --retry-granularity {granularity} ({repeat + 1})")
                 out = unique_run_dir(tmp)
                 flag = out.with_suffix(".flag")
-                argv = replay_argv(
+                seconds = time_replay(
                     "run", "--config", str(config), "--retries", "1", "-q", "--out", str(out),
                     "--retry-granularity", granularity, "--env", f"FLAG_FILE={flag}",
                 )  # fmt: skip
-                wall[granularity].append(run_timed(argv))
+                wall[granularity].append(seconds)
                 retry[granularity].append(_retry_seconds(out))
     targeted, whole = median(retry["test"]), median(retry["suite"])
-    ratio = targeted / whole if whole else 0.0
-    wall_ratio = median(wall["test"]) / median(wall["suite"])
+    retried, rerun = median(wall["test"]), median(wall["suite"])
     return [
-        Row(
-            name=f"retry attempt, {tests} tests",
-            figure=secs(targeted),
-            baseline=secs(whole),
-            ratio=f"{ratio:.2f}",
-            target=f"<= {RETRY_TARGET_RATIO:.2f}",
-            met=ratio <= RETRY_TARGET_RATIO,
+        ratio_row(
+            f"retry attempt, {tests} tests",
+            targeted,
+            whole,
+            against="suite retry",
+            at_most=RETRY_TARGET_RATIO,
         ),
-        Row(
-            name=f"whole run, {tests} tests",
-            figure=secs(median(wall["test"])),
-            baseline=secs(median(wall["suite"])),
-            ratio=f"{wall_ratio:.2f}",
-            target="-",
-            met=None,
-        ),
+        ratio_row(f"whole run, {tests} tests", retried, rerun, against="with suite retry"),
     ]
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

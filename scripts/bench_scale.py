@@ -24,32 +24,28 @@ from __future__ import annotations
 import orjson
 from _bench import (
     Row,
+    Size,
     guarded,
     median,
     median_of,
     overhead_per_job,
+    per_item_row,
     progress,
-    replay_argv,
-    run_timed,
+    ratio_row,
     scratch,
     secs,
     sized_bench,
+    target_note,
+    time_replay,
+    us,
     write_config,
 )
+from _summaries import case_result, target_result
 
 from replay._core.summary import summary_document, summary_model
 from replay._inputs.readers import load_summary
 from replay._model.convert import parse_json, structure, unstructure
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    RunStatus,
-    Summary,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
+from replay._model.models import Attempt, RunStatus, Summary
 
 DRY_RUN_TARGET_MS_PER_SUITE = 0.2
 """Own: planning 5,000 suites should cost at most 1 s over planning one (0.2 ms a suite)."""
@@ -61,14 +57,11 @@ SIZE_TARGET_MB = 20.0
 """Issue 13: a 64,000-test `summary.json` is at most 20 MB."""
 SIZE_TESTS = 64_000
 TESTS_PER_TARGET = 100
-FULL = {"suites": 5000, "targets": 1000, "repeats": 3}
-QUICK = {"suites": 1000, "targets": 200, "repeats": 1}
-SIZE_HELP = {
-    "suites": "suites / jobs",
-    "targets": "summary targets x 100 tests",
-    "repeats": "medians of this many runs",
+SIZES = {
+    "suites": Size(5000, quick=1000, counts="suites / jobs"),
+    "targets": Size(1000, quick=200, counts="summary targets x 100 tests"),
+    "repeats": Size(3, quick=1, counts="medians of this many runs"),
 }
-"""What each size counts: the help of its `--<size> N` option."""
 
 
 def dry_run(suites: int, repeats: int) -> list[Row]:
@@ -79,25 +72,23 @@ def dry_run(suites: int, repeats: int) -> list[Row]:
         for repeat in range(repeats):
             for n, config in configs.items():
                 progress(f"scale: --dry-run of {n} suites (repeat {repeat + 1})")
-                walls[n].append(run_timed(replay_argv("run", "--config", str(config), "--dry-run")))
+                walls[n].append(time_replay("run", "--config", str(config), "--dry-run"))
     many, one = median(walls[suites]), median(walls[1])
-    per_suite = (many - one) / (suites - 1)
-    met = per_suite * 1000 <= DRY_RUN_TARGET_MS_PER_SUITE
+    row = per_item_row(
+        f"scale: --dry-run, {suites} suites (own target)",
+        many,
+        one,
+        against="1 suite",
+        items=suites - 1,
+        item="suite",
+        at_most=DRY_RUN_TARGET_MS_PER_SUITE / 1000,
+        unit=us,
+    )
     print(
         f"scale, --dry-run of {suites} suites: {secs(many)}, of 1 suite {secs(one)}, "
-        f"{per_suite * 1e6:.0f} us per suite "
-        f"(own target <= {DRY_RUN_TARGET_MS_PER_SUITE * 1000:g} us: {'met' if met else 'MISSED'})"
+        f"{us((many - one) / (suites - 1))} per suite, own{target_note(row)}"
     )
-    return [
-        Row(
-            name=f"scale: --dry-run, {suites} suites",
-            figure=f"{secs(many)} ({per_suite * 1e6:.0f} us/suite)",
-            baseline=f"1 suite {secs(one)}",
-            ratio=f"{many / one:.1f}",
-            target=f"own: <= {DRY_RUN_TARGET_MS_PER_SUITE * 1000:g} us/suite",
-            met=met,
-        )
-    ]
+    return [row]
 
 
 def real_run(jobs: int, repeats: int) -> list[Row]:
@@ -111,13 +102,13 @@ def big_summary(targets: int) -> Summary:
     for t in range(targets):
         failing = t % 50 == 0
         tests = tuple(
-            TestResult(
-                name=f"tests/test_module_{t:04d}.py::test_case_{i:03d}",
-                status=TestStatus.FAILED if failing and i == 7 else TestStatus.PASSED,
+            case_result(
+                f"tests/test_module_{t:04d}.py::test_case_{i:03d}",
+                failed=failing and i == 7,
                 duration=0.001 * (i + 1),
-                message="assert 1 == 2" if failing and i == 7 else None,
-                file=f"tests/test_module_{t:04d}.py" if failing and i == 7 else None,
-                line=42 if failing and i == 7 else None,
+                message="assert 1 == 2",
+                file=f"tests/test_module_{t:04d}.py",
+                line=42,
             )
             for i in range(TESTS_PER_TARGET)
         )
@@ -131,20 +122,19 @@ def big_summary(targets: int) -> Summary:
             tests=tests,
         )
         records.append(
-            TargetResult(
-                name=name,
+            target_result(
+                name,
+                tests,
+                failed=failing,
                 kind="unit" if t % 2 else "e2e",
                 adapter="pytest",
                 argv=("pytest", f"tests/test_module_{t:04d}.py"),
-                status=TargetStatus.FAILED if failing else TargetStatus.PASSED,
-                chain_state=ChainState.OUTSTANDING if failing else ChainState.PASSING,
                 decided_by="20261126T221058Z-abc123",
                 env={"PYTHONHASHSEED": "0"},
                 cwd="/work/project",
                 exit_code=attempt.exit_code,
                 duration=1.5,
                 attempts=(attempt,),
-                tests=tests,
                 log=attempt.log,
                 result=f"{name}/result.json",
             )
@@ -202,13 +192,12 @@ def summary_load(targets: int, repeats: int) -> list[Row]:
             target=f"own: <= {LOAD_TARGET_S:g} s",
             met=met,
         ),
-        Row(
-            name=f"scale: write summary, {tests} tests",
-            figure=secs(write),
-            baseline=f"orjson.dumps {secs(plain_write)}",
-            ratio=f"{write / plain_write:.1f}",
-            target="-",
-            met=None,
+        ratio_row(
+            f"scale: write summary, {tests} tests",
+            write,
+            plain_write,
+            against="orjson.dumps",
+            digits=1,
         ),
     ]
 
@@ -250,7 +239,7 @@ def run(*, suites: int, targets: int, repeats: int) -> list[Row]:
     )
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

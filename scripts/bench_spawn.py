@@ -16,26 +16,26 @@ from __future__ import annotations
 
 from _bench import (
     Row,
+    Size,
     guarded,
     ms,
     overhead_per_job,
+    ratio_row,
     replay_vs_xargs,
     secs,
     sized_bench,
+    target_note,
 )
 
 TRIVIAL_TARGET_MS = 3.0
 """Issue 2: replay may add at most 3 ms to a job that does nothing."""
 SLEEP_TARGET_RATIO = 1.10
 """Issue 2: on jobs that do real (here: sleeping) work, replay's wall time is within 10%."""
-FULL = {"trivial": 1000, "sleeping": 200, "repeats": 3}
-QUICK = {"trivial": 200, "sleeping": 48, "repeats": 1}
-SIZE_HELP = {
-    "trivial": "`true` jobs",
-    "sleeping": "`sleep 0.2` jobs",
-    "repeats": "runs per side, medians",
+SIZES = {
+    "trivial": Size(1000, quick=200, counts="`true` jobs"),
+    "sleeping": Size(200, quick=48, counts="`sleep 0.2` jobs"),
+    "repeats": Size(3, quick=1, counts="runs per side, medians"),
 }
-"""What each size counts: the help of its `--<size> N` option."""
 
 
 def trivial_jobs(jobs: int, repeats: int) -> list[Row]:
@@ -46,24 +46,16 @@ def trivial_jobs(jobs: int, repeats: int) -> list[Row]:
 def sleeping_jobs(jobs: int, repeats: int) -> list[Row]:
     """`sleep 0.2` at -j 8: replay's wall time over xargs's."""
     replay_wall, xargs_wall = replay_vs_xargs("spawn-sleep", ["sleep", "0.2"], jobs, 8, repeats)
-    ratio = replay_wall / xargs_wall
-    met = ratio <= SLEEP_TARGET_RATIO
+    name = f"spawn: {jobs} x sleep 0.2, -j 8"
+    row = ratio_row(
+        name, replay_wall, xargs_wall, against="xargs", at_most=SLEEP_TARGET_RATIO, digits=3
+    )
     print(
         f"spawn, {jobs} x `sleep 0.2` at -j 8: replay {secs(replay_wall)}, "
-        f"xargs {secs(xargs_wall)}, ratio {ratio:.3f}, overhead "
-        f"{ms((replay_wall - xargs_wall) / jobs)} per job "
-        f"(target ratio <= {SLEEP_TARGET_RATIO:.2f}: {'met' if met else 'MISSED'})"
+        f"xargs {secs(xargs_wall)}, ratio {row.ratio}, overhead "
+        f"{ms((replay_wall - xargs_wall) / jobs)} per job{target_note(row)}"
     )
-    return [
-        Row(
-            name=f"spawn: {jobs} x sleep 0.2, -j 8",
-            figure=secs(replay_wall),
-            baseline=f"xargs {secs(xargs_wall)}",
-            ratio=f"{ratio:.3f}",
-            target=f"ratio <= {SLEEP_TARGET_RATIO:.2f}",
-            met=met,
-        )
-    ]
+    return [row]
 
 
 def run(*, trivial: int, sleeping: int, repeats: int) -> list[Row]:
@@ -73,7 +65,7 @@ def run(*, trivial: int, sleeping: int, repeats: int) -> list[Row]:
     )
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -28,14 +28,17 @@ from pathlib import Path
 
 from _bench import (
     Row,
+    Size,
     child_env,
     median,
     ms,
     progress,
+    ratio_row,
     replay_argv,
     run_timed,
     scratch,
     sized_bench,
+    target_note,
     unique_run_dir,
 )
 
@@ -48,10 +51,7 @@ RUN_TARGET_RATIO = 1.5
 LIBRARIES = "import anyio, attrs, cattrs, sh"
 """What a run cannot do without: the baseline of the fixed cost of a run."""
 RUN_TRUE = "run -- true"
-FULL = {"runs": 20}
-QUICK = {"runs": 10}
-SIZE_HELP = {"runs": "runs of each command"}
-"""What each size counts: the help of its `--<size> N` option."""
+SIZES = {"runs": Size(20, quick=10, counts="runs of each command")}
 
 
 def run(*, runs: int) -> list[Row]:
@@ -68,23 +68,13 @@ def fixed_cost(runs: int) -> list[Row]:
             walls[LIBRARIES].append(run_timed([sys.executable, "-c", LIBRARIES]))
             walls[RUN_TRUE].append(run_timed(_run_true(tmp), cwd=tmp))
     base, figure = median(walls[LIBRARIES]), median(walls[RUN_TRUE])
-    ratio = figure / base
-    met = ratio <= RUN_TARGET_RATIO
+    name = f"startup: replay {RUN_TRUE}"
+    row = ratio_row(name, figure, base, against=LIBRARIES, at_most=RUN_TARGET_RATIO, unit=ms)
     print(
         f"startup, python -m replay {RUN_TRUE}: {ms(figure)} median of {runs}, "
-        f'python -c "{LIBRARIES}" {ms(base)}, ratio {ratio:.2f} '
-        f"(target <= {RUN_TARGET_RATIO:g}x: {'met' if met else 'MISSED'})"
+        f'python -c "{LIBRARIES}" {ms(base)}, ratio {row.ratio}{target_note(row)}'
     )
-    return [
-        Row(
-            name=f"startup: replay {RUN_TRUE}",
-            figure=ms(figure),
-            baseline=f"import anyio, attrs, cattrs, sh {ms(base)}",
-            ratio=f"{ratio:.2f}",
-            target=f"<= {RUN_TARGET_RATIO:g}x",
-            met=met,
-        )
-    ]
+    return [row]
 
 
 def _run_true(tmp: Path) -> list[str]:
@@ -131,7 +121,7 @@ def startup(runs: int) -> list[Row]:
     return rows
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -36,6 +36,7 @@ import orjson
 from _bench import (
     BenchError,
     Row,
+    Size,
     child_env,
     ms,
     progress,
@@ -51,10 +52,7 @@ TIMEOUT = 0.5
 GRACE = 1.0
 SLACK = 0.100
 """Issue 8: the group is gone within 100 ms of the deadline (plus the grace if it ignores TERM)."""
-FULL = {"repeats": 3}
-QUICK = {"repeats": 1}
-SIZE_HELP = {"repeats": "runs of each job"}
-"""What each size counts: the help of its `--<size> N` option."""
+SIZES = {"repeats": Size(3, quick=1, counts="runs of each job")}
 OBSERVER_POLL = 0.002
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -202,7 +200,7 @@ def run(*, repeats: int) -> list[Row]:
     return rows
 
 
-measure, main = sized_bench(__doc__, run, FULL, QUICK, helps=SIZE_HELP)
+measure, main = sized_bench(__doc__, run, SIZES)
 
 if __name__ == "__main__":
     raise SystemExit(main())

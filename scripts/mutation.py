@@ -58,14 +58,13 @@ KILLED = ("killed", "timeout", "segfault", "suspicious")
 SURVIVED = ("survived", "no_tests")
 
 
+def _run(cwd: Path, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`argv` run in `cwd`, its stdout and stderr captured as text."""
+    return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=check)
+
+
 def _copy_project(into: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    files = _run(ROOT, "git", "ls-files", "-co", "--exclude-standard", check=True).stdout.split()
     for name in files:
         source = ROOT / name
         if source.is_file() and not name.startswith(("mutants/", ".ci/")):
@@ -107,13 +106,7 @@ for path in walk_mutatable_files():
 
 def _survivors(project: Path) -> str:
     """The diff of every mutant that survived or had no covering test."""
-    return subprocess.run(
-        [sys.executable, "-c", _SHOW_SURVIVORS],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    return _run(project, sys.executable, "-c", _SHOW_SURVIVORS).stdout
 
 
 def score(
@@ -125,19 +118,8 @@ def score(
         _copy_project(project)
         _configure(project, module, tests)
         started = time.perf_counter()
-        run = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        subprocess.run(
-            [sys.executable, "-m", "mutmut", "export-cicd-stats"],
-            cwd=project,
-            capture_output=True,
-            check=False,
-        )
+        run = _run(project, sys.executable, "-m", "mutmut", "run")
+        _run(project, sys.executable, "-m", "mutmut", "export-cicd-stats")
         stats_file = project / "mutants" / "mutmut-cicd-stats.json"
         if not stats_file.is_file():
             tail = (run.stdout + run.stderr).strip().splitlines()[-5:]

@@ -264,3 +264,131 @@ def git(repo: Path, *args: str) -> str:
         ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
+
+
+# --- the chain core's records (test_chain_core.py, test_unit_chain.py) --------------------
+
+
+def pytest_job(*tests: str) -> models.Job:
+    """Job `s` running `pytest`, targeted at `tests` (the whole suite when none)."""
+    return make_job("s", "pytest", adapter="pytest", tests=tests)
+
+
+def make_attempt(
+    *results: tuple[str, TestStatus], exit_code: int | None = 0, **fields: Any
+) -> models.Attempt:
+    """Attempt 1: it exited `exit_code` and reported `results`, (name, status) pairs."""
+    tests = tuple(make_test(n, s) for n, s in results)
+    return models.Attempt(number=1, exit_code=exit_code, tests=tests, **fields)
+
+
+def pytest_target(
+    *results: tuple[str, TestStatus], unseen: str | None = None
+) -> models.TargetResult:
+    """Unit target `s`, run by pytest, holding `results`: failed if a test failed or part of
+    the suite went unseen, else passed."""
+    failed = any(s is TestStatus.FAILED for _, s in results) or unseen is not None
+    return make_target(
+        "s",
+        TargetStatus.FAILED if failed else TargetStatus.PASSED,
+        kind="unit",
+        adapter="pytest",
+        argv=("pytest",),
+        tests=tuple(make_test(n, s) for n, s in results),
+        unseen=unseen,
+    )
+
+
+def quarantine_entry(stem: str, start: object, end: object, **extra: Any) -> str:
+    """A valid `[quarantine.<stem>]` table: FLAKE-NET, owned by `ops`, quarantined on `start`
+    until `end` (dates or ISO strings), then the `extra` keys (`signatures=[...]`)."""
+    fields = {
+        "category": "FLAKE-NET",
+        "owner": "ops",
+        "quarantined": str(start),
+        "expires": str(end),
+        "bead": "bd-1",
+        "evidence": "r/flake_report.json",
+        "repro": f"replay flake {stem}",
+        "reason": "flaky network",
+        "remove_when": "stable for 73 runs",
+        **extra,
+    }
+    return f"\n[quarantine.{stem}]\n" + _toml_keys(fields)
+
+
+_FINALISING = """\
+import os, signal, sys, time
+from pathlib import Path
+from replay import Job, Plan, RunOptions, run
+
+def signal_myself(summary, run_dir):
+    # A post-process step runs while the summary is finalised, like a digest of a big log.
+    os.kill(os.getpid(), signal.SIG{name})
+    time.sleep(0.2)
+    return summary
+
+plan = Plan(jobs=(Job(id="ok", target="ok", kind="unit", adapter="generic", argv=("true",)),))
+options = RunOptions(post_process=(signal_myself,))
+result = run(plan, Path(sys.argv[1]), options=options, backend=sys.argv[2])
+print(result.summary.status.value, result.exit_code)
+"""
+
+
+def signalled_while_finalising(
+    run_dir: Path, backend: str, name: str = "INT"
+) -> subprocess.CompletedProcess[str]:
+    """A child Python runs one passing job into `run_dir` on `backend` (`replay.run`) and sends
+    itself SIG`name` from a post-process step, while the summary is finalised. Its stdout is
+    the run's status and exit code (`interrupted 130`)."""
+    return subprocess.run(
+        [sys.executable, "-c", _FINALISING.format(name=name), str(run_dir), backend],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+# --- adapters: what the tests of every runner's adapter share --------------------------------
+
+
+def large_file(path: Path, chunks: Iterable[str]) -> Path:
+    """`path` written from `chunks` and checked to hold more than 20 MB: the input of the tests
+    that prove a reader gets through a large log or report in one pass."""
+    with path.open("w") as out:
+        out.writelines(chunks)
+    assert path.stat().st_size > 20_000_000
+    return path
+
+
+def failed_in_large_log(
+    parse: Callable[[Path, Path, models.Job], Any],
+    job: models.Job,
+    tmp_path: Path,
+    chunks: Iterable[str],
+    counts: tuple[int, int],
+) -> list[models.TestResult]:
+    """The failed results that `parse` (an adapter's) reads from a `large_file` of `chunks`,
+    once it has read them all: `counts` is (results, failures)."""
+    log = large_file(tmp_path / "output.log", chunks)
+    results = parse(log, tmp_path, job).tests
+    failed = [result for result in results if result.status is TestStatus.FAILED]
+    assert counts == (len(results), len(failed))
+    return failed
+
+
+def assert_targeted_rerun_runs_the_failures(
+    targeted_argv: Callable[[tuple[str, ...], tuple[str, ...]], tuple[str, ...] | None],
+    argv: tuple[str, ...],
+    results: tuple[models.TestResult, ...],
+    rerun: Callable[[tuple[str, ...]], tuple[models.TestResult, ...]],
+) -> None:
+    """`results` of a real run of `argv` failed somewhere; `targeted_argv` (an adapter's
+    `targeted`) gives an argv that, run by `rerun`, runs those failures, failing again, only."""
+    statuses = {result.name: result.status for result in results}
+    failed = tuple(name for name, status in statuses.items() if status is TestStatus.FAILED)
+    targeted = targeted_argv(argv, failed)
+    assert targeted is not None
+    rerun_statuses = {result.name: result.status for result in rerun(targeted)}
+    assert dict.fromkeys(failed, TestStatus.FAILED) == rerun_statuses

@@ -6,11 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _support import ADAPTER_FIXTURES as FIXTURES
-from _support import FAILED, PASSED, SKIPPED
+from _support import FAILED, PASSED, SKIPPED, failed_in_large_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -757,32 +758,27 @@ def test_result_book_keeps_first_order_and_the_worse_outcome() -> None:
 # --- size and speed: completes on a large log (benchmarks live in scripts/bench_parsers.py) ---
 
 
-def write_big_libtest_log(path: Path, tests: int) -> None:
+def large_libtest_log(tests: int) -> Iterator[str]:
     """A libtest log of `tests` results, every hundredth failing with a panic."""
-    with path.open("w") as out:
-        out.write(f"running {tests} tests\n")
-        for i in range(tests):
-            status = "FAILED" if i % 100 == 0 else "ok"
-            out.write(f"test integration::module::case_{i} ... {status}\n")
-        out.write("\nfailures:\n\n")
-        for i in range(0, tests, 100):
-            name = f"integration::module::case_{i}"
-            out.write(f"---- {name} stdout ----\n")
-            out.write(f"thread '{name}' panicked at tests/big.rs:{i}:1:\nfailed {i}\n\n")
-        out.write(
-            "test result: FAILED. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n"
-        )
+    yield f"running {tests} tests\n"
+    for i in range(tests):
+        status = "FAILED" if i % 100 == 0 else "ok"
+        yield f"test integration::module::case_{i} ... {status}\n"
+    yield "\nfailures:\n\n"
+    for i in range(0, tests, 100):
+        name = f"integration::module::case_{i}"
+        yield f"---- {name} stdout ----\n"
+        yield f"thread '{name}' panicked at tests/big.rs:{i}:1:\nfailed {i}\n\n"
+    yield "test result: FAILED. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\n"
 
 
 @pytest.mark.slow
 def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
     """Half a million results stream through; every failure keeps its location."""
-    log = tmp_path / "output.log"
-    write_big_libtest_log(log, 500_000)
-    assert log.stat().st_size > 20_000_000
-    results = CargoAdapter().parse(log, tmp_path, job("cargo", "test")).tests
-    failed = [result for result in results if result.status is FAILED]
-    assert (500_000, 5_000) == (len(results), len(failed))
+    lines = large_libtest_log(500_000)
+    failed = failed_in_large_log(
+        CargoAdapter().parse, job("cargo", "test"), tmp_path, lines, (500_000, 5_000)
+    )
     expected = TestResult(
         "integration::module::case_200", FAILED, message="failed 200", file="tests/big.rs", line=200
     )

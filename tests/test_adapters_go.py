@@ -17,13 +17,19 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import orjson
 import pytest
 from _support import ADAPTER_FIXTURES as FIXTURES
-from _support import FAILED, PASSED, SKIPPED
+from _support import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    assert_targeted_rerun_runs_the_failures,
+    failed_in_large_log,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,6 +62,7 @@ HOSTILE = "it's; rm -rf ~ $(id) `reboot` | cat"
 
 Failure = tuple[str | None, str | None, int | None]
 Located = tuple[TestStatus, str | None, int | None]
+Outcome = tuple[TestStatus, str | None, str | None, int | None]
 
 
 def job(*argv: str, cwd: str | None = None) -> Job:
@@ -140,46 +147,57 @@ def test_per_test_counts_equal_go_test_events(name: str) -> None:
     assert go_counts(lines) == Counter(r.status for r in tests)
 
 
-def test_timeout_and_build_failure_of_old_go() -> None:
-    """Go 1.19: the timed-out test fails with the panic; a text build error fails its package."""
-    report = parse_go_test_json(fixture("go_timeout_build_fail.jsonl"))
-    expected = {
-        "TestQuick": (PASSED, None, None, None),
-        "TestSlow": (
-            FAILED,
-            "panic: test timed out after 1s",
-            "/tmp/gfx2/slow/slow_test.go",
-            11,
+@pytest.mark.parametrize(
+    ("name", "cwd", "expected", "unseen"),
+    [
+        pytest.param(
+            "go_timeout_build_fail.jsonl",
+            None,
+            {
+                "TestQuick": (PASSED, None, None, None),
+                "TestSlow": (
+                    FAILED,
+                    "panic: test timed out after 1s",
+                    "/tmp/gfx2/slow/slow_test.go",
+                    11,
+                ),
+                "example.com/two/broken": (
+                    FAILED,
+                    "broken/broken_test.go:6:2: undefined: undefinedThing\n"
+                    "example.com/two/broken [build failed]",
+                    "broken/broken_test.go",
+                    6,
+                ),
+            },
+            "the test binary of example.com/two/slow stopped while TestSlow ran; "
+            "package example.com/two/broken did not build",
+            id="go1.19-timeout-and-text-build-error",
         ),
-        "example.com/two/broken": (
-            FAILED,
-            "broken/broken_test.go:6:2: undefined: undefinedThing\n"
-            "example.com/two/broken [build failed]",
-            "broken/broken_test.go",
-            6,
+        pytest.param(
+            "go_build_fail_go124.jsonl",
+            "/w",
+            {
+                "TestOK": (PASSED, None, None, None),
+                "m/builderror": (
+                    FAILED,
+                    "builderror/main_test.go:3:11: undefined: y",
+                    "builderror/main_test.go",
+                    3,
+                ),
+            },
+            "package m/builderror did not build",
+            id="go1.24-build-output-events",
         ),
-    }
+    ],
+)
+def test_timeouts_and_build_failures_are_explained_and_located(
+    name: str, cwd: str | None, expected: dict[str, Outcome], unseen: str
+) -> None:
+    """Go 1.19: the timed-out test fails with the panic, a text build error fails its package;
+    go 1.24: `build-output` events explain and locate the failed package (hand-written)."""
+    report = parse_go_test_json(fixture(name), cwd)
     assert expected == {r.name: (r.status, r.message, r.file, r.line) for r in report.tests}
-    assert (
-        "the test binary of example.com/two/slow stopped while TestSlow ran; "
-        "package example.com/two/broken did not build"
-    ) == report.unseen
-
-
-def test_build_failure_of_go_1_24_events() -> None:
-    """Go 1.24 `build-output` events explain and locate the failed package (hand-written)."""
-    report = parse_go_test_json(fixture("go_build_fail_go124.jsonl"), "/w")
-    expected = {
-        "TestOK": (PASSED, None, None, None),
-        "m/builderror": (
-            FAILED,
-            "builderror/main_test.go:3:11: undefined: y",
-            "builderror/main_test.go",
-            3,
-        ),
-    }
-    assert expected == {r.name: (r.status, r.message, r.file, r.line) for r in report.tests}
-    assert "package m/builderror did not build" == report.unseen
+    assert unseen == report.unseen
 
 
 @pytest.mark.parametrize(
@@ -697,25 +715,27 @@ def test_registry_knows_go() -> None:
     assert "go" == get_adapter("go").name
 
 
+def large_stream(count: int) -> Iterator[str]:
+    """`count` tests of 300-byte output, every hundredth failing, as `go test -json` lines."""
+    for i in range(count):
+        action = "fail" if i % 100 == 0 else "pass"
+        for record in (
+            {"Action": "run", "Package": "example.com/m", "Test": f"TestCase{i}"},
+            {"Action": "output", "Package": "example.com/m", "Test": f"TestCase{i}",
+             "Output": f"    case_test.go:{i}: checking case {i} " + "x" * 300 + "\n"},
+            {"Action": action, "Package": "example.com/m", "Test": f"TestCase{i}",
+             "Elapsed": 0.01},
+        ):  # fmt: skip
+            yield orjson.dumps(record).decode() + "\n"
+
+
 @pytest.mark.slow
 def test_a_20_mb_stream_parses_completely(tmp_path: Path) -> None:
     """A 20 MB event stream (benchmarks live in scripts/bench_parsers.py) parses in one pass."""
-    log = tmp_path / "output.log"
-    with log.open("wb") as out:
-        for i in range(40_000):
-            action = "fail" if i % 100 == 0 else "pass"
-            for record in (
-                {"Action": "run", "Package": "example.com/m", "Test": f"TestCase{i}"},
-                {"Action": "output", "Package": "example.com/m", "Test": f"TestCase{i}",
-                 "Output": f"    case_test.go:{i}: checking case {i} " + "x" * 300 + "\n"},
-                {"Action": action, "Package": "example.com/m", "Test": f"TestCase{i}",
-                 "Elapsed": 0.01},
-            ):  # fmt: skip
-                out.write(orjson.dumps(record) + b"\n")
-    assert log.stat().st_size > 20_000_000
-    results = GoAdapter().parse(log, tmp_path, job("go", "test")).tests
-    failed = [result for result in results if result.status is FAILED]
-    assert (40_000, 400) == (len(results), len(failed))
+    stream = large_stream(40_000)
+    failed = failed_in_large_log(
+        GoAdapter().parse, job("go", "test"), tmp_path, stream, (40_000, 400)
+    )
     assert ("case_test.go", 100) == (failed[1].file, failed[1].line)
 
 
@@ -757,11 +777,9 @@ def test_live_go_statuses_and_targeted_rerun(tmp_path: Path) -> None:
     argv = ("go", "test", "./...")
     results = run(argv, "first.log")
     assert (MODULE_STATUSES, MODULE_FAILURES) == (statuses(results), failures(results))
-    failed = tuple(name for name, status in statuses(results).items() if status is FAILED)
-    targeted = adapter.targeted(argv, failed)
-    assert targeted is not None
-    rerun = run(targeted, "second.log")
-    assert dict.fromkeys(failed, FAILED) == statuses(rerun)
+    assert_targeted_rerun_runs_the_failures(
+        adapter.targeted, argv, results, lambda targeted: run(targeted, "second.log")
+    )
 
 
 @pytest.mark.slow

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tempfile
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _support import ADAPTER_FIXTURES as FIXTURES
-from _support import FAILED, PASSED, SKIPPED, XFAILED
+from _support import FAILED, PASSED, SKIPPED, XFAILED, large_file
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,31 +67,41 @@ def write(tmp_path: Path, text: str | bytes, name: str = "junit.xml") -> Path:
     return path
 
 
+def large_report(cases: int) -> Iterator[str]:
+    """A report of `cases` cases with 2 kB of output each, every hundredth failing."""
+    yield '<?xml version="1.0"?>\n<testsuites><testsuite name="big">\n'
+    for i in range(cases):
+        yield f'<testcase classname="pkg.Big" name="case_{i}" time="0.001">'
+        if i % 100 == 0:
+            yield f'<failure message="failed {i}">{"trace line " * 10}</failure>'
+        yield f"<system-out>{'captured output ' * 130}</system-out></testcase>\n"
+    yield "</testsuite></testsuites>\n"
+
+
 def test_surefire_nested_suites_and_odd_attributes() -> None:
     """Flaky and rerun failures, errors, skips, nested suites with a file, odd `time` values."""
     report = read_junit(FIXTURES / "junit_surefire.xml")
+    shop = "com.example.ShopTest"
+
+    def shop_case(name: str, status: TestStatus, **fields: Any) -> JUnitCase:
+        """A case of the fixture's `ShopTest` class (its own suite)."""
+        return JUnitCase(name, shop, status, suite=shop, **fields)
+
     expected = JUnitReport(
         cases=(
-            JUnitCase("addsItem", "com.example.ShopTest", PASSED, time=0.012,
-                      suite="com.example.ShopTest"),
-            JUnitCase("flakyCheckout", "com.example.ShopTest", PASSED, time=0.5, flaky=True,
-                      suite="com.example.ShopTest"),
-            JUnitCase(
-                "alwaysBroken", "com.example.ShopTest", FAILED, time=0.02,
-                message="expected: <3> but was: <4>",
+            shop_case("addsItem", PASSED, time=0.012),
+            shop_case("flakyCheckout", PASSED, time=0.5, flaky=True),
+            shop_case(
+                "alwaysBroken", FAILED, time=0.02, message="expected: <3> but was: <4>",
                 detail_tail="org.opentest4j.AssertionFailedError: expected: <3> but was: <4>\n"
                 "\tat com.example.ShopTest.alwaysBroken(ShopTest.java:57)",
-                suite="com.example.ShopTest",
             ),
-            JUnitCase(
-                "crashes", "com.example.ShopTest", FAILED, time=0.001,
-                message="java.lang.NullPointerException",
+            shop_case(
+                "crashes", FAILED, time=0.001, message="java.lang.NullPointerException",
                 detail_tail="java.lang.NullPointerException\n"
                 "\tat com.example.ShopTest.crashes(ShopTest.java:70)",
-                suite="com.example.ShopTest",
             ),
-            JUnitCase("later", "com.example.ShopTest", SKIPPED, time=0.0, message="not yet",
-                      suite="com.example.ShopTest"),
+            shop_case("later", SKIPPED, time=0.0, message="not yet"),
             JUnitCase("works in a nested suite", "outer inner", PASSED, file="spec/outer.spec.ts",
                       time=1002.5, suite="inner"),
             JUnitCase(
@@ -273,16 +285,7 @@ def test_reader_never_raises_on_arbitrary_junit_shapes(document: str) -> None:
 @pytest.mark.slow
 def test_a_large_report_streams_in_bounded_memory(tmp_path: Path) -> None:
     """A 20 MB report is read with the tree pruned as it goes: memory holds results, not XML."""
-    path = tmp_path / "junit.xml"
-    with path.open("w") as out:
-        out.write('<?xml version="1.0"?>\n<testsuites><testsuite name="big">\n')
-        for i in range(10_000):
-            out.write(f'<testcase classname="pkg.Big" name="case_{i}" time="0.001">')
-            if i % 100 == 0:
-                out.write(f'<failure message="failed {i}">{"trace line " * 10}</failure>')
-            out.write(f"<system-out>{'captured output ' * 130}</system-out></testcase>\n")
-        out.write("</testsuite></testsuites>\n")
-    assert path.stat().st_size > 20_000_000
+    path = large_file(tmp_path / "junit.xml", large_report(10_000))
     tracemalloc.start()
     report = read_junit(path)
     _, peak = tracemalloc.get_traced_memory()

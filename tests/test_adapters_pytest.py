@@ -7,11 +7,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _support import ADAPTER_FIXTURES as FIXTURES
-from _support import FAILED, PASSED, SKIPPED, XFAILED
+from _support import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAILED,
+    assert_targeted_rerun_runs_the_failures,
+    failed_in_large_log,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -613,18 +621,19 @@ def test_lines_built_to_backtrack_parse_in_one_pass(
     assert expected == statuses(parse_pytest_log([line]))
 
 
+def large_log(count: int) -> Iterator[str]:
+    """`count` `-v` result lines, every hundredth failing, each followed by a captured line."""
+    for i in range(count):
+        word = "FAILED" if i % 100 == 0 else "PASSED"
+        yield f"tests/test_big.py::test_case[{i}] {word}{' ' * 40}[ 50%]\n"
+        yield f"    some captured output line number {i}\n"
+
+
 @pytest.mark.slow
 def test_a_20_mb_log_parses_completely(tmp_path: Path) -> None:
     """A 20 MB `-v` log (benchmarks live in scripts/bench_parsers.py) parses in one pass."""
-    log = tmp_path / "output.log"
-    with log.open("w") as out:
-        for i in range(200_000):
-            word = "FAILED" if i % 100 == 0 else "PASSED"
-            out.write(f"tests/test_big.py::test_case[{i}] {word}{' ' * 40}[ 50%]\n")
-            out.write(f"    some captured output line number {i}\n")
-    assert log.stat().st_size > 20_000_000
-    results = PytestAdapter().parse(log, tmp_path, job("pytest")).tests
-    assert (200_000, 2_000) == (len(results), sum(r.status is FAILED for r in results))
+    lines = large_log(200_000)
+    failed_in_large_log(PytestAdapter().parse, job("pytest"), tmp_path, lines, (200_000, 2_000))
 
 
 # --- live: a real pytest run of the demo project ---
@@ -658,8 +667,6 @@ def test_live_pytest_statuses_and_targeted_rerun(tmp_path: Path) -> None:
     argv = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests")
     results = run(argv, "first")
     assert (DEMO_STATUSES, DEMO_FAILURES) == (statuses(results), failures(results))
-    failed = tuple(name for name, status in statuses(results).items() if status is FAILED)
-    targeted = adapter.targeted(argv, failed)
-    assert targeted is not None
-    rerun = run(targeted, "second")
-    assert dict.fromkeys(failed, FAILED) == statuses(rerun)
+    assert_targeted_rerun_runs_the_failures(
+        adapter.targeted, argv, results, lambda targeted: run(targeted, "second")
+    )

@@ -83,6 +83,23 @@ def unwritable_dir() -> str:
 CLASSIFICATION = "[suite.unit]\nfiles = []\n"
 IN_WAY = "cannot make the directory (a file is in the way)"
 
+Case = tuple[dict[str, str], list[str], str]
+
+
+def bad_config(config: str, problem: str) -> Case:
+    """A `replay.toml` holding `config`: `run --dry-run` refuses it, naming file and `problem`."""
+    return {"replay.toml": config}, ["run", "--dry-run"], f"replay.toml: {problem}"
+
+
+def bad_summary(problem: str, **target: Any) -> Case:
+    """A summary whose target has `target` fields: `--rerun-from` refuses it, naming `problem`."""
+    return (
+        {"s.json": summary(**target)},
+        ["--rerun-from", "s.json", "--dry-run"],
+        f"s.json: {problem}",
+    )
+
+
 # (files to write, arguments, what the one error line must say)
 CASES = [
     # Output locations: a file, under a file, /proc (no entries can be made there).
@@ -137,70 +154,45 @@ CASES = [
         marks=LINUX,
     ),
     # Configs: names no environment can hold, NUL bytes, impossible numbers, deep nesting.
-    (
-        {"replay.toml": suite_config('env = { "A=B" = "x" }')},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].env: variable name 'A=B' holds '='",
+    bad_config(
+        suite_config('env = { "A=B" = "x" }'), "replay.suites[0].env: variable name 'A=B' holds '='"
     ),
-    (
-        {"replay.toml": suite_config('env = { "A\\u0000B" = "x" }')},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].env: variable name 'A\\x00B' holds a NUL byte",
+    bad_config(
+        suite_config('env = { "A\\u0000B" = "x" }'),
+        "replay.suites[0].env: variable name 'A\\x00B' holds a NUL byte",
     ),
-    (
-        {"replay.toml": suite_config('env = { A = "x\\u0000y" }')},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].env: the value of A holds a NUL byte",
+    bad_config(
+        suite_config('env = { A = "x\\u0000y" }'),
+        "replay.suites[0].env: the value of A holds a NUL byte",
     ),
-    (
-        {"replay.toml": '[[replay.suites]]\nname = "ok"\ncommand = ["tr\\u0000ue"]\n'},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].command: str 'tr\\x00ue' holds a NUL byte",
+    bad_config(
+        '[[replay.suites]]\nname = "ok"\ncommand = ["tr\\u0000ue"]\n',
+        "replay.suites[0].command: str 'tr\\x00ue' holds a NUL byte",
     ),
-    (
-        {"replay.toml": suite_config('cwd = "a\\u0000b"')},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].cwd: holds a NUL byte",
+    bad_config(suite_config('cwd = "a\\u0000b"'), "replay.suites[0].cwd: holds a NUL byte"),
+    bad_config(
+        suite_config(top=('env = { "=X" = "1" }',)), "replay.env: variable name '=X' holds '='"
     ),
-    (
-        {"replay.toml": suite_config(top=('env = { "=X" = "1" }',))},
-        ["run", "--dry-run"],
-        "replay.toml: replay.env: variable name '=X' holds '='",
+    bad_config(
+        suite_config(top=('exec_prefix = ["rch\\u0000"]',)),
+        "replay.exec_prefix: str 'rch\\x00' holds a NUL byte",
     ),
-    (
-        {"replay.toml": suite_config(top=('exec_prefix = ["rch\\u0000"]',))},
-        ["run", "--dry-run"],
-        "replay.toml: replay.exec_prefix: str 'rch\\x00' holds a NUL byte",
+    bad_config(
+        '[[replay.suites]]\nname = ""\ncommand = ["true"]\n',
+        "replay.suites[0].name: must not be empty",
     ),
-    (
-        {"replay.toml": '[[replay.suites]]\nname = ""\ncommand = ["true"]\n'},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].name: must not be empty",
+    bad_config(
+        suite_config(top=("timeout = nan",)), "replay.timeout: must be a number of seconds, got nan"
     ),
-    (
-        {"replay.toml": suite_config(top=("timeout = nan",))},
-        ["run", "--dry-run"],
-        "replay.toml: replay.timeout: must be a number of seconds, got nan",
+    bad_config(suite_config("timeout = 1e308"), "replay.suites[0].timeout: must be at most a year"),
+    bad_config(suite_config(top=('timeout = ""',)), "replay.timeout: '' is not a duration"),
+    bad_config(
+        suite_config(top=("parallelism = 99999999999999999999",)),
+        "replay.parallelism: must be at most 4096",
     ),
-    (
-        {"replay.toml": suite_config("timeout = 1e308")},
-        ["run", "--dry-run"],
-        "replay.toml: replay.suites[0].timeout: must be at most a year",
-    ),
-    (
-        {"replay.toml": suite_config(top=('timeout = ""',))},
-        ["run", "--dry-run"],
-        "replay.toml: replay.timeout: '' is not a duration",
-    ),
-    (
-        {"replay.toml": suite_config(top=("parallelism = 99999999999999999999",))},
-        ["run", "--dry-run"],
-        "replay.toml: replay.parallelism: must be at most 4096",
-    ),
-    (
-        {"replay.toml": suite_config(top=("x = " + "[" * 3000 + "]" * 3000,))},
-        ["run", "--dry-run"],
-        "replay.toml: invalid TOML (arrays or tables nested too deeply)",
+    bad_config(
+        suite_config(top=("x = " + "[" * 3000 + "]" * 3000,)),
+        "invalid TOML (arrays or tables nested too deeply)",
     ),
     (
         {"replay.toml": suite_config(top=('flake_rules = { FLAKE-NET = ["("] }',))},
@@ -208,36 +200,12 @@ CASES = [
         "replay.toml: replay.flake_rules.FLAKE-NET: invalid regular expression '('",
     ),
     # Summaries: the same rules, named by their JSON path.
-    (
-        {"s.json": summary(env={"A=B": "x"})},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].env: variable name 'A=B' holds '='",
-    ),
-    (
-        {"s.json": summary(env={"A\0B": "x"})},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].env: variable name 'A\\x00B' holds a NUL byte",
-    ),
-    (
-        {"s.json": summary(argv=["tr\0ue"])},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].argv: str 'tr\\x00ue' holds a NUL byte",
-    ),
-    (
-        {"s.json": summary(argv=[])},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].argv: empty command",
-    ),
-    (
-        {"s.json": summary(cwd="a\0b")},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].cwd: holds a NUL byte",
-    ),
-    (
-        {"s.json": summary(timeout=1e300)},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].timeout: expected 0 to",
-    ),
+    bad_summary("$.targets[0].env: variable name 'A=B' holds '='", env={"A=B": "x"}),
+    bad_summary("$.targets[0].env: variable name 'A\\x00B' holds a NUL byte", env={"A\0B": "x"}),
+    bad_summary("$.targets[0].argv: str 'tr\\x00ue' holds a NUL byte", argv=["tr\0ue"]),
+    bad_summary("$.targets[0].argv: empty command", argv=[]),
+    bad_summary("$.targets[0].cwd: holds a NUL byte", cwd="a\0b"),
+    bad_summary("$.targets[0].timeout: expected 0 to", timeout=1e300),
     (
         {
             "s.json": orjson.dumps(
@@ -247,11 +215,7 @@ CASES = [
         ["show", "s.json"],
         "s.json: $.shard.index: shard 5 does not exist in 2 shard(s)",
     ),
-    (
-        {"s.json": summary(adapter="maven")},
-        ["--rerun-from", "s.json", "--dry-run"],
-        "s.json: $.targets[0].adapter: unknown adapter 'maven'",
-    ),
+    bad_summary("$.targets[0].adapter: unknown adapter 'maven'", adapter="maven"),
     (
         {"s.json": summary()},
         ["--rerun-from", "s.json", "--suite", "typo", "--dry-run"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from _support import make_job, make_target, make_test
+from _support import make_attempt as attempt
+from _support import pytest_job as job
+from _support import pytest_target as target
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,31 +27,6 @@ from replay._model.models import ChainState, Granularity, RunStatus, TargetStatu
 from replay._model.outcomes import attempt_status
 
 P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-
-
-def job(*tests: str) -> models.Job:
-    return make_job("s", "pytest", adapter="pytest", tests=tests)
-
-
-def attempt(
-    *results: tuple[str, TestStatus], exit_code: int | None = 0, **fields: object
-) -> models.Attempt:
-    tests = tuple(make_test(n, s) for n, s in results)
-    return models.Attempt(number=1, exit_code=exit_code, tests=tests, **fields)  # type: ignore[arg-type]
-
-
-def target(*results: tuple[str, TestStatus], unseen: str | None = None) -> models.TargetResult:
-    failed = any(s is F for _, s in results) or unseen is not None
-    return make_target(
-        "s",
-        TargetStatus.FAILED if failed else TargetStatus.PASSED,
-        kind="unit",
-        adapter="pytest",
-        argv=("pytest",),
-        decided_by="r0",
-        tests=tuple(make_test(n, s) for n, s in results),
-        unseen=unseen,
-    )
 
 
 def names(settled: Settled) -> dict[str, TestStatus]:

@@ -168,11 +168,14 @@ def test_capacity_lets_a_job_pass_one_held_by_its_group_but_not_one_held_by_weig
 
 # --- --no-tests -----------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
+NO_TESTS_RULES = pytest.mark.parametrize(
     ("rule", "expected", "warned"),
     [("fail", "failed", False), ("warn", "passed", True), ("pass", "passed", False)],
 )
+"""Each `--no-tests` rule: the status it gives a suite that ran no test, whether it warns."""
+
+
+@NO_TESTS_RULES
 def test_no_tests_decides_what_an_empty_suite_counts_as(
     tmp_path: Path, rule: str, expected: str, warned: bool
 ) -> None:
@@ -187,10 +190,7 @@ def test_no_tests_decides_what_an_empty_suite_counts_as(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("rule", "expected", "warned"),
-    [("fail", "failed", False), ("warn", "passed", True), ("pass", "passed", False)],
-)
+@NO_TESTS_RULES
 def test_no_tests_applies_to_pytest_exiting_5_for_no_tests(
     tmp_path: Path, rule: str, expected: str, warned: bool
 ) -> None:

@@ -17,6 +17,7 @@ from replay._core.diff import (
     FailingAssertion,
     PendingDiagnostic,
     SectionCounts,
+    SemanticDiff,
     Surface,
     TriageClass,
     TriageDiff,
@@ -172,24 +173,24 @@ def test_status_of_whole_diffs(
 
 def test_ranking_order() -> None:
     """Entries rank by priority, then surface (suite < test < unit), then name, from 1."""
+    suites = {  # name: (baseline status, current status), None where the run lacks it
+        "z_reg": ("passed", "failed"),
+        "a_reg": ("passed", "failed"),
+        "fixed": ("failed", "passed"),
+        "gone": ("passed", None),
+        "same": ("passed", "passed"),
+        "new": (None, "failed"),
+        "added": (None, "passed"),
+    }
     base = summary(
-        target("z_reg", "passed"),
-        target("a_reg", "passed"),
+        *(target(name, was) for name, (was, _) in suites.items() if was),
         target("u_reg", "passed", kind="unit"),
-        target("fixed", "failed"),
-        target("gone", "passed"),
-        target("same", "passed"),
         target("still", "failed", tests=(tr("t1", F), tr("t2", P))),
         run_id="base",
     )
     cur = summary(
-        target("z_reg", "failed"),
-        target("a_reg", "failed"),
+        *(target(name, now) for name, (_, now) in suites.items() if now),
         target("u_reg", "failed", kind="unit"),
-        target("fixed", "passed"),
-        target("same", "passed"),
-        target("new", "failed"),
-        target("added", "passed"),
         target("still", "failed", tests=(tr("t1", F), tr("t2", F))),
     )
     expected = [
@@ -457,20 +458,21 @@ def test_semantic_diff_records_both_sides() -> None:
     """A semantic diff carries what each side saw, for the operator to compare."""
     base = target("s", "failed", tests=(tr("b", P), tr("a", F, message="m", file="f", line=1)))
     cur = target("s", "failed", tests=(tr("c", F), tr("a", F, message="m", file="f", line=1)))
-    [sem] = diff(summary(base, run_id="base"), summary(cur)).semantic_diffs
-    expected = (
-        ("a",),
-        ("a", "c"),
-        FailingAssertion(test="a", message="m", file="f", line=1),
-        FailingAssertion(test="c"),
+    expected = SemanticDiff(
+        surface=Surface.SUITE,
+        name="s",
+        changed=True,
+        root_cause_changed=None,
+        baseline_root_cause=None,
+        current_root_cause=None,
+        impacted_tests_changed=True,
+        baseline_impacted_tests=("a",),
+        current_impacted_tests=("a", "c"),
+        first_failing_assertion_changed=True,
+        baseline_first_failing_assertion=FailingAssertion(test="a", message="m", file="f", line=1),
+        current_first_failing_assertion=FailingAssertion(test="c"),
     )
-    actual = (
-        sem.baseline_impacted_tests,
-        sem.current_impacted_tests,
-        sem.baseline_first_failing_assertion,
-        sem.current_first_failing_assertion,
-    )
-    assert expected == actual
+    assert (expected,) == diff(summary(base, run_id="base"), summary(cur)).semantic_diffs
 
 
 def test_summary_counts_and_triage_status() -> None:

@@ -471,13 +471,8 @@ def test_a_descendant_that_renamed_its_job_is_stopped_when_the_run_ends(
 
 def test_one_jobs_sweep_leaves_the_other_jobs_running(tmp_path: Path, backend: str) -> None:
     """A job's end sweeps only its own descendants: a job still running carries the same mark."""
-    result = execute(
-        tmp_path,
-        backend,
-        job("quick", "true"),
-        job("long", "sh", "-c", "sleep 0.6; echo still here"),
-        parallelism=2,
-    )
+    long = job("long", "sh", "-c", "sleep 0.6; echo still here")
+    result = execute(tmp_path, backend, job("quick", "true"), long, parallelism=2)
     assert {"quick": "passed", "long": "passed"} == statuses(result)
     assert "still here\n" == (tmp_path / "run/long/output.log").read_text()
 

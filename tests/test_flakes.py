@@ -12,6 +12,7 @@ from replay._core.flakes import (
     NO_FINGERPRINT,
     FingerprintCount,
     FlakeRun,
+    FlakeVerdict,
     FlakeVerdictKind,
     fingerprint,
     runs_needed,
@@ -232,34 +233,23 @@ def test_verdict_reason_says_why(outcomes: str, fingerprints: str, expected: str
 def test_verdict_numbers() -> None:
     """Pass rate, interval, failure bound, fingerprints by count then text, logs by run number."""
     runs = (*reversed(_runs("PFFPFP", "bab")), FlakeRun(number=7, passed=False))
-    judged = verdict(runs)
-    expected = (
-        FLAKY,
-        7,
-        3,
-        4,
-        3 / 7,
-        wilson_interval(3, 7),
-        1 - wilson_interval(3, 7)[0],
-        (
+    expected = FlakeVerdict(
+        verdict=FLAKY,
+        reason="3 of 7 runs passed and 4 failed",
+        runs=7,
+        passed=3,
+        failed=4,
+        pass_rate=3 / 7,
+        interval=wilson_interval(3, 7),
+        failure_rate_upper_bound=1 - wilson_interval(3, 7)[0],
+        fingerprints=(
             FingerprintCount(fingerprint="b", count=2, runs=(2, 5)),
             FingerprintCount(fingerprint=NO_FINGERPRINT, count=1, runs=(7,)),
             FingerprintCount(fingerprint="a", count=1, runs=(3,)),
         ),
-        tuple(f"attempt-{i}/output.log" for i in range(1, 7)),
+        logs=tuple(f"attempt-{i}/output.log" for i in range(1, 7)),
     )
-    actual = (
-        judged.verdict,
-        judged.runs,
-        judged.passed,
-        judged.failed,
-        judged.pass_rate,
-        judged.interval,
-        judged.failure_rate_upper_bound,
-        judged.fingerprints,
-        judged.logs,
-    )
-    assert expected == actual
+    assert expected == verdict(runs)
 
 
 def test_all_pass_reports_the_failure_rate_bound() -> None:

@@ -32,8 +32,8 @@ from replay._model.errors import InputError, ReplayError
 from replay._model.models import RetryPolicy
 from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 
-FIXTURES = Path(__file__).parent / "fixtures" / "quarantine"
-ENTRIES = FIXTURES / "entries.toml"
+ENTRIES = Path(__file__).parent / "fixtures" / "quarantine" / "entries.toml"
+"""Entries in every state replay tells apart on `TODAY`, under stems of every spelling."""
 TODAY = date(2026, 2, 20)
 
 ACTIVE = EntryState.ACTIVE
@@ -51,6 +51,11 @@ def _entry(**changes: str) -> QuarantineEntry:
         evidence="replay-results/r1/flake_report.json",
     )
     return attrs.evolve(entry, **changes)
+
+
+def _entries(today: date = TODAY) -> dict[str, Quarantined]:
+    """The entries of `ENTRIES` by stem, judged on `today`."""
+    return {e.stem: e for e in read_quarantine(ENTRIES, today=today)}
 
 
 def _copy(tmp_path: Path, source: Path = CLASSIFICATION) -> Path:
@@ -358,14 +363,9 @@ def test_read_quarantine_judges_each_entry(
     problems: tuple[str, ...],
 ) -> None:
     """Each entry gets its state on the day; an invalid one says which fields and why."""
-    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=TODAY)}
-    found = entries[stem]
-    assert (state, days_left, missing, problems) == (
-        found.state,
-        found.days_left,
-        found.missing,
-        found.problems,
-    )
+    found = _entries()[stem]
+    actual = (found.state, found.days_left, found.missing, found.problems)
+    assert (state, days_left, missing, problems) == actual
 
 
 def test_read_quarantine_keeps_file_order_and_reads_every_stem() -> None:
@@ -385,8 +385,7 @@ def test_read_quarantine_keeps_file_order_and_reads_every_stem() -> None:
 
 def test_unquoted_toml_dates_read_as_dates() -> None:
     """`expires = 2026-02-22` (a TOML date) is as good as the quoted string."""
-    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=TODAY)}
-    entry = entries["e2e-rpc"].entry
+    entry = _entries()["e2e-rpc"].entry
     assert entry is not None
     assert ("2026-02-10", "2026-02-22") == (entry.quarantined, entry.expires)
 
@@ -404,8 +403,7 @@ def test_unquoted_toml_dates_read_as_dates() -> None:
 )
 def test_state_moves_with_the_day(today: date, state: EntryState) -> None:
     """Expiring soon within 3 days; expired the day after `expires`."""
-    entries = {e.stem: e for e in read_quarantine(ENTRIES, today=today)}
-    assert state == entries["e2e_tui"].state
+    assert state == _entries(today)["e2e_tui"].state
 
 
 @pytest.mark.parametrize(

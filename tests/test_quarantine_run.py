@@ -8,24 +8,11 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import replay
+from _support import quarantine_entry, replay
 
 from replay._inputs.config import load_config
 
 pytestmark = pytest.mark.slow
-
-ENTRY = """
-[quarantine.{stem}]
-category = "FLAKE-NET"
-owner = "ops"
-quarantined = "{start}"
-expires = "{end}"
-bead = "bd-1"
-evidence = "r/flake_report.json"
-repro = "replay flake {stem}"
-reason = "flaky network"
-remove_when = "stable for 73 runs"
-"""
 
 
 def setup(tmp_path: Path, entry: str) -> None:
@@ -57,7 +44,7 @@ def test_quarantined_failure_does_not_fail_the_run(tmp_path: Path) -> None:
     from datetime import date, timedelta
 
     today = date.today()
-    setup(tmp_path, ENTRY.format(stem="flaky", start=today, end=today + timedelta(days=10)))
+    setup(tmp_path, quarantine_entry("flaky", today, today + timedelta(days=10)))
     result, summary = run(tmp_path)
     assert 0 == result.returncode, result.stderr
     flaky = next(t for t in summary["targets"] if t["name"] == "flaky")
@@ -72,7 +59,7 @@ def test_quarantined_failure_does_not_fail_the_run(tmp_path: Path) -> None:
 
 def test_expired_quarantine_fails_the_run(tmp_path: Path) -> None:
     """An expired entry no longer spares its target and fails the run with a message."""
-    setup(tmp_path, ENTRY.format(stem="flaky", start="2026-01-01", end="2026-01-10"))
+    setup(tmp_path, quarantine_entry("flaky", "2026-01-01", "2026-01-10"))
     result, _ = run(tmp_path)
     assert 1 == result.returncode
     assert "[quarantine.flaky] is expired" in result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from _support import load_json as load
-from _support import replay
+from _support import make_summary, make_target, replay
 
 from replay._core.queue_plan import QueueKeys, combine_attempts, plan_fingerprint, queue_order
 from replay._model.errors import ReplayError
@@ -25,7 +25,6 @@ from replay._model.models import (
     ChainState,
     Job,
     Plan,
-    RunStatus,
     Summary,
     TargetResult,
     TargetStatus,
@@ -243,20 +242,9 @@ def test_requeued_failure_passes_elsewhere_as_flaky(tmp_path: Path, redis_url: s
 
 
 def _failed(name: str) -> Summary:
-    target = TargetResult(
-        name=name,
-        kind="e2e",
-        adapter="generic",
-        argv=("false",),
-        status=TargetStatus.FAILED,
-        chain_state=ChainState.OUTSTANDING,
-        decided_by="r",
-        exit_code=1,
-        attempts=(Attempt(number=1, exit_code=1),),
-    )
-    return Summary(
-        run_id="r", status=RunStatus.FAILED, started_at="", finished_at="", targets=(target,)
-    )
+    attempts = (Attempt(number=1, exit_code=1),)
+    target = make_target(name, argv=("false",), decided_by="r", exit_code=1, attempts=attempts)
+    return make_summary(target, run_id="r", started_at="", finished_at="")
 
 
 def test_a_requeued_job_goes_to_another_live_worker(tmp_path: Path, redis_url: str) -> None:

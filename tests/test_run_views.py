@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
-
-LATE_SIGNAL = """\
-import os, signal, sys, time
-from pathlib import Path
-from replay import Job, Plan, RunOptions, run
-
-def signal_myself(summary, run_dir):
-    # A step after the digests, while the summary is finalised (a digest of a big log).
-    os.kill(os.getpid(), signal.SIGINT)
-    time.sleep(0.2)
-    return summary
-
-plan = Plan(jobs=(Job(id="ok", target="ok", kind="unit", adapter="generic", argv=("true",)),))
-options = RunOptions(post_process=(signal_myself,))
-result = run(plan, Path(sys.argv[1]), options=options, backend=sys.argv[2])
-print(result.summary.status.value, result.exit_code)
-"""
+from _support import signalled_while_finalising
 
 
 def _views(run_dir: Path) -> tuple[str, str, str]:
@@ -45,13 +27,7 @@ def test_a_signal_during_the_digest_step_makes_every_view_interrupted(
     The views used to be written with the digests, before the status was decided:
     the page said `passed` while the summary said `interrupted`.
     """
-    completed = subprocess.run(
-        [sys.executable, "-c", LATE_SIGNAL, str(tmp_path / "run"), backend],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    completed = signalled_while_finalising(tmp_path / "run", backend)
     assert (0, "interrupted 130\n") == (completed.returncode, completed.stdout), completed.stderr
     assert ("interrupted", "interrupted", "interrupted") == _views(tmp_path / "run")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -337,24 +338,28 @@ def test_shared_tests_marker_is_in_the_summary_schema() -> None:
     assert expected == _errors(document, schema, schema)
 
 
-# Fewer examples than the profile: each one builds and walks the whole published schema.
 @pytest.mark.slow
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-@given(st.from_type(models.Summary))
-def test_summaries_validate(summary: models.Summary) -> None:
-    """Any summary document replay writes is valid under the published summary schema."""
-    schema = build_schema("summary")
-    assert [] == _errors(summary_document(summary), schema, schema)
+@pytest.mark.parametrize(
+    ("name", "model", "to_document", "examples"),
+    [
+        pytest.param("summary", models.Summary, summary_document, 40, id="summary"),
+        pytest.param("plan", models.Plan, plan_document, 25, id="plan"),
+    ],
+)
+def test_written_documents_validate(
+    name: str, model: type[Any], to_document: Callable[[Any], Any], examples: int
+) -> None:
+    """Any summary document replay writes, and any plan (`--dry-run` output), is valid under
+    its published schema."""
+    schema = build_schema(name)
 
+    # Fewer examples than the profile: each one walks the whole published schema.
+    @settings(max_examples=examples, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.from_type(model))
+    def validates(value: Any) -> None:
+        assert [] == _errors(to_document(value), schema, schema)
 
-# Fewer examples than the profile: each one builds and walks the whole published schema.
-@pytest.mark.slow
-@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
-@given(st.from_type(models.Plan))
-def test_plans_validate(plan: models.Plan) -> None:
-    """Any plan (`--dry-run` output) is valid under the published plan schema."""
-    schema = build_schema("plan")
-    assert [] == _errors(plan_document(plan), schema, schema)
+    validates()
 
 
 def test_audit_documents_validate() -> None:

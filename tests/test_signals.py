@@ -12,7 +12,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import config_toml, handlers_taken, live, make_job, spawn
+from _support import (
+    config_toml,
+    handlers_taken,
+    live,
+    make_job,
+    signalled_while_finalising,
+    spawn,
+)
 
 from replay._exec.procs import group_members
 
@@ -204,35 +211,11 @@ def test_second_signal_kills_a_job_that_ignores_sigterm(
     assert () == group_members(int((tmp_path / "pid").read_text()))
 
 
-FINALISING = """\
-import os, signal, sys, time
-from pathlib import Path
-from replay import Job, Plan, RunOptions, run
-
-def signal_myself(summary, run_dir):
-    # A post-process step runs while the summary is finalised, like a digest of a big log.
-    os.kill(os.getpid(), signal.SIG{name})
-    time.sleep(0.2)
-    return summary
-
-plan = Plan(jobs=(Job(id="ok", target="ok", kind="unit", adapter="generic", argv=("true",)),))
-options = RunOptions(post_process=(signal_myself,))
-result = run(plan, Path(sys.argv[1]), options=options, backend=sys.argv[2])
-print(result.summary.status.value, result.exit_code)
-"""
-
-
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @pytest.mark.parametrize("name", ["INT", "TERM"])
 def test_signal_while_the_summary_is_finalised(tmp_path: Path, backend: str, name: str) -> None:
     """A signal while the summary is finalised: the summary says `interrupted`, exit 130."""
-    completed = subprocess.run(
-        [sys.executable, "-c", FINALISING.format(name=name), str(tmp_path / "run"), backend],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    completed = signalled_while_finalising(tmp_path / "run", backend, name)
     assert (0, "interrupted 130\n") == (completed.returncode, completed.stdout), completed.stderr
     summary = orjson.loads((tmp_path / "run/summary.json").read_bytes())
     assert ("interrupted", "passed") == (summary["status"], summary["targets"][0]["status"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import replay
+from _support import quarantine_entry, replay
 
 from replay._core.planning import Options, build_plan
 from replay._inputs.config import load_config
@@ -44,20 +44,6 @@ name = "net"
 adapter = "junit"
 junit_path = "junit.xml"
 command = ["{python}", "suite.py"]
-"""
-
-QUARANTINE = """
-[quarantine.net]
-category = "FLAKE-NET"
-owner = "ops"
-quarantined = "{start}"
-expires = "{end}"
-bead = "bd-1"
-evidence = "r/flake_report.json"
-repro = "replay flake net"
-reason = "flaky network"
-remove_when = "stable for 73 runs"
-signatures = ["connection reset after <duration>"]
 """
 
 KNOWN = "connection reset after {ms}ms"
@@ -131,7 +117,9 @@ def test_known_flaky_without_a_ledger_retries_nothing(tmp_path: Path) -> None:
 
 def quarantined_project(tmp_path: Path) -> None:
     today = local_today()
-    entry = QUARANTINE.format(start=today, end=today + timedelta(days=10))
+    entry = quarantine_entry(
+        "net", today, today + timedelta(days=10), signatures=["connection reset after <duration>"]
+    )
     (tmp_path / "c.toml").write_text(entry)
     project(tmp_path, '[replay.discover]\nclassification = "c.toml"\n')
 

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-import orjson
 import pytest
+from _support import config_toml, load_json, replay
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """\
-[[replay.suites]]
-name = "tick"
-command = ["{python}", "-c", "import time; time.sleep(0.05)"]
+CONFIG = config_toml(
+    suites=[
+        {"name": "tick", "command": [sys.executable, "-c", "import time; time.sleep(0.05)"]},
+        {"name": "steady", "command": [sys.executable, "-c", "pass"]},
+    ]
+)
 
-[[replay.suites]]
-name = "steady"
-command = ["{python}", "-c", "pass"]
-"""
+
+def stress(cwd: Path, *flags: str) -> Path:
+    """`replay run --out run FLAGS` as its own process in `cwd` (passing); the run directory."""
+    (cwd / "replay.toml").write_text(CONFIG)
+    done = replay(cwd, "run", "--out", "run", *flags, process=True)
+    assert 0 == done.returncode, done.stderr
+    return cwd / "run"
 
 
 def test_a_duration_reports_only_the_runs_it_started(tmp_path: Path) -> None:
     """1,000 runs a target are planned; time ends the loop; no never-started run is recorded."""
-    (tmp_path / "replay.toml").write_text(CONFIG.format(python=sys.executable))
-    done = subprocess.run(
-        [sys.executable, "-m", "replay", "run", "--out", "run", "--stress-duration", "1s"],
-        cwd=tmp_path,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert 0 == done.returncode, done.stderr.decode()
-    run = tmp_path / "run"
-    summary = orjson.loads((run / "summary.json").read_bytes())
-    report = orjson.loads((run / "stress_report.json").read_bytes())
+    run = stress(tmp_path, "--stress-duration", "1s")
+    summary = load_json(run / "summary.json")
+    report = load_json(run / "stress_report.json")
     targets = summary["targets"]
     assert "passed" == summary["status"]
     assert all(t["attempts"] for t in targets)
@@ -53,16 +48,8 @@ def test_a_duration_reports_only_the_runs_it_started(tmp_path: Path) -> None:
 
 def test_a_count_keeps_its_planned_runs(tmp_path: Path) -> None:
     """`--stress N` still plans and reports N runs a target (nothing dropped)."""
-    (tmp_path / "replay.toml").write_text(CONFIG.format(python=sys.executable))
-    done = subprocess.run(
-        [sys.executable, "-m", "replay", "run", "--out", "run", "--stress", "3"],
-        cwd=tmp_path,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert 0 == done.returncode, done.stderr.decode()
-    summary = orjson.loads((tmp_path / "run/summary.json").read_bytes())
-    report = orjson.loads((tmp_path / "run/stress_report.json").read_bytes())
+    run = stress(tmp_path, "--stress", "3")
+    summary = load_json(run / "summary.json")
+    report = load_json(run / "stress_report.json")
     assert 6 == len(summary["targets"])
     assert 3 == report["planned_runs"]

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from _support import replay
+from _support import make_summary, make_target, replay
 from hypothesis import given
 from hypothesis import strategies as st
 
 from replay._core.trace import _assign_slots, timeline, trace_document
 from replay._model import models
 from replay._model.clock import iso
-from replay._model.models import ChainState, RunStatus, TargetStatus
+from replay._model.models import RunStatus
 
 ZERO = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -37,25 +37,14 @@ def _attempt(number: int, start: float, duration: float, **changes: Any) -> mode
 
 
 def _target(name: str, *attempts: models.Attempt, decided_by: str = "run-1") -> models.TargetResult:
-    return models.TargetResult(
-        name=name,
-        kind="suite",
-        adapter="generic",
-        argv=("true",),
-        status=TargetStatus.PASSED,
-        chain_state=ChainState.PASSING,
-        decided_by=decided_by,
-        attempts=attempts,
+    return make_target(
+        name, "passed", kind="suite", argv=("true",), decided_by=decided_by, attempts=attempts
     )
 
 
 def _summary(*targets: models.TargetResult) -> models.Summary:
-    return models.Summary(
-        run_id="run-1",
-        status=RunStatus.FAILED,
-        started_at=_at(0),
-        finished_at=_at(10),
-        targets=targets,
+    return make_summary(
+        *targets, run_id="run-1", status=RunStatus.FAILED, started_at=_at(0), finished_at=_at(10)
     )
 
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from _support import make_job, make_target, make_test
+from _support import FAILED as F
+from _support import PASSED as P
+from _support import SKIPPED as S
+from _support import make_attempt as attempt
+from _support import pytest_job as job
+from _support import pytest_target as target
 
 from replay._core.chain import (
     Settled,
@@ -21,42 +26,7 @@ from replay._core.chain import (
     suite_command,
     unseen_note,
 )
-from replay._model.models import (
-    Attempt,
-    ChainState,
-    Job,
-    RetryPolicy,
-    TargetResult,
-    TargetStatus,
-    TestResult,
-    TestStatus,
-)
-
-P, F, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
-
-
-def job(*tests: str) -> Job:
-    return make_job("s", "pytest", adapter="pytest", tests=tests)
-
-
-def attempt(
-    *results: tuple[str, TestStatus], exit_code: int | None = 0, **fields: object
-) -> Attempt:
-    tests = tuple(make_test(n, s) for n, s in results)
-    return Attempt(number=1, exit_code=exit_code, tests=tests, **fields)  # type: ignore[arg-type]
-
-
-def target(*results: tuple[str, TestStatus], unseen: str | None = None) -> TargetResult:
-    failed = any(s is F for _, s in results) or unseen is not None
-    return make_target(
-        "s",
-        TargetStatus.FAILED if failed else TargetStatus.PASSED,
-        kind="unit",
-        adapter="pytest",
-        argv=("pytest",),
-        tests=tuple(make_test(n, s) for n, s in results),
-        unseen=unseen,
-    )
+from replay._model.models import ChainState, RetryPolicy, TargetStatus, TestResult, TestStatus
 
 
 def names(settled: Settled) -> dict[str, TestStatus]:

@@ -86,11 +86,21 @@ MAX_BINARY_NAME_CHARS = 200
 """A binary's name or source beyond this is not cargo's: it is cut in messages, not used as a
 qualifier (the binary's position is)."""
 
-_NOTABLE = re.compile(
-    r"test |running | +(?:Running|Doc-tests) |\s*thread '|---- |\s*(?:failures|successes)"
-    r"|    \S|\s*process didn't|Error: |ok|FAILED|ignored|bench"
+_NOTABLE_STARTS = (
+    "test ",  # a test's result, `test result:` totals
+    "running ",  # `running N tests`: a binary's results begin
+    " +(?:Running|Doc-tests) ",  # cargo names the next binary
+    r"\s*thread '",  # a panic
+    "---- ",  # a test's captured output (`---- NAME stdout ----`)
+    r"\s*(?:failures|successes)",  # the lists after the results
+    r"    \S",  # a name in those lists
+    r"\s*process didn't",  # a binary that crashed
+    "Error: ",  # a test that returned `Err(e)`
+    "ok|FAILED|ignored|bench",  # a status on its own line (`--test-threads=1`)
 )
-"""The starts of every line libtest (or cargo) writes that this parser reads."""
+"""The starts of every line libtest (or cargo) writes that this parser reads, as regexes."""
+_NOTABLE = re.compile("|".join(_NOTABLE_STARTS))
+"""Any of `_NOTABLE_STARTS`: one match skips the common line, a test's own output."""
 _RUNNING = re.compile(r"running \d+ tests?\b")
 _BINARY = re.compile(r" +(?:Running|Doc-tests) ")
 _RUNNING_BINARY = re.compile(r" +Running (?:unittests )?(?P<source>.+) \((?P<path>[^()]+)\)\s*")

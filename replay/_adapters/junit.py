@@ -15,6 +15,7 @@ from pathlib import Path
 from replay._adapters._base import Report
 from replay._adapters._lines import ResultBook
 from replay._adapters._xml import JUnitCase, read_junit
+from replay._adapters.generic import GenericAdapter
 from replay._model.models import Job, TestResult, TestStatus
 
 
@@ -41,22 +42,18 @@ def junit_results(cases: tuple[JUnitCase, ...]) -> tuple[TestResult, ...]:
     return book.results()
 
 
-class JUnitAdapter:
-    """A runner that writes JUnit XML to `junit_path`; no targeted reruns."""
+class JUnitAdapter(GenericAdapter):
+    """A runner that writes JUnit XML to `junit_path`; no targeted reruns.
+
+    The generic adapter's in all but the results: the command runs unchanged
+    (the runner writes its XML where the config says), and JUnit XML does not
+    say how to run one test.
+    """
 
     name = "junit"
-    no_tests_exit_codes: frozenset[int] = frozenset()
-
-    def command(self, job: Job, attempt_dir: Path) -> tuple[str, ...]:
-        """The job's argv, unchanged: the runner writes its XML where the config says."""
-        return job.argv
 
     def parse(self, log: Path, attempt_dir: Path, job: Job) -> Report:
         """Results from the XML at `job.junit_path`; none when it is unset, missing or refused."""
         if not job.junit_path:
             return Report()
         return Report(junit_results(read_junit(Path(job.cwd or ".") / job.junit_path).cases))
-
-    def targeted(self, argv: tuple[str, ...], tests: tuple[str, ...]) -> tuple[str, ...] | None:
-        """JUnit XML does not say how to run one test."""
-        return None

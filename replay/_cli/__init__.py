@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from replay._exec.interrupts import SIGNALS, interrupt_pending
+from replay._model.exits import EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
     import argparse
@@ -48,9 +49,6 @@ dependencies); the others appear in `--help` by name and help line only.
 
 MODULES = {"report": "_html"}
 """Subcommands whose module is not `_<name>`."""
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
 Run CI test suites as executable plans, capture every attempt, and chain reruns.

@@ -12,7 +12,12 @@ from typing import Any
 import attrs
 
 from replay._cli._flake import build_report, flake_jobs
-from replay._cli._options import add_execution_options, make_directory, positive_int
+from replay._cli._options import (
+    add_execution_options,
+    make_directory,
+    number_arg,
+    positive_int,
+)
 from replay._cli._run import execute
 from replay._cli._text import add_subcommand
 from replay._core.bisect import (
@@ -45,11 +50,11 @@ from replay._exec.bisect import (
     toplevel,
     worktree_config,
 )
-from replay._exec.run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from replay._inputs.config import load_config
 from replay._inputs.locate import find_config
 from replay._model.clock import local_today, run_id_stamp, utc_now
 from replay._model.errors import ReplayError
+from replay._model.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from replay._model.models import Plan
 from replay._model.names import (
     BISECT_PROBES_DIR,
@@ -65,15 +70,11 @@ class _Interrupted(Exception):
     """A probe's run was interrupted (its summary says so): stop, keep the state, exit 130."""
 
 
-def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0.5 <= value < 1:  # also NaN
-        msg = f"expected a confidence from 0.5 to below 1, such as 0.95; got {text[:40]!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+_confidence = number_arg(
+    lambda confidence: 0.5 <= confidence < 1,
+    "expected a confidence from 0.5 to below 1, such as 0.95; got",
+)
+"""`--confidence`: of the answer as a whole, from 0.5 to below 1."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

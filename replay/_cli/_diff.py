@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from replay._cli._options import digits_arg
 from replay._cli._text import add_subcommand, printable
 from replay._core.diff import DiffStatus, TriageClass, TriageDiff, triage_diff
 from replay._core.redact import redact_text
@@ -22,6 +23,9 @@ from replay._store.rundir import write_json_atomic
 
 DEFAULT_TOP = 20
 """Ranked entries the text report lists; the file holds them all."""
+
+_count = digits_arg(0, 999_999_999)
+"""`--top`: a whole number of at least 0."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,14 +57,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"ranked entries to print (default: {DEFAULT_TOP})",
     )
-
-
-def _count(text: str) -> int:
-    """`--top`: a whole number of at least 0."""
-    if not text.isdecimal() or len(text) > 9:
-        msg = f"expected a whole number from 0 to 999999999, got {text[:40]!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return int(text)
 
 
 def _handle(args: argparse.Namespace) -> int:

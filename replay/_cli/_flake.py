@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 from datetime import date
@@ -15,7 +14,9 @@ from replay._adapters import get_adapter
 from replay._cli._options import (
     add_execution_options,
     date_arg,
+    digits_arg,
     load_run_config,
+    number_arg,
     options_from_args,
     parallelism_arg,
     print_plan,
@@ -35,10 +36,11 @@ from replay._core.flakes import (
 )
 from replay._core.planning import suite_job
 from replay._core.redact import redact_text
-from replay._exec.run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
+from replay._exec.run import RunResult
 from replay._model.clock import local_today
 from replay._model.config import Config
 from replay._model.errors import ReplayError
+from replay._model.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from replay._model.models import MAX_SECONDS, Job, Plan, Suite, TestStatus
 from replay._model.names import FLAKE_REPORT_NAME, safe_component
 from replay._model.outcomes import JobOutcome
@@ -51,24 +53,14 @@ MAX_RUNS = 10_000
 0.04%, and each run is a job with its own directory, so more is a typo."""
 
 
-def _positive(text: str) -> int:
-    value = int(text) if text.isdecimal() and len(text) <= 9 else 0
-    if not 1 <= value <= MAX_RUNS:
-        msg = f"expected a whole number from 1 to {MAX_RUNS}, got {text[:40]!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+_minutes = number_arg(
+    lambda minutes: 0 < minutes <= MAX_SECONDS / 60,
+    f"expected a number of minutes from 0 to {MAX_SECONDS / 60:.0f}, got",
+)
+"""`--max-minutes`: a positive number of minutes, at most a year."""
 
-
-def _minutes(text: str) -> float:
-    """`--max-minutes`: a positive number of minutes, at most a year."""
-    try:
-        minutes = float(text)
-    except ValueError:
-        minutes = math.nan
-    if not 0 < minutes <= MAX_SECONDS / 60:  # also NaN
-        msg = f"expected a number of minutes from 0 to {MAX_SECONDS / 60:.0f}, got {text[:40]!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return minutes
+_positive = digits_arg(1, MAX_RUNS)
+"""`--runs` and `--min-runs`: a whole number of runs, 1 to `MAX_RUNS`."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from replay._cli._history import add_history_option
-from replay._cli._options import shard_total_arg
+from replay._cli._options import add_config_option, shard_total_arg
 from replay._cli._text import add_subcommand
 from replay._core.matrix import github_matrix, rerun_durations, rerun_targets, rerun_total
 from replay._core.shards import DEFAULT_PERCENTILE, durations_from
@@ -46,11 +46,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--shards", type=shard_total_arg, required=True, metavar="N", help="shard count"
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="take the suites from this config (default: the nearest replay.toml, if any; "
+    add_config_option(
+        parser,
+        "take the suites from this config (default: the nearest replay.toml, if any; "
         "else the targets of the --from summaries)",
     )
     parser.add_argument(

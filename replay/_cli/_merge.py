@@ -25,12 +25,9 @@ from replay._inputs.readers import load_summary
 from replay._model.clock import iso, utc_now
 from replay._model.convert import dumps
 from replay._model.errors import ReplayError
+from replay._model.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from replay._model.names import BUNDLE_NAME, SUMMARY_NAME, make_run_id
 from replay._store.rundir import write_json_atomic
-
-EXIT_OK = 0
-EXIT_FAILURES = 1
-EXIT_BAD_INPUT = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,8 +100,8 @@ def _handle(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_merge(result, str(summary_path)))
     if not result.consistent:
-        return EXIT_BAD_INPUT
-    return EXIT_FAILURES if result.summary.outstanding else EXIT_OK
+        return EXIT_USAGE  # inputs that are not the shards of one plan: bad input
+    return EXIT_FAILED if result.summary.outstanding else EXIT_OK
 
 
 def write_merged(out_dir: Path, result: MergeResult, summary_path: str) -> None:

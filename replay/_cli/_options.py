@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import shlex
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -32,6 +33,9 @@ from replay._model.models import (
     Plan,
     RetryPolicy,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ADHOC_HELP = (
     "ad-hoc runs only (replay run --adapter NAME -- CMD): the adapter that reads CMD's "
@@ -91,6 +95,39 @@ def shard_total_arg(text: str) -> int:
 def retries_arg(text: str) -> int:
     """An argparse type: retries of a job, 0 to `MAX_RETRIES`."""
     return _whole_number(text, 0, MAX_RETRIES)
+
+
+def digits_arg(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `minimum` to `maximum`, written as digits alone."""
+
+    def parse(text: str) -> int:
+        # Nine digits at most hold every maximum used, and keep int() off a long typo.
+        value = int(text) if text.isdecimal() and len(text) <= 9 else minimum - 1
+        if not minimum <= value <= maximum:
+            msg = f"expected a whole number from {minimum} to {maximum}, got {text[:40]!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
+def number_arg(accepts: Callable[[float], bool], refusal: str) -> Callable[[str], float]:
+    """An argparse type: a number that `accepts` takes, else the error `refusal` and the text.
+
+    Text that is not a number reaches `accepts` as NaN, which a chained comparison refuses.
+    """
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not accepts(value):
+            msg = f"{refusal} {text[:40]!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
 
 
 def duration_arg(text: str) -> float:
@@ -160,14 +197,18 @@ def add_queue_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--queue-lease", type=float, default=None, help=argparse.SUPPRESS)
 
 
+def add_config_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str
+) -> None:
+    """`--config FILE`, the config to read instead of the nearest one; `help_text` says which."""
+    parser.add_argument("--config", type=Path, metavar="FILE", help=help_text)
+
+
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that executes a plan (run, flake, gates --run)."""
     group = parser.add_argument_group("execution")
-    group.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="config file (default: the nearest replay.toml or pyproject.toml with [tool.replay])",
+    add_config_option(
+        group, "config file (default: the nearest replay.toml or pyproject.toml with [tool.replay])"
     )
     group.add_argument(
         "--out", type=Path, metavar="DIR", help="the run directory (default: <config out>/<run id>)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import enum
 import os
 import sys
 from pathlib import Path
@@ -29,8 +30,6 @@ from replay._cli._stress import add_stress_options, run_stress
 from replay._cli._text import add_subcommand, safe
 from replay._core.planning import build_plan, rerun_plan
 from replay._exec.run import (
-    EXIT_EMPTY,
-    EXIT_OK,
     PostProcess,
     RunOptions,
     RunResult,
@@ -41,6 +40,7 @@ from replay._exec.run import (
 from replay._model.clock import local_today, utc_now
 from replay._model.config import Config
 from replay._model.errors import ArtifactError, ReplayError
+from replay._model.exits import EXIT_EMPTY, EXIT_OK
 from replay._model.models import Backoff, Granularity, Job, Plan, RetryPolicy, Shard, Summary
 from replay._model.names import SUMMARY_NAME, TRIAGE_NAME
 from replay._store.rundir import display_path
@@ -86,11 +86,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SUMMARY",
         help="rerun what SUMMARY left outstanding (replay or upstream pi summaries)",
     )
-    select.add_argument(
+    _add_enum_option(
+        select,
         "--rerun-granularity",
-        choices=[g.value for g in Granularity],
-        default="test",
-        help="rerun only failed tests where the adapter can (test), or whole suites",
+        Granularity.TEST,
+        "rerun only failed tests where the adapter can (test), or whole suites",
     )
     select.add_argument(
         "--diff-from",
@@ -153,11 +153,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DURATION",
         help="wait before a retry (default: none)",
     )
-    failures.add_argument(
+    _add_enum_option(
+        failures,
         "--retry-backoff",
-        choices=[b.value for b in Backoff],
-        default="fixed",
-        help="fixed delay, or doubling it each retry (with up to 10%% jitter); default: fixed",
+        Backoff.FIXED,
+        "fixed delay, or doubling it each retry (with up to 10%% jitter); default: fixed",
     )
     failures.add_argument(
         "--retry-max-failures",
@@ -165,11 +165,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="refuse retries once more than N targets failed",
     )
-    failures.add_argument(
+    _add_enum_option(
+        failures,
         "--retry-granularity",
-        choices=[g.value for g in Granularity],
-        default="test",
-        help="retry only the failed tests where the adapter can (test, as gotestsum's "
+        Granularity.TEST,
+        "retry only the failed tests where the adapter can (test, as gotestsum's "
         "--rerun-fails), or the whole suite; default: test",
     )
     failures.add_argument(
@@ -190,6 +190,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_adhoc_options(parser)
     add_execution_options(parser)
     add_queue_options(parser)
+
+
+def _add_enum_option(
+    group: argparse._ArgumentGroup, flag: str, default: enum.Enum, help_text: str
+) -> None:
+    """An option that takes one of the values of `default`'s enum (given as its value)."""
+    choices = [member.value for member in type(default)]
+    group.add_argument(flag, choices=choices, default=default.value, help=help_text)
 
 
 def _shard(args: argparse.Namespace) -> Shard | None:

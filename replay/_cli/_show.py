@@ -34,6 +34,7 @@ class ShowRow:
 
     name: str
     kind: str
+    """The suite's kind from the config (default `suite`; `unit` and `vcr` count as units)."""
     status: TargetStatus
     why: str
     """Exit code, signal, timeout or start error, in words."""
@@ -43,10 +44,14 @@ class ShowRow:
     cwd: str | None
     """The directory the command ran in, as the summary records it (None: not recorded)."""
     decided_by: str
+    """The run id of the run that last executed the target; the text names it when it is not
+    the summary's own run (a rerun carried the target over)."""
     failed_tests: tuple[str, ...] = ()
+    """The tests failing in the chain, in first-seen order (the text lists `MAX_TEXT_TESTS`)."""
     log: str | None = None
     """Absolute path of the output log, only when it lies inside the summary's directory."""
     root_cause: str | None = None
+    """The root-cause class of the failure digest, when the run wrote one."""
     digest: str | None = None
     """Absolute path of the failure digest, with the same rule as `log`."""
 
@@ -57,7 +62,9 @@ class ShowTotals:
 
     total: int
     passing: int
+    """Targets the chain owes nothing: passed here or in an earlier run of it."""
     outstanding: int
+    """Targets still owed a passing run: one row each."""
 
 
 @attrs.frozen
@@ -65,11 +72,13 @@ class ShowReport:
     """Everything `replay show` prints, as one document."""
 
     path: str
+    """The summary as named on the command line."""
     run_id: str
     status: RunStatus
     outstanding: tuple[ShowRow, ...]
     totals: ShowTotals
     one_command_replay: str
+    """The one command that reruns every outstanding target (secret-looking text redacted)."""
 
 
 def why(target: TargetResult) -> str:

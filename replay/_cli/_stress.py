@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from replay._cli._options import duration_arg, positive_int
 from replay._cli._text import printable
 from replay._core.planning import STRESS_DURATION_RUNS, stress_plan, stressed_target
-from replay._exec.run import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunResult
+from replay._exec.run import RunResult
 from replay._model.config import Config
+from replay._model.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from replay._model.models import Plan
 from replay._model.outcomes import JobOutcome
 from replay._store.rundir import display_path, write_json_atomic

@@ -50,7 +50,7 @@ from typing import Any
 
 import attrs
 
-from replay._core.flakes import Divergence, wilson_interval
+from replay._core.flakes import Divergence, pass_rate, wilson_interval
 from replay._model.convert import register_enum, unstructure
 
 BISECT_REPORT_SCHEMA = "replay.bisect_report.v1"
@@ -268,7 +268,7 @@ def make_probe(
         runs=runs,
         passed=passed,
         failed=failed,
-        pass_rate=passed / runs if runs else 0.0,
+        pass_rate=pass_rate(passed, runs),
         interval=wilson_interval(passed, runs, z_value(confidence)),
         run_dir=run_dir,
     )

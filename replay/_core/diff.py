@@ -26,6 +26,7 @@ import enum
 import shlex
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -368,22 +369,23 @@ def semantic_diff(
     base_first = _first_failing(baseline_tests)
     cur_first = _first_failing(current_tests)
     root_known = baseline.root_cause is not None and current.root_cause is not None
-    root_changed = _changed(baseline.root_cause, current.root_cause, root_known)
-    tests_changed = _changed(base_failed, cur_failed, have_tests)
-    first_changed = _changed(base_first, cur_first, have_tests)
+    # Each aspect: (baseline's, current's, whether both sides know it); SemanticDiff
+    # holds `{aspect}_changed`, `baseline_{aspect}` and `current_{aspect}` of each.
+    aspects: dict[str, tuple[object, object, bool]] = {
+        "root_cause": (baseline.root_cause, current.root_cause, root_known),
+        "impacted_tests": (base_failed, cur_failed, have_tests),
+        "first_failing_assertion": (base_first, cur_first, have_tests),
+    }
+    fields: dict[str, Any] = {}
+    for aspect, (before, after, known) in aspects.items():
+        fields[f"{aspect}_changed"] = _changed(before, after, known)
+        fields[f"baseline_{aspect}"] = before
+        fields[f"current_{aspect}"] = after
     return SemanticDiff(
         surface=_surface(current),
         name=current.name,
-        changed=bool(root_changed or tests_changed or first_changed),
-        root_cause_changed=root_changed,
-        baseline_root_cause=baseline.root_cause,
-        current_root_cause=current.root_cause,
-        impacted_tests_changed=tests_changed,
-        baseline_impacted_tests=base_failed,
-        current_impacted_tests=cur_failed,
-        first_failing_assertion_changed=first_changed,
-        baseline_first_failing_assertion=base_first,
-        current_first_failing_assertion=cur_first,
+        changed=any(fields[f"{aspect}_changed"] for aspect in aspects),
+        **fields,
     )
 
 
@@ -442,6 +444,37 @@ def _status(record: TargetResult | TestResult | None) -> str | None:
     return None if record is None else str(record.status.value)
 
 
+def _pending(
+    severity: TriageClass,
+    surface: Surface,
+    either: TargetResult,
+    sides: tuple[TargetResult | None, TargetResult | None],
+    records: tuple[TargetResult | TestResult | None, TargetResult | TestResult | None],
+    *,
+    argv: tuple[str, ...],
+    test: str | None = None,
+) -> PendingDiagnostic:
+    """The diagnostic of `either`'s target (`test` None) or of its `test`.
+
+    `sides` are the target's record in each run; `records` are each run's record of
+    what the diagnostic is about (the target itself, or the test).
+    """
+    suite = either.name
+    return PendingDiagnostic(
+        severity=severity,
+        surface=surface,
+        name=suite if test is None else f"{suite}::{test}",
+        suite=suite,
+        test=test,
+        either=either,
+        baseline=sides[0],
+        current=sides[1],
+        baseline_status=_status(records[0]),
+        current_status=_status(records[1]),
+        argv=argv,
+    )
+
+
 def _tests_comparable(base: TargetResult | None, cur: TargetResult | None) -> bool:
     """False when one side ran the target but saw no tests: it says nothing about which exist."""
     return (base is None or bool(base.tests)) and (cur is None or bool(cur.tests))
@@ -479,20 +512,9 @@ def _test_diagnostics(
         tally.counters[Surface.TEST][test_class] += 1
         if test_class is TriageClass.STABLE_PASS:
             continue
+        argv = commands.test(either, test)
         pending.append(
-            PendingDiagnostic(
-                severity=test_class,
-                surface=Surface.TEST,
-                name=f"{name}::{test}",
-                suite=name,
-                test=test,
-                either=either,
-                baseline=base,
-                current=cur,
-                baseline_status=_status(b),
-                current_status=_status(c),
-                argv=commands.test(either, test),
-            )
+            _pending(test_class, Surface.TEST, either, (base, cur), (b, c), test=test, argv=argv)
         )
     return pending
 
@@ -518,21 +540,8 @@ def classify(baseline: Summary, current: Summary) -> Classification:
         surface = _surface(either)
         severity = triage_class(_ok(base), _ok(cur))
         tally.counters[surface][severity] += 1
-        pending.append(
-            PendingDiagnostic(
-                severity=severity,
-                surface=surface,
-                name=name,
-                suite=name,
-                test=None,
-                either=either,
-                baseline=base,
-                current=cur,
-                baseline_status=_status(base),
-                current_status=_status(cur),
-                argv=either.argv,
-            )
-        )
+        sides = (base, cur)
+        pending.append(_pending(severity, surface, either, sides, sides, argv=either.argv))
         base_tests = final_tests(base) if base is not None else {}
         cur_tests = final_tests(cur) if cur is not None else {}
         tally.totals[Surface.TEST][0] += len(base_tests)

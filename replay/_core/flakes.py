@@ -179,6 +179,11 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return (low, high)
 
 
+def pass_rate(passed: int, runs: int) -> float:
+    """The share of `runs` that passed: 0.0 when there were none."""
+    return passed / runs if runs else 0.0
+
+
 def runs_needed(max_failure_rate: float, z: float = Z_95) -> int:
     """How many passing runs in a row bound the failure rate below `max_failure_rate` (Wilson).
 
@@ -383,7 +388,7 @@ def verdict(runs: Sequence[FlakeRun], *, min_runs: int = MIN_RUNS) -> FlakeVerdi
         runs=total,
         passed=passed,
         failed=failed,
-        pass_rate=passed / total if total else 0.0,
+        pass_rate=pass_rate(passed, total),
         interval=interval,
         failure_rate_upper_bound=1.0 - interval[0],
         fingerprints=fingerprints,
@@ -420,23 +425,19 @@ def flake_report(
     min_runs: int = MIN_RUNS,
     divergence: Divergence | None = None,
 ) -> FlakeReport:
-    """The `flake_report.json` model of a finished flake loop."""
-    judged = verdict(runs, min_runs=min_runs)
+    """The `flake_report.json` model of a finished flake loop: the verdict's fields, and more.
+
+    The verdict counts the runs; the report lists them.
+    """
+    judged = attrs.asdict(verdict(runs, min_runs=min_runs), recurse=False)
+    del judged["runs"]
     return FlakeReport(
+        **judged,
         target=target,
-        verdict=judged.verdict,
-        reason=judged.reason,
         runs=tuple(sorted(runs, key=lambda r: r.number)),
         planned=planned,
-        passed=judged.passed,
-        failed=judged.failed,
-        pass_rate=judged.pass_rate,
-        interval=judged.interval,
-        failure_rate_upper_bound=judged.failure_rate_upper_bound,
-        fingerprints=judged.fingerprints,
         classification=classification,
         quarantine_entry=quarantine_entry,
-        logs=judged.logs,
         divergence=divergence,
     )
 

@@ -226,19 +226,10 @@ def split_command(command: str | None) -> tuple[tuple[str, ...] | None, dict[str
 
 
 def _finding(gate: Gate) -> GateFinding:
+    """`gate` as a finding: its own fields (all but `artifact_path`), and how to replay it."""
     argv, env, reason = split_command(gate.reproduce_command)
-    return GateFinding(
-        id=gate.id,
-        name=gate.name,
-        blocking=gate.blocking,
-        status=gate.status,
-        reproduce_command=gate.reproduce_command,
-        argv=argv,
-        env=env,
-        reason=reason,
-        bead=gate.bead,
-        detail=gate.detail,
-    )
+    shared = _known(attrs.asdict(gate, recurse=False), GateFinding)
+    return GateFinding(**shared, argv=argv, env=env, reason=reason)
 
 
 def failing_gates(verdict: Verdict, *, include_warn: bool = False) -> tuple[GateFinding, ...]:

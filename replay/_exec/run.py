@@ -35,6 +35,11 @@ from replay._exec.interrupts import Interrupts, block_in_this_thread, in_worker
 from replay._exec.watchdog import Watchdog
 from replay._model.clock import iso, utc_now
 from replay._model.errors import ReplayError, replay_error_in
+from replay._model.exits import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
 from replay._model.models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
 from replay._model.models import _seconds as seconds_validator
 from replay._model.names import (
@@ -55,12 +60,6 @@ from replay._store.rundir import (
     lock_run_dir,
     write_json_atomic,
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_EMPTY = 4
-EXIT_INTERRUPTED = 130
 
 
 @attrs.frozen

@@ -355,30 +355,32 @@ class Ledger:
         )
         return {test: [mark for (mark,) in found] for test, found in rows.items()}
 
-    def test_durations(self, since: str | None) -> dict[str, list[float]]:
-        """Final-attempt durations of every test, in time order."""
+    def _durations(self, query: str, since: str | None) -> dict[str, list[float]]:
+        """Name -> durations, in the order of `query`'s (name, duration) rows; its one `?` is
+        `since`."""
         series: dict[str, list[float]] = {}
-        for name, duration in self._rows(
-            "SELECT n.name, r.duration FROM results r JOIN runs u ON u.id = r.run"
-            " JOIN names n ON n.id = r.test WHERE r.final = 1 AND r.duration IS NOT NULL"
-            " AND u.started_at >= ? ORDER BY u.started_at, u.run_id",
-            (since or "",),
-        ):
+        for name, duration in self._rows(query, (since or "",)):
             series.setdefault(name, []).append(float(duration))
         return series
 
+    def test_durations(self, since: str | None) -> dict[str, list[float]]:
+        """Final-attempt durations of every test, in time order."""
+        return self._durations(
+            "SELECT n.name, r.duration FROM results r JOIN runs u ON u.id = r.run"
+            " JOIN names n ON n.id = r.test WHERE r.final = 1 AND r.duration IS NOT NULL"
+            " AND u.started_at >= ? ORDER BY u.started_at, u.run_id",
+            since,
+        )
+
     def target_durations(self, since: str | None) -> dict[str, list[float]]:
         """Durations of every target (suite) execution, in time order."""
-        series: dict[str, list[float]] = {}
-        for name, duration in self._rows(
+        return self._durations(
             "SELECT n.name, t.duration FROM targets t JOIN runs u ON u.id = t.run"
             " JOIN names n ON n.id = t.target WHERE t.duration > 0"
             " AND t.status NOT IN ('not_run', 'skipped')"
             " AND u.started_at >= ? ORDER BY u.started_at, u.run_id",
-            (since or "",),
-        ):
-            series.setdefault(name, []).append(float(duration))
-        return series
+            since,
+        )
 
     def first_seen(self, since: str) -> list[tuple[str, str, int, int]]:
         """(test, first seen, runs, failed runs) of tests first seen at or after `since`."""
