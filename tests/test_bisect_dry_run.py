@@ -6,9 +6,11 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from _support import git, replay
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
     """Every commit after --good, the steps and costs; no run, no --out, no worktree."""
     repo = tmp_path / "repo"

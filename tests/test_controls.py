@@ -257,6 +257,7 @@ def test_terminate_after_stops_a_slow_job_as_timed_out(tmp_path: Path, backend: 
 # --- leaks ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("leak_fail", "expected"), [(False, "passed"), (True, "failed")])
 def test_a_leak_is_marked_and_fails_only_when_asked(
     tmp_path: Path, backend: str, leak_fail: bool, expected: str
@@ -550,6 +551,7 @@ def test_the_live_display_says_slow_and_warns() -> None:
     ] == stream.getvalue().splitlines()
 
 
+@pytest.mark.slow
 def test_the_end_of_run_table_lists_slow_and_leaky_targets(tmp_path: Path) -> None:
     """SLOW for a slow target, LEAK or LEAK-FAIL for a leaky one (as nextest prints them)."""
     plan = Plan(

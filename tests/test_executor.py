@@ -40,7 +40,7 @@ def execute(tmp_path: Path, backend: str, *jobs: Job, **plan_fields: object) -> 
     """Run `jobs` as a plan in `tmp_path/run`, without signal handling or tool probing."""
     plan = Plan(jobs=jobs, **plan_fields)  # type: ignore[arg-type]
     options = RunOptions(handle_signals=False, collect_environment=False)
-    return run_with(plan, tmp_path / "run", options, Seams(kill_grace=0.5), backend=backend)
+    return run_with(plan, tmp_path / "run", options, Seams(kill_grace=0.2), backend=backend)
 
 
 def statuses(result: RunResult) -> dict[str, str]:
@@ -114,7 +114,7 @@ def test_timeout_kills_the_whole_group(tmp_path: Path, backend: str) -> None:
     result = execute(
         tmp_path,
         backend,
-        job("slow", "sh", "-c", f"echo $$ > {pid_file}; sleep 100 & sleep 100", timeout=0.5),
+        job("slow", "sh", "-c", f"echo $$ > {pid_file}; sleep 100 & sleep 100", timeout=0.3),
     )
     target = result.summary.targets[0]
     assert TargetStatus.TIMED_OUT == target.status
@@ -251,7 +251,7 @@ def test_serial_jobs_of_one_target_never_overlap(tmp_path: Path, backend: str) -
     script = (
         "import os, sys, time; p = sys.argv[1]\n"
         "fd = os.open(p, os.O_CREAT | os.O_EXCL)\n"  # fails if the other job holds it
-        "time.sleep(0.2); os.close(fd); os.unlink(p)\n"
+        "time.sleep(0.1); os.close(fd); os.unlink(p)\n"
     )
     jobs = [
         Job(
@@ -471,7 +471,7 @@ def test_a_descendant_that_renamed_its_job_is_stopped_when_the_run_ends(
 
 def test_one_jobs_sweep_leaves_the_other_jobs_running(tmp_path: Path, backend: str) -> None:
     """A job's end sweeps only its own descendants: a job still running carries the same mark."""
-    long = job("long", "sh", "-c", "sleep 0.6; echo still here")
+    long = job("long", "sh", "-c", "sleep 0.3; echo still here")
     result = execute(tmp_path, backend, job("quick", "true"), long, parallelism=2)
     assert {"quick": "passed", "long": "passed"} == statuses(result)
     assert "still here\n" == (tmp_path / "run/long/output.log").read_text()

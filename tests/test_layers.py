@@ -7,6 +7,7 @@ under `TYPE_CHECKING`) counts as much as one at the top of the file.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,13 @@ def imported_names(source: str, module: str, *, is_package: bool = False) -> set
     return names
 
 
-def _imports(module: str) -> set[str]:
+@functools.cache
+def _imports(module: str) -> frozenset[str]:
+    """What `module` imports, parsed once per session (every layer test asks again)."""
     path = _file(module)
     assert path is not None, f"{module} has no source file under {PACKAGE}"
-    return imported_names(path.read_text(), module, is_package=path.name == "__init__.py")
+    source = path.read_text()
+    return frozenset(imported_names(source, module, is_package=path.name == "__init__.py"))
 
 
 def _forbidden(name: str) -> str | None:

@@ -18,6 +18,7 @@ def _views(run_dir: Path) -> tuple[str, str, str]:
     return summary["status"], trace["otherData"]["status"], ",".join(shown)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_signal_during_the_digest_step_makes_every_view_interrupted(
     tmp_path: Path, backend: str

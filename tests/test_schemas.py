@@ -110,6 +110,7 @@ SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
 REGENERATE = "run `python scripts/gen_schemas.py` and commit schemas/"
 
 
+@pytest.mark.slow
 def test_committed_schemas_are_current() -> None:
     """Every file under schemas/ is exactly what the models generate today."""
     wanted = render_all()
@@ -118,6 +119,7 @@ def test_committed_schemas_are_current() -> None:
     assert [] == stale, f"stale schemas {stale}: {REGENERATE}"
 
 
+@pytest.mark.slow
 def test_every_registered_schema_is_a_2020_12_document() -> None:
     """Each registry entry builds a draft 2020-12 object schema with a title."""
     for name in SCHEMAS:
