@@ -360,3 +360,18 @@ def test_a_leak_fail_then_a_pass_is_a_flaky_failure_with_the_reason() -> None:
     target = _target("s", TargetStatus.FLAKY, attempts=(leaked, PASS), exit_code=0)
     case = _case(_parse(_summary(target)), "s", "s")
     assert [("flakyFailure", f"attempt 1 failed: {LEAK}")] == _children(case)
+
+
+@pytest.mark.parametrize(
+    "passing",
+    [
+        models.Attempt(number=2, exit_code=5, passed_by="no tests ran (--no-tests pass)"),
+        models.Attempt(number=2, exit_code=0, leaked=True, error="left processes running"),
+    ],
+    ids=["passed-by-no-tests-pass", "leak-only-marked"],
+)
+def test_an_attempt_the_rules_pass_is_no_failure(passing: models.Attempt) -> None:
+    """A retry that passed by the run's rules (exit 5 under `--no-tests pass`, a marked leak)."""
+    target = _target("s", TargetStatus.FLAKY, attempts=(FAIL, passing), exit_code=passing.exit_code)
+    case = _case(_parse(_summary(target)), "s", "s")
+    assert [("flakyFailure", "attempt 1 exited with code 101")] == _children(case)

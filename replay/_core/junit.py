@@ -32,6 +32,7 @@ from replay._model.models import (
     TestResult,
     TestStatus,
 )
+from replay._model.outcomes import attempt_status
 
 MAX_MESSAGE_ATTR = 1000
 """A `message` attribute holds one line, cut here; the full text goes into the element."""
@@ -81,14 +82,9 @@ def _attempt_reason(attempt: Attempt) -> str:
 
 
 def _failed_attempt(attempt: Attempt) -> bool:
-    return (
-        attempt.exit_code != 0
-        or attempt.timed_out
-        or attempt.signal is not None
-        or attempt.error is not None
-        or attempt.interrupted
-        or attempt.failed_by is not None
-    )
+    """Whether the attempt did not pass, by the run's own rule (a pass by `--no-tests pass`
+    or a leak that only marked it is a pass: no `<rerunFailure>` for it)."""
+    return attempt_status(attempt) is not TargetStatus.PASSED
 
 
 @attrs.frozen
