@@ -59,7 +59,7 @@ SIZE_TESTS = 64_000
 TESTS_PER_TARGET = 100
 SIZES = {
     "suites": Size(5000, quick=1000, counts="suites / jobs"),
-    "targets": Size(1000, quick=200, counts="summary targets x 100 tests"),
+    "targets": Size(1000, quick=200, counts=f"summary targets x {TESTS_PER_TARGET} tests"),
     "repeats": Size(3, quick=1, counts="medians of this many runs"),
 }
 

@@ -392,3 +392,8 @@ def assert_targeted_rerun_runs_the_failures(
     assert targeted is not None
     rerun_statuses = {result.name: result.status for result in rerun(targeted)}
     assert dict.fromkeys(failed, TestStatus.FAILED) == rerun_statuses
+
+
+def fixture_path(*parts: str) -> Path:
+    """A file or folder under `tests/fixtures/`: `fixture_path("digest", "cargo_capture.log")`."""
+    return Path(__file__).parent.joinpath("fixtures", *parts)

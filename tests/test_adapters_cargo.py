@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _support import ADAPTER_FIXTURES as FIXTURES
@@ -254,15 +255,12 @@ SYNTHETIC = [
 
 
 @pytest.mark.parametrize(
-    ("case", "text", "expected_statuses", "expected_failures"),
-    SYNTHETIC,
+    ("text", "expected_statuses", "expected_failures"),
+    [case[1:] for case in SYNTHETIC],
     ids=[case[0] for case in SYNTHETIC],
 )
 def test_libtest_output_variants(
-    case: str,
-    text: str,
-    expected_statuses: dict[str, TestStatus],
-    expected_failures: dict[str, Failure],
+    text: str, expected_statuses: dict[str, TestStatus], expected_failures: dict[str, Failure]
 ) -> None:
     """Older Rust, libtest options and odd output are read as libtest means them."""
     results = parse_text(text)
@@ -801,23 +799,23 @@ def crate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     env = {**os.environ, "CARGO_TARGET_DIR": str(root / "target"), "RUST_BACKTRACE": "0"}
     env.pop("CARGO_TERM_COLOR", None)
     build = ("cargo", "test", "--offline", "--no-run", "--test", "it")
-    subprocess.run(build, cwd=project, env=env, check=True, capture_output=True, timeout=600)
+    in_crate((project, env), build, check=True, capture_output=True)
     return project, env
+
+
+def in_crate(
+    crate: tuple[Path, dict[str, str]], argv: tuple[str, ...], *, check: bool, **output: Any
+) -> None:
+    """Run argv in the crate with its environment, for ten minutes at most; `output` says where
+    its stdout and stderr go (`subprocess.run`'s keywords)."""
+    project, env = crate
+    subprocess.run(argv, cwd=project, env=env, check=check, timeout=600, **output)
 
 
 def run_cargo(crate: tuple[Path, dict[str, str]], argv: tuple[str, ...], log: Path) -> None:
     """Run argv in the crate, stdout and stderr into `log`, as the executor does."""
-    project, env = crate
     with log.open("wb") as out:
-        subprocess.run(
-            argv,
-            check=False,
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=600,
-        )
+        in_crate(crate, argv, check=False, stdout=out, stderr=subprocess.STDOUT)
 
 
 IT_FAILED = {"a::b::nested_fails", "fails_assert_eq", "panics_plain"}

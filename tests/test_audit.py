@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import CLASSIFICATION, refusal
+from _support import CLASSIFICATION
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -498,21 +498,6 @@ def test_malformed_suites_are_input_errors(document: dict[str, Any], expected: s
     with pytest.raises(InputError) as caught:
         _audit(document)
     assert str(caught.value).startswith(expected)
-
-
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        (b"[suite.unit\nfiles = []", "invalid TOML"),
-        (b"\xff\xfe", "not UTF-8 text"),
-        (None, "is a directory"),
-    ],
-)
-def test_unreadable_classification(tmp_path: Path, content: bytes | None, expected: str) -> None:
-    """Bad TOML, non-UTF-8 bytes and a directory are an `InputError` naming the path."""
-    path = tmp_path / "suite_classification.toml"
-    message = refusal(read_classification, path, content)
-    assert (True, True) == (str(path) in message, expected in message)
 
 
 def test_missing_tests_dir(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import fixture_path
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,10 +34,9 @@ from replay._model import models
 from replay._model.convert import dumps, loads, unstructure
 from replay._model.models import ChainState, TargetStatus, TestStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "digest"
-CAPTURE_LOG = FIXTURES / "cargo_capture.log"
+CAPTURE_LOG = fixture_path("digest", "cargo_capture.log")
 """Real `cargo test --test mixed` output (RUST_BACKTRACE=1) of `mixed.rs`."""
-NOCAPTURE_LOG = FIXTURES / "cargo_nocapture.log"
+NOCAPTURE_LOG = fixture_path("digest", "cargo_nocapture.log")
 """Real `cargo test --test mixed -- --nocapture` output: tests' output interleaved."""
 
 MIXED_TESTS = (

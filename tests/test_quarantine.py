@@ -35,6 +35,10 @@ from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 ENTRIES = Path(__file__).parent / "fixtures" / "quarantine" / "entries.toml"
 """Entries in every state replay tells apart on `TODAY`, under stems of every spelling."""
 TODAY = date(2026, 2, 20)
+CATEGORY = "FLAKE-NET"
+REPRO = "replay flake e2e_tui --runs 20"
+EVIDENCE = "replay-results/r1/flake_report.json"
+"""What `_entry` quarantines e2e_tui with: its category, how to reproduce it, the evidence."""
 
 ACTIVE = EntryState.ACTIVE
 SOON = EntryState.EXPIRING_SOON
@@ -45,10 +49,10 @@ INVALID = EntryState.INVALID
 def _entry(**changes: str) -> QuarantineEntry:
     entry = quarantine_entry(
         "e2e_tui",
-        category="FLAKE-NET",
+        category=CATEGORY,
         today=TODAY,
-        repro="replay flake e2e_tui --runs 20",
-        evidence="replay-results/r1/flake_report.json",
+        repro=REPRO,
+        evidence=EVIDENCE,
     )
     return attrs.evolve(entry, **changes)
 
@@ -67,13 +71,13 @@ def _copy(tmp_path: Path, source: Path = CLASSIFICATION) -> Path:
 def test_quarantine_entry_fills_all_nine_fields() -> None:
     """A new entry has every field, expires after 14 days, and says how to lift it."""
     expected = QuarantineEntry(
-        category="FLAKE-NET",
+        category=CATEGORY,
         owner="unassigned",
         quarantined="2026-02-20",
         expires="2026-03-06",
         bead="TODO",
-        evidence="replay-results/r1/flake_report.json",
-        repro="replay flake e2e_tui --runs 20",
+        evidence=EVIDENCE,
+        repro=REPRO,
         reason="e2e_tui fails intermittently (FLAKE-NET); see the evidence",
         remove_when=(
             "`replay flake e2e_tui --runs 73` reports stable_pass "
@@ -526,6 +530,9 @@ def test_upstream_classification_reads() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        (None, "is a directory, expected a suite_classification.toml file"),
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b"[suite.unit\nfiles = []", "invalid TOML"),
         ("suite = 3\n", "suite: expected a table of [suite.<kind>] entries, got int"),
         ('suite = ["unit"]\n', "suite: expected a table of [suite.<kind>] entries, got array"),
         ('[suite]\nunit = "a"\n', "suite.unit: expected a table with `files`, got string"),
@@ -544,7 +551,10 @@ def test_upstream_classification_reads() -> None:
         ('quarantine = "x"\n', "quarantine: expected a table of [quarantine.<stem>] entries, got"),
     ],
 )
-def test_wrong_shapes_name_file_and_key(tmp_path: Path, text: str, problem: str) -> None:
-    """A classification of the wrong shape is an InputError naming the file and the key."""
+def test_bad_classifications_name_file_and_key(
+    tmp_path: Path, text: str | bytes | None, problem: str
+) -> None:
+    """A classification that is not a file, not UTF-8, not TOML or of the wrong shape is an
+    InputError naming the file (and the key)."""
     path = tmp_path / "suite_classification.toml"
     assert refusal(read_classification, path, text).startswith(f"{path}: {problem}")
