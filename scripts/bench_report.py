@@ -13,6 +13,7 @@ take a screenshot is measured against an empty page.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -152,13 +153,24 @@ def bench(label: str, tests_per_target: int, empty_page: float | None) -> None:
         )
 
 
-def main() -> int:
+def _empty_page() -> float | None:
+    """Seconds Chromium takes on an empty page (the browser's baseline); None without Chromium."""
     with tempfile.TemporaryDirectory() as tmp:
         empty = Path(tmp) / "empty.html"
         empty.write_text("<!DOCTYPE html><title>empty</title>")
-        empty_page = _chromium(empty)
-    if empty_page is None:
+        seconds = _chromium(empty)
+    if seconds is None:
         print("chromium not installed: browser times skipped", file=sys.stderr)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python scripts/bench_report.py [--no-browser]`: measure both shapes, print the figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--no-browser", action="store_true", help="skip the headless Chromium page-load timing"
+    )
+    empty_page = None if parser.parse_args(argv).no_browser else _empty_page()
     bench("100 suites x 100 tests", 100, empty_page)
     bench("10,000 one-test targets", 1, empty_page)
     return 0
