@@ -32,6 +32,7 @@ from replay._inputs.config import load_config
 from replay._model.config import Override
 from replay._model.errors import ConfigError, InvalidValue
 from replay._model.models import Attempt, Job, Plan, Suite, TargetStatus, TestResult, TestStatus
+from replay._model.outcomes import attempt_status
 
 BACKENDS = ["asyncio", "trio"]
 
@@ -220,6 +221,21 @@ def test_no_tests_spares_generic_suites_targeted_runs_and_failures() -> None:
     assert (leaky, None) == judged(job("g", "true"), leaky, "fail")
     failing, _ = judged(job("g", "true", leak_fail=True), leaky, "fail")
     assert "leaked" in (failing.failed_by or "")
+
+
+@pytest.mark.parametrize("rule", ["pass", "warn", "fail"])
+@pytest.mark.parametrize("exit_code", [0, 5])
+def test_a_retry_that_sees_no_test_where_an_earlier_attempt_did_fails(
+    rule: str, exit_code: int
+) -> None:
+    """Whatever `--no-tests` says: an empty retry cannot show that the earlier failure passes."""
+    first = Attempt(number=1, exit_code=1, tests=(TestResult("t", TestStatus.FAILED),))
+    retry = Attempt(number=2, exit_code=exit_code)
+    pytest_job = attrs.evolve(job("p", "true"), adapter="pytest")
+    judged_retry, warning = judged(pytest_job, retry, rule, (first,))
+    assert (TargetStatus.FAILED, None) == (attempt_status(judged_retry), warning)
+    assert "where attempt 1 saw 1" in (judged_retry.failed_by or "")
+    assert judged_retry.passed_by is None
 
 
 def test_a_bad_no_tests_rule_is_refused() -> None:

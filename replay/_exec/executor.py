@@ -120,15 +120,18 @@ def retry_delay(policy_delay: float, backoff: Backoff, retry: int, rng: random.R
     return base * (1 + 0.1 * rng.random()) if base else 0.0
 
 
-def judged(job: Job, attempt: Attempt, no_tests: str) -> tuple[Attempt, str | None]:
+def judged(
+    job: Job, attempt: Attempt, no_tests: str, earlier: Sequence[Attempt] = ()
+) -> tuple[Attempt, str | None]:
     """The attempt as the run's rules count it, and a warning to show, if any.
 
     A whole-suite attempt whose adapter saw no test, and that exited 0 or with its
     runner's own "no tests ran" code (pytest's 5), is the no-tests case:
     `--no-tests fail` fails it (the classic silent green: a filter that matched
-    nothing), `pass` passes it and `warn` passes it with a warning. A leaky
-    attempt fails when its job says leaks fail (nextest's LEAK-FAIL); otherwise
-    it is only marked.
+    nothing), `pass` passes it and `warn` passes it with a warning. A retry that
+    sees no test where an `earlier` attempt saw some fails whatever `--no-tests`
+    says: it cannot show that the earlier failures pass. A leaky attempt fails when
+    its job says leaks fail (nextest's LEAK-FAIL); otherwise it is only marked.
     """
     status = attempt_status(attempt)
     if status is TargetStatus.PASSED and attempt.leaked and job.leak_fail:
@@ -136,6 +139,10 @@ def judged(job: Job, attempt: Attempt, no_tests: str) -> tuple[Attempt, str | No
     if not _saw_no_tests(job, attempt, status):
         return attempt, None
     text = f"no tests ran: the {job.adapter} adapter saw none"
+    seen = next((a for a in earlier if a.tests), None)
+    if seen is not None:
+        reason = f"{text}, where attempt {seen.number} saw {len(seen.tests)}"
+        return attrs.evolve(attempt, failed_by=reason), None
     if no_tests == "fail":
         return attrs.evolve(attempt, failed_by=f"{text} (--no-tests fail)"), None
     if status is not TargetStatus.PASSED:
@@ -432,7 +439,7 @@ class Executor:
                 await self._sleep(self._delay(job, number))
             self.listener.job_started(job, number)
             attempt = await self._spawn(self._narrowed(job, attempts), number, tuple(attempts))
-            attempt, warning = judged(job, attempt, self.plan.no_tests)
+            attempt, warning = judged(job, attempt, self.plan.no_tests, attempts)
             if warning is not None:
                 self._hook("warning", job, warning)
             attempts.append(attempt)
