@@ -582,6 +582,8 @@ TWO_FAILED = attrs.evolve(
         TestResult(T_C, TestStatus.FAILED),
     ),
 )
+ALL_PASSED = attrs.evolve(PASS, tests=tuple(TestResult(t, TestStatus.PASSED) for t in (T_B, T_C)))
+"""A retry of TWO_FAILED that shows its failed tests passing (an empty one could not)."""
 
 
 class _NoJitter(random.Random):
@@ -693,7 +695,7 @@ def test_a_retry_is_refused_when_it_cannot_help(
     tmp_path: Path, backend: str, adapter: str, first: Attempt, expected_refused: str | None
 ) -> None:
     """Could not start, or a test-aware runner that reported no test: no retry, with the reason."""
-    fake = Scripted({"j": (first, PASS)})
+    fake = Scripted({"j": (first, ALL_PASSED)})
     suite = attrs.evolve(job("j", *PYTEST_ARGV), adapter=adapter)
     (outcome,) = scripted_run(tmp_path, backend, fake, suite, retry=RetryPolicy(retries=2))
     expected_attempts = 1 if expected_refused else 2
@@ -809,7 +811,7 @@ def test_a_retry_is_narrowed_to_the_failed_tests(
     expected_tests: list[tuple[str, ...]],
 ) -> None:
     """A retry runs only the failed tests, unless granularity is suite or > `max_tests` failed."""
-    fake = Scripted({"py": (TWO_FAILED, PASS)})
+    fake = Scripted({"py": (TWO_FAILED, ALL_PASSED)})
     suite = attrs.evolve(job("py", *PYTEST_ARGV), adapter="pytest")
     (outcome,) = scripted_run(tmp_path, backend, fake, suite, retry=policy)
     assert expected_tests == [j.tests for j in fake.spawned]
