@@ -13,7 +13,6 @@ take a screenshot is measured against an empty page.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
-from _bench import best_of
+from _bench import best_of, sizes_parser
 from _summaries import case_result, target_result
 
 from replay._core.summary import summary_document
@@ -166,7 +165,7 @@ def _empty_page() -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python scripts/bench_report.py [--no-browser]`: measure both shapes, print the figures."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = sizes_parser(__doc__)
     parser.add_argument(
         "--no-browser", action="store_true", help="skip the headless Chromium page-load timing"
     )

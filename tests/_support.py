@@ -19,14 +19,16 @@ from replay._model import models
 from replay._model.errors import InputError, ReplayError
 from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus
 
-ADAPTER_FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
+FIXTURES = Path(__file__).parent / "fixtures"
+"""`tests/fixtures/`: captured real output and files the tests read."""
+ADAPTER_FIXTURES = FIXTURES / "adapters"
 """Real runners' output the adapter tests parse: fixtures/adapters/README.md says how each was
 captured."""
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 XFAILED = TestStatus.XFAILED
 """The test statuses the adapter tests write their expectations in."""
 
-CLASSIFICATION = Path(__file__).parent / "fixtures" / "suite_classification.toml"
+CLASSIFICATION = FIXTURES / "suite_classification.toml"
 """The one classification fixture: a real project's `[suite.*]`, `[waiver.*]` and
 `[quarantine.*]` tables (317 lines), read by the audit, discovery and quarantine tests."""
 
@@ -396,4 +398,4 @@ def assert_targeted_rerun_runs_the_failures(
 
 def fixture_path(*parts: str) -> Path:
     """A file or folder under `tests/fixtures/`: `fixture_path("digest", "cargo_capture.log")`."""
-    return Path(__file__).parent.joinpath("fixtures", *parts)
+    return FIXTURES.joinpath(*parts)

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import CLASSIFICATION
+from _support import CLASSIFICATION, fixture_path
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,7 +29,7 @@ from replay._model.convert import unstructure
 from replay._model.errors import InputError
 from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 
-FIXTURES = Path(__file__).parent / "fixtures" / "audit"
+FIXTURES = fixture_path("audit")
 TODAY = dt.date(2026, 2, 17)
 
 WAIVER = {

@@ -11,15 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _support import config_toml
+from _support import ADAPTER_FIXTURES, config_toml
 from _support import load_json as load
 from _support import replay as run_replay
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
-CRATE = FIXTURES / "cargo_project"
-TWO_BINARIES = FIXTURES / "cargo_two_binaries"
+CRATE = ADAPTER_FIXTURES / "cargo_project"
+TWO_BINARIES = ADAPTER_FIXTURES / "cargo_two_binaries"
 FAILED = {"a::b::nested_fails", "fails_assert_eq", "panics_plain"}
 FAIL_FAST = "cargo stopped after a failing test binary; later binaries did not run"
 needs_cargo = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")

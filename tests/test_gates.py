@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from _support import refusal
+from _support import fixture_path, refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,7 +29,7 @@ from replay._inputs.readers import load_verdict
 from replay._model.errors import InputError
 from replay._model.models import Job
 
-FIXTURE = Path(__file__).parent / "fixtures" / "gates" / "full_suite_verdict.json"
+FIXTURE = fixture_path("gates", "full_suite_verdict.json")
 HOSTILE = "cargo test -- 'a; rm -rf /'"
 
 

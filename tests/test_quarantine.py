@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from _support import CLASSIFICATION, refusal
+from _support import CLASSIFICATION, fixture_path, refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,7 +32,7 @@ from replay._model.errors import InputError, ReplayError
 from replay._model.models import RetryPolicy
 from replay._model.quarantine import QUARANTINE_POLICY, EntryState
 
-ENTRIES = Path(__file__).parent / "fixtures" / "quarantine" / "entries.toml"
+ENTRIES = fixture_path("quarantine", "entries.toml")
 """Entries in every state replay tells apart on `TODAY`, under stems of every spelling."""
 TODAY = date(2026, 2, 20)
 CATEGORY = "FLAKE-NET"

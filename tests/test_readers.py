@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from _support import refusal
+from _support import fixture_path, refusal
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ from replay._model.convert import unstructure
 from replay._model.errors import InputError
 from replay._model.models import ChainState, RunStatus, TargetStatus, TestStatus, TriageStatus
 
-FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
+FIXTURES = fixture_path("summaries")
 LEGACY = FIXTURES / "pi_legacy_20260206T212320Z.json"
 PI_V1 = FIXTURES / "pi_v1_only_units_failed.json"
 REPLAY_V1 = FIXTURES / "replay_v1_failed.json"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _support import replay
+from _support import fixture_path, replay
 
 from replay._core.results import describe_end
 from replay._exec.executor import judged
@@ -18,7 +18,7 @@ from replay._inputs.readers import load_summary
 from replay._model.models import Attempt, Job, TargetStatus
 from replay._model.outcomes import attempt_status
 
-FIXTURE = Path(__file__).parent / "fixtures" / "real" / "semver_no_tests_summary.json"
+FIXTURE = fixture_path("real", "semver_no_tests_summary.json")
 WHY = "no tests ran: the cargo adapter saw none (--no-tests fail)"
 
 
@@ -37,7 +37,7 @@ def test_show_says_no_tests_ran_not_exit_code_0(tmp_path: Path) -> None:
     assert "why:    exit code 0" not in shown.stdout
 
 
-PYTEST_FIXTURE = Path(__file__).parent / "fixtures" / "real" / "toolz_no_tests_pass_summary.json"
+PYTEST_FIXTURE = fixture_path("real", "toolz_no_tests_pass_summary.json")
 """`replay run --no-tests pass -- python -m pytest ... toolz/tests/test_curried.py -k nomatch`
 on toolz 1.2.0: pytest deselects all 11 tests and exits 5 ("no tests collected"); replay
 failed the run (exit 1) although the user asked for `--no-tests pass`."""

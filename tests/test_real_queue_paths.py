@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import redis
-from _support import replay
+from _support import fixture_path, replay
 
 from replay._cli._merge import write_merged
 from replay._core.merge import MergeResult
 from replay._core.queue_plan import QueueKeys
 from replay._exec.queue import merged_summary
 
-FIXTURE = Path(__file__).parent / "fixtures" / "real" / "toolz_queue_records.json"
+FIXTURE = fixture_path("real", "toolz_queue_records.json")
 NAME = "w8toolz"
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from _support import fixture_path
+
 from replay._core.queue_plan import QueueKeys
 from replay._exec.queue import Worker, _write_worker_summary
 from replay._inputs.readers import load_summary
 from replay._model.models import Summary
 
-FIXTURE = Path(__file__).parent / "fixtures" / "real" / "toolz_queue_worker"
+FIXTURE = fixture_path("real", "toolz_queue_worker")
 
 
 def _worker_summary(tmp_path: Path) -> Summary:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+from _support import fixture_path
 
 from replay._cli._history import flaky_tests
 from replay._core.ledger import RunFacts, summary_batch
 from replay._inputs.readers import load_summary
 from replay._store.ledger import open_ledger
 
-FIXTURE = Path(__file__).parent / "fixtures" / "real" / "toolz_stress_summary.json"
+FIXTURE = fixture_path("real", "toolz_stress_summary.json")
 FLAKY = "toolz/tests/test_curried.py::test_flaky_w8"
 
 

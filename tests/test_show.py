@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _support import make_summary, make_target, refusal
+from _support import fixture_path, make_summary, make_target, refusal
 
 from replay._cli._show import (
     ShowReport,
@@ -39,7 +39,7 @@ from replay._model.models import (
     TestStatus,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "summaries"
+FIXTURES = fixture_path("summaries")
 BASE = Path("/runs/r1")
 HERE = Path("/work/project")
 """The directory the text report is printed in, for the pure tests."""

@@ -58,7 +58,7 @@ def _session(mark: str) -> subprocess.Popen[bytes]:
 
 
 def test_at_eof_the_watchdog_stops_the_groups_replay_listed() -> None:
-    """The pipe ends without `done` (replay died): every listed group gets SIGTERM."""
+    """The pipe ends (replay died): every group still listed gets SIGTERM."""
     job = _session("another run's mark")
     try:
         assert 0 == serve([f"+{job.pid}\n"], 0.0, new_mark())
@@ -80,12 +80,28 @@ def test_at_eof_the_watchdog_stops_marked_processes_never_listed() -> None:
         job.wait()
 
 
-@pytest.mark.parametrize("lines", [["+{pid}\n", "done\n"], ["+{pid}\n", "-{pid}\n"]])
-def test_a_normal_end_or_an_untracked_group_is_left_alone(lines: list[str]) -> None:
-    """`done` (replay ended normally) or `-PGID` (the group is gone): nothing is signalled."""
+def test_an_untracked_group_is_left_alone() -> None:
+    """`-PGID` (the group is gone): nothing is signalled at EOF."""
     job = _session("another run's mark")
     try:
-        assert 0 == serve([line.format(pid=job.pid) for line in lines], 0.0, new_mark())
+        lines = [f"+{job.pid}\n", f"-{job.pid}\n"]
+        assert 0 == serve(lines, 0.0, new_mark())
+        assert job.poll() is None
+    finally:
+        job.kill()
+        job.wait()
+
+
+def test_a_normal_close_stops_the_watchdog_before_it_acts() -> None:
+    """`close` at a normal end: the watchdog is gone, and a group still listed is untouched."""
+    job = _session("another run's mark")
+    dog = watchdog.Watchdog(grace=0.0)
+    process = dog._process
+    assert process is not None
+    try:
+        dog.track(job.pid)
+        dog.close()
+        assert process.returncode is not None
         assert job.poll() is None
     finally:
         job.kill()
@@ -94,7 +110,7 @@ def test_a_normal_end_or_an_untracked_group_is_left_alone(lines: list[str]) -> N
 
 def test_main_reads_the_pipe_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     """`main` takes GRACE and MARK from argv and follows stdin."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO("done\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("+1\n-1\n"))
     assert 0 == main(["0.5", new_mark()])
 
 

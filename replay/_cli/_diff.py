@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from replay._cli._options import digits_arg
+from replay._cli._options import whole_number_arg
 from replay._cli._text import add_subcommand, printable
 from replay._core.diff import DiffStatus, TriageClass, TriageDiff, triage_diff
 from replay._core.redact import redact_text
@@ -24,7 +24,7 @@ from replay._store.rundir import write_json_atomic
 DEFAULT_TOP = 20
 """Ranked entries the text report lists; the file holds them all."""
 
-_count = digits_arg(0, 999_999_999)
+_count = whole_number_arg(0, 999_999_999)
 """`--top`: a whole number of at least 0."""
 
 

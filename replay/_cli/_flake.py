@@ -14,12 +14,12 @@ from replay._adapters import get_adapter
 from replay._cli._options import (
     add_execution_options,
     date_arg,
-    digits_arg,
     load_run_config,
     number_arg,
     options_from_args,
     parallelism_arg,
     print_plan,
+    whole_number_arg,
 )
 from replay._cli._run import execute
 from replay._cli._text import add_subcommand, printable
@@ -59,7 +59,7 @@ _minutes = number_arg(
 )
 """`--max-minutes`: a positive number of minutes, at most a year."""
 
-_positive = digits_arg(1, MAX_RUNS)
+_positive = whole_number_arg(1, MAX_RUNS)
 """`--runs` and `--min-runs`: a whole number of runs, 1 to `MAX_RUNS`."""
 
 

@@ -97,16 +97,11 @@ def retries_arg(text: str) -> int:
     return _whole_number(text, 0, MAX_RETRIES)
 
 
-def digits_arg(minimum: int, maximum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from `minimum` to `maximum`, written as digits alone."""
+def whole_number_arg(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `minimum` to `maximum` (as `positive_int`)."""
 
     def parse(text: str) -> int:
-        # Nine digits at most hold every maximum used, and keep int() off a long typo.
-        value = int(text) if text.isdecimal() and len(text) <= 9 else minimum - 1
-        if not minimum <= value <= maximum:
-            msg = f"expected a whole number from {minimum} to {maximum}, got {text[:40]!r}"
-            raise argparse.ArgumentTypeError(msg)
-        return value
+        return _whole_number(text, minimum, maximum)
 
     return parse
 

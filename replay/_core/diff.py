@@ -26,7 +26,6 @@ import enum
 import shlex
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 import attrs
 
@@ -369,23 +368,22 @@ def semantic_diff(
     base_first = _first_failing(baseline_tests)
     cur_first = _first_failing(current_tests)
     root_known = baseline.root_cause is not None and current.root_cause is not None
-    # Each aspect: (baseline's, current's, whether both sides know it); SemanticDiff
-    # holds `{aspect}_changed`, `baseline_{aspect}` and `current_{aspect}` of each.
-    aspects: dict[str, tuple[object, object, bool]] = {
-        "root_cause": (baseline.root_cause, current.root_cause, root_known),
-        "impacted_tests": (base_failed, cur_failed, have_tests),
-        "first_failing_assertion": (base_first, cur_first, have_tests),
-    }
-    fields: dict[str, Any] = {}
-    for aspect, (before, after, known) in aspects.items():
-        fields[f"{aspect}_changed"] = _changed(before, after, known)
-        fields[f"baseline_{aspect}"] = before
-        fields[f"current_{aspect}"] = after
+    root_changed = _changed(baseline.root_cause, current.root_cause, root_known)
+    tests_changed = _changed(base_failed, cur_failed, have_tests)
+    first_changed = _changed(base_first, cur_first, have_tests)
     return SemanticDiff(
         surface=_surface(current),
         name=current.name,
-        changed=any(fields[f"{aspect}_changed"] for aspect in aspects),
-        **fields,
+        changed=bool(root_changed or tests_changed or first_changed),
+        root_cause_changed=root_changed,
+        baseline_root_cause=baseline.root_cause,
+        current_root_cause=current.root_cause,
+        impacted_tests_changed=tests_changed,
+        baseline_impacted_tests=base_failed,
+        current_impacted_tests=cur_failed,
+        first_failing_assertion_changed=first_changed,
+        baseline_first_failing_assertion=base_first,
+        current_first_failing_assertion=cur_first,
     )
 
 

@@ -425,19 +425,23 @@ def flake_report(
     min_runs: int = MIN_RUNS,
     divergence: Divergence | None = None,
 ) -> FlakeReport:
-    """The `flake_report.json` model of a finished flake loop: the verdict's fields, and more.
-
-    The verdict counts the runs; the report lists them.
-    """
-    judged = attrs.asdict(verdict(runs, min_runs=min_runs), recurse=False)
-    del judged["runs"]
+    """The `flake_report.json` model of a finished flake loop."""
+    judged = verdict(runs, min_runs=min_runs)
     return FlakeReport(
-        **judged,
         target=target,
+        verdict=judged.verdict,
+        reason=judged.reason,
         runs=tuple(sorted(runs, key=lambda r: r.number)),
         planned=planned,
+        passed=judged.passed,
+        failed=judged.failed,
+        pass_rate=judged.pass_rate,
+        interval=judged.interval,
+        failure_rate_upper_bound=judged.failure_rate_upper_bound,
+        fingerprints=judged.fingerprints,
         classification=classification,
         quarantine_entry=quarantine_entry,
+        logs=judged.logs,
         divergence=divergence,
     )
 

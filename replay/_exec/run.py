@@ -35,11 +35,7 @@ from replay._exec.interrupts import Interrupts, block_in_this_thread, in_worker
 from replay._exec.watchdog import Watchdog
 from replay._model.clock import iso, utc_now
 from replay._model.errors import ReplayError, replay_error_in
-from replay._model.exits import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-)
+from replay._model.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from replay._model.models import Attempt, Job, Plan, RunStatus, Summary, TargetResult
 from replay._model.models import _seconds as seconds_validator
 from replay._model.names import (
